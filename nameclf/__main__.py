@@ -1,0 +1,3 @@
+from nameclf.cli import main
+
+main()
