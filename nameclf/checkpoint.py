@@ -1,0 +1,208 @@
+"""A saved model: a directory holding `model.safetensors` (weights) and `config.json` (all else).
+
+Saving writes to a temporary directory beside the target and renames it into place under a lock,
+so an interrupted or concurrent save never leaves a half-written or mixed model where a good one
+was. Loading never unpickles: safetensors and JSON only, each checked against the other.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nameclf import __version__
+from nameclf.cells import NetworkSpec, parameter_shapes
+from nameclf.data import Vocabulary
+from nameclf.errors import ModelError
+from nameclf.paths import default_models_dir
+
+FORMAT = "nameclf-model"
+FORMAT_VERSION = 1
+WEIGHTS_FILE = "model.safetensors"
+CONFIG_FILE = "config.json"
+LATEST_FILE = "LATEST"  # in the models folder: the name of the last model trained there
+
+
+@dataclass
+class SavedModel:
+    """A loaded model: its config (as written) and its weights (float32 numpy arrays)."""
+
+    path: Path
+    config: dict[str, Any]
+    weights: dict[str, np.ndarray]
+
+    @property
+    def spec(self) -> NetworkSpec:
+        return NetworkSpec(**self.config["network"])
+
+    @property
+    def labels(self) -> list[str]:
+        return list(self.config["labels"])
+
+    @property
+    def vocabulary(self) -> Vocabulary:
+        return Vocabulary(self.config["vocabulary"])
+
+
+def _fsync_dir(path: Path) -> None:
+    with contextlib.suppress(OSError):
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+@contextlib.contextmanager
+def _lock(target: Path):
+    """An exclusive lock on `.<name>.lock` beside the target, held while the model is swapped in."""
+    lock_path = target.parent / f".{target.name}.lock"
+    with open(lock_path, "a+") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+@contextlib.contextmanager
+def _signals_held():
+    """Hold SIGINT and SIGTERM during the two renames, so a model is never left half-swapped."""
+    import signal
+    import threading
+
+    held = {signal.SIGINT, signal.SIGTERM}
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
+def save(target: Path, weights: dict[str, np.ndarray], config: dict[str, Any]) -> Path:
+    """Write a model directory atomically; returns its path."""
+    from safetensors.numpy import save_file
+
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    config = {"format": FORMAT, "format_version": FORMAT_VERSION, "nameclf_version": __version__, **config}
+    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    try:
+        arrays = {name: np.ascontiguousarray(value, dtype=np.float32) for name, value in weights.items()}
+        save_file(arrays, str(staging / WEIGHTS_FILE), metadata={"format": FORMAT})
+        (staging / CONFIG_FILE).write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        for name in (WEIGHTS_FILE, CONFIG_FILE):
+            with open(staging / name, "rb") as handle:
+                os.fsync(handle.fileno())
+        with _lock(target), _signals_held():
+            retired = None
+            if target.exists():
+                retired = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
+                os.replace(target, retired / "model")
+            os.replace(staging, target)
+            _fsync_dir(target.parent)
+        if retired is not None:
+            shutil.rmtree(retired, ignore_errors=True)
+    finally:
+        if staging.exists():
+            shutil.rmtree(staging, ignore_errors=True)
+    return target
+
+
+def mark_latest(target: Path) -> None:
+    """Record `target` as the model `predict` and `evaluate` use without --model."""
+    models = default_models_dir()
+    models.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".LATEST.", dir=models)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(str(Path(target).resolve()) + "\n")
+    os.replace(tmp, models / LATEST_FILE)
+
+
+def resolve_model_dir(model: Path | None) -> Path:
+    """The explicit --model, or the last model trained in the models folder."""
+    if model is not None:
+        return Path(model)
+    models = default_models_dir()
+    pointer = models / LATEST_FILE
+    if pointer.is_file():
+        recorded = pointer.read_text(encoding="utf-8", errors="replace").strip()
+        if recorded and (models / recorded).is_dir():  # absolute, or relative to the models folder
+            return models / recorded
+    raise ModelError(f"no trained model in {models}; run `nameclf train` first (or pass --model DIR)")
+
+
+def load(path: Path) -> SavedModel:
+    """Read and check a model directory; every problem is a one-line ModelError naming the file."""
+    from safetensors import SafetensorError
+    from safetensors.numpy import load_file
+
+    path = Path(path)
+    if not path.exists():
+        raise ModelError(f"no model at {path}; run `nameclf train` first or pass --model DIR")
+    if not path.is_dir():
+        raise ModelError(f"{path} is not a model directory; pass the folder that holds {CONFIG_FILE}")
+    config_path, weights_path = path / CONFIG_FILE, path / WEIGHTS_FILE
+    if not config_path.is_file():
+        raise ModelError(f"{config_path} is missing: {path} is not a nameclf model; retrain with `nameclf train`")
+    try:
+        config = json.loads(config_path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise ModelError(f"{config_path} is not valid JSON ({error}); retrain with `nameclf train`") from None
+    if not isinstance(config, dict) or config.get("format") != FORMAT:
+        raise ModelError(f"{config_path} is not a nameclf model config; retrain with `nameclf train`")
+    version = config.get("format_version")
+    if not isinstance(version, int):
+        raise ModelError(f"{config_path} has no format version; retrain with `nameclf train`")
+    if version > FORMAT_VERSION:
+        raise ModelError(
+            f"{config_path} is model format {version}, newer than this nameclf reads ({FORMAT_VERSION}); "
+            "upgrade nameclf (`pip install -U nameclf`)"
+        )
+    try:
+        spec = NetworkSpec(**config["network"])
+        labels, vocabulary = config["labels"], config["vocabulary"]
+        if not (isinstance(labels, list) and isinstance(vocabulary, str) and len(labels) == spec.num_labels):
+            raise ValueError("labels or vocabulary do not match the network")
+        if Vocabulary(vocabulary).size != spec.vocab_size:
+            raise ValueError("vocabulary size does not match the network")
+    except (KeyError, TypeError, ValueError) as error:
+        raise ModelError(f"{config_path} is incomplete or inconsistent ({error}); retrain with `nameclf train`") from None
+    if not weights_path.is_file():
+        raise ModelError(f"{weights_path} is missing; retrain with `nameclf train`")
+    try:
+        weights = load_file(str(weights_path))
+    except (SafetensorError, OSError, ValueError, MemoryError) as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        raise ModelError(
+            f"{weights_path} is not a readable safetensors file ({reason}); retrain with `nameclf train`"
+        ) from None
+    expected = parameter_shapes(spec)
+    for name, shape in expected.items():
+        if name not in weights:
+            raise ModelError(f"{weights_path} lacks weight {name}; it does not belong to {config_path}")
+        if tuple(weights[name].shape) != shape:
+            raise ModelError(
+                f"{weights_path}: {name} has shape {tuple(weights[name].shape)}, the config needs {shape}; "
+                "the weights do not belong to this config, retrain with `nameclf train`"
+            )
+    extra = sorted(set(weights) - set(expected))
+    if extra:
+        raise ModelError(f"{weights_path} has weights the config does not describe ({extra[0]}, ...)")
+    weights = {name: np.asarray(value, dtype=np.float32) for name, value in weights.items()}
+    bad = [name for name, value in weights.items() if not np.isfinite(value).all()]
+    if bad:
+        raise ModelError(f"{weights_path}: {bad[0]} holds NaN or infinite values; retrain with `nameclf train`")
+    return SavedModel(path, config, weights)

@@ -1,0 +1,442 @@
+"""The command line: parse options, call one stage's function, print. Nothing else lives here.
+
+torch is imported only inside `train` (and `predict --backend torch`), so `--help`, `--version`,
+`download`, `predict` and `evaluate` never pay for it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import enum
+import json
+import os
+import signal
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from nameclf import __version__
+from nameclf.errors import DataError, NameclfError, UsageError
+
+app = typer.Typer(
+    name="nameclf",
+    help="Tell where a surname comes from, with a character-level RNN, GRU or LSTM.",
+    rich_markup_mode="rich",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+state = {"debug": False}
+
+
+class CellChoice(str, enum.Enum):
+    rnn = "rnn"
+    gru = "gru"
+    lstm = "lstm"
+    gru_cho = "gru_cho"
+    gru_colah = "gru_colah"
+    lstm_peephole = "lstm_peephole"
+    lstm_coupled = "lstm_coupled"
+
+
+class ImplChoice(str, enum.Enum):
+    torch = "torch"
+    scratch = "scratch"
+
+
+class DeviceChoice(str, enum.Enum):
+    auto = "auto"
+    cpu = "cpu"
+    cuda = "cuda"
+    mps = "mps"
+
+
+class SharedChoice(str, enum.Enum):
+    auto = "auto"
+    drop = "drop"
+    multi = "multi"
+
+
+class BackendChoice(str, enum.Enum):
+    numpy = "numpy"
+    torch = "torch"
+
+
+def debug_enabled() -> bool:
+    return state["debug"] or os.environ.get("NAMECLF_DEBUG", "") not in ("", "0")
+
+
+@contextlib.contextmanager
+def handled():
+    """Turn our errors into one red line and an exit code; tracebacks only with --debug."""
+    try:
+        yield
+    except NameclfError as error:
+        if debug_enabled():
+            raise
+        err.print(f"[red]error:[/red] {escape(str(error))}")
+        raise typer.Exit(error.exit_code) from None
+    except KeyboardInterrupt:
+        err.print("[red]interrupted[/red]")
+        raise typer.Exit(130) from None
+    except (typer.Exit, typer.Abort):
+        raise
+    except Exception as error:  # a bug: still one line, with the way to see more
+        if debug_enabled():
+            raise
+        message = str(error).splitlines()[0] if str(error) else ""
+        err.print(
+            f"[red]internal error:[/red] {escape(type(error).__name__)}: {escape(message)} "
+            "(rerun with --debug for the traceback, and please report it)"
+        )
+        raise typer.Exit(1) from None
+
+
+def version_callback(value: bool) -> None:
+    if value:
+        print(f"nameclf {__version__}")
+        raise typer.Exit()
+
+
+@app.callback()
+def main_options(
+    version: Annotated[
+        bool | None,
+        typer.Option("--version", callback=version_callback, is_eager=True, help="Print the version and exit."),
+    ] = None,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks (also NAMECLF_DEBUG=1).")] = False,
+) -> None:
+    """Tell where a surname comes from, with a character-level RNN, GRU or LSTM."""
+    state["debug"] = debug
+
+
+# --- download -----------------------------------------------------------------------------------
+
+
+@app.command()
+def download(
+    url: Annotated[str | None, typer.Option(help="Archive to fetch (default: the PyTorch tutorial's data.zip).")] = None,
+    dest: Annotated[Path | None, typer.Option(help="Folder to put names/ in [default: $NAMECLF_DATA or ./data].")] = None,
+    force: Annotated[bool, typer.Option("--force", help="Download again even if the dataset is there.")] = False,
+    no_fallback: Annotated[
+        bool, typer.Option("--no-fallback", help="Fail instead of installing the bundled copy when offline.")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar.")] = False,
+) -> None:
+    """Fetch the names dataset into [bold]DEST/names/[/bold] and show what it holds."""
+    with handled():
+        from nameclf import download as downloader
+
+        result = downloader.download(
+            url or downloader.DEFAULT_URL, dest, force=force, fallback=not no_fallback, progress=not quiet, console=err
+        )
+        if result.message:
+            err.print(f"[yellow]{escape(result.message)}[/yellow]")
+        where = {"url": "downloaded to", "bundled": "installed to", "existing": "already in"}[result.source]
+        table = Table(title=f"names dataset {where} {result.names_dir}")
+        table.add_column("language")
+        table.add_column("names", justify="right")
+        table.add_column("unique names", justify="right")
+        for language, names, unique in result.summary:
+            table.add_row(language, str(names), str(unique))
+        table.add_row(
+            "[bold]total[/bold]",
+            str(sum(row[1] for row in result.summary)),
+            str(sum(row[2] for row in result.summary)),
+        )
+        out.print(table)
+        if result.source == "existing":
+            err.print("use --force to download it again")
+
+
+# --- train --------------------------------------------------------------------------------------
+
+
+class RichReporter:
+    """A progress bar over epochs and batches, and one line per epoch, on stderr."""
+
+    def __init__(self, console: Console):
+        from rich.progress import (
+            BarColumn,
+            MofNCompleteColumn,
+            Progress,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
+        self.console = console
+        self.progress = Progress(
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        )
+
+    def __enter__(self):
+        self.progress.start()
+        return self
+
+    def __exit__(self, *exc):
+        self.progress.stop()
+
+    def start(self, epochs: int, batches: int) -> None:
+        self.epochs = self.progress.add_task("epochs", total=epochs)
+        self.batches = self.progress.add_task("batches", total=batches)
+
+    def batch(self) -> None:
+        self.progress.advance(self.batches)
+
+    def epoch(self, record: dict) -> None:
+        self.progress.console.print(
+            f"epoch {record['epoch']:3d}  loss {record['loss']:.4f}  "
+            f"train {record['train_accuracy']:.2%}  validation {record['validation_accuracy']:.2%}"
+        )
+        self.progress.advance(self.epochs)
+        self.progress.reset(self.batches)
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt
+
+
+@app.command()
+def train(
+    cell: Annotated[CellChoice, typer.Option(help="Recurrent cell (the gru_*/lstm_* variants need --impl scratch).")] = CellChoice.lstm,
+    impl: Annotated[ImplChoice, typer.Option(help="torch: fused nn.* cells; scratch: the seeds' equations.")] = ImplChoice.torch,
+    hidden: Annotated[int, typer.Option(help="Hidden units per direction.")] = 64,
+    layers: Annotated[int, typer.Option(help="Stacked recurrent layers.")] = 1,
+    bidirectional: Annotated[bool, typer.Option("--bidirectional/--unidirectional", help="Read names both ways.")] = False,
+    dropout: Annotated[float, typer.Option(help="Dropout between stacked layers.")] = 0.0,
+    epochs: Annotated[int, typer.Option(help="Most epochs to train.")] = 30,
+    patience: Annotated[int, typer.Option(help="Stop after this many epochs without validation gain.")] = 8,
+    batch_size: Annotated[int, typer.Option(help="Names per batch (each batch holds names of one length).")] = 32,
+    lr: Annotated[float, typer.Option(help="Adam learning rate.")] = 5e-3,
+    seed: Annotated[int, typer.Option(help="Seed for the split, the initial weights and the shuffling.")] = 0,
+    device: Annotated[DeviceChoice, typer.Option(help="auto tries cuda, then mps, then cpu.")] = DeviceChoice.auto,
+    threads: Annotated[
+        int | None, typer.Option(help="CPU threads for torch [default: OMP_NUM_THREADS or the cores available].")
+    ] = None,
+    languages: Annotated[str, typer.Option(help="Comma-separated languages, or `all`.")] = "German,Italian",
+    shared_names: Annotated[
+        SharedChoice, typer.Option(help="Names in several languages: drop them, keep them as multi-label, or auto.")
+    ] = SharedChoice.auto,
+    data: Annotated[Path | None, typer.Option(help="Folder holding names/ [default: $NAMECLF_DATA or ./data].")] = None,
+    out_dir: Annotated[
+        Path | None, typer.Option("--out", help="Model folder [default: $NAMECLF_MODELS/<cell>-<languages>].")
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no epoch lines.")] = False,
+) -> None:
+    """Train a classifier and save it as the model [bold]predict[/bold] and [bold]evaluate[/bold] use."""
+    with handled():
+        previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+        try:
+            from nameclf.train import TrainConfig
+            from nameclf.train import train as run_training
+
+            config = TrainConfig(
+                cell=cell.value,
+                impl=impl.value,
+                hidden=hidden,
+                layers=layers,
+                bidirectional=bidirectional,
+                dropout=dropout,
+                epochs=epochs,
+                patience=patience,
+                batch_size=batch_size,
+                lr=lr,
+                seed=seed,
+                device=device.value,
+                threads=threads,
+                languages=languages,
+                shared_names=shared_names.value,
+            )
+            if quiet:
+                result = run_training(config, data, out_dir)
+            else:
+                with RichReporter(err) as reporter:
+                    result = run_training(config, data, out_dir, reporter=reporter)
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+        metrics, training = result.config["metrics"], result.config["training"]
+        print(
+            f"saved {result.model_dir}  ({training['cell']}, {len(result.config['labels'])} languages, "
+            f"best epoch {training['best_epoch']} of {training['epochs_run']}, "
+            f"validation accuracy {metrics['validation_accuracy']:.2%}, "
+            f"{result.config['training_seconds']:.1f} s on {training['device']})"
+        )
+
+
+# --- predict ------------------------------------------------------------------------------------
+
+
+def _names_from(file: Path | None, column: str | None, names: list[str]):
+    """The names to classify: the arguments, or a file's lines (or a CSV column) streamed."""
+    if file is None:
+        if column is not None:
+            raise UsageError("--column needs --file")
+        if not names:
+            raise UsageError("give names to classify, e.g. `nameclf predict Tribbiani`, or --file FILE")
+        return iter(names)
+    if names:
+        raise UsageError("give names as arguments or with --file, not both")
+    from nameclf.data import iter_text_lines
+
+    lines = iter_text_lines(file)
+    if column is None:
+        return (line for line in lines if line.strip())
+    reader = csv.reader(lines)
+    header = next(reader, None)
+    if header is None or column not in header:
+        found = ", ".join(header or []) or "nothing"
+        raise DataError(f"{file} has no column {column!r} (header: {found}); pass --column with one of them")
+    position = header.index(column)
+    return (row[position] if position < len(row) else "" for row in reader if row)
+
+
+@app.command()
+def predict(
+    names: Annotated[list[str] | None, typer.Argument(help="Names to classify.", show_default=False)] = None,
+    model: Annotated[Path | None, typer.Option(help="Model folder [default: the last one trained].")] = None,
+    top_k: Annotated[int, typer.Option("--top-k", "-k", help="Show the k likeliest languages.")] = 1,
+    file: Annotated[
+        Path | None, typer.Option("--file", "-f", help="Classify a file: one name per line, `-` for stdin.")
+    ] = None,
+    column: Annotated[str | None, typer.Option(help="With --file: a CSV file's column holding the names.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="CSV with a header row.")] = False,
+    backend: Annotated[BackendChoice, typer.Option(help="numpy (no torch import) or torch.")] = BackendChoice.numpy,
+    device: Annotated[DeviceChoice, typer.Option(help="With --backend torch: where to run.")] = DeviceChoice.cpu,
+) -> None:
+    """Say which language each name comes from."""
+    with handled():
+        from nameclf.predict import Predictor
+
+        if as_json and as_csv:
+            raise UsageError("choose one of --json and --csv")
+        if top_k < 1:
+            raise UsageError("--top-k must be at least 1")
+        source = _names_from(file, column, names or [])
+        predictor = Predictor.load(model, backend=backend.value, device=device.value)
+        writer = csv.writer(sys.stdout) if as_csv else None
+        if writer is not None:
+            writer.writerow(["name", "language", "probability", "top", "unknown_characters", "error", "warning"])
+        total = failed = 0
+        for prediction in predictor.predict_stream(source, top_k):
+            total += 1
+            failed += prediction.language is None
+            if as_json:
+                print(json.dumps(prediction.to_dict(), ensure_ascii=False))
+            elif writer is not None:
+                top = ";".join(f"{language}:{p:.4f}" for language, p in prediction.top)
+                probability = "" if prediction.probability is None else f"{prediction.probability:.6f}"
+                writer.writerow(
+                    [prediction.name, prediction.language or "", probability, top,
+                     prediction.unknown_characters, prediction.error or "", prediction.warning or ""]
+                )
+            else:
+                print(_text_line(prediction))
+        sys.stdout.flush()
+        if failed:
+            err.print(f"[yellow]{failed} of {total} name(s) got no answer (marked in the output)[/yellow]")
+            if file is None or failed == total:
+                raise typer.Exit(DataError.exit_code)
+
+
+def _text_line(prediction) -> str:
+    shown = prediction.name.replace("\n", " ").replace("\r", " ").replace("\t", " ")
+    shown = "".join(ch if ch.isprintable() else "\ufffd" for ch in shown)
+    if len(shown) > 60:
+        shown = shown[:57] + "..."
+    if prediction.language is None:
+        reason = prediction.error or prediction.warning or "no answer"
+        return f"{shown:<20}  -  ({reason})"
+    answer = "  ".join(f"{language} {p:.1%}" for language, p in prediction.top)
+    line = f"{shown:<20}  {answer}"
+    if prediction.warning:
+        line += f"  ({prediction.warning})"
+    return line
+
+
+# --- evaluate -----------------------------------------------------------------------------------
+
+
+@app.command()
+def evaluate(
+    model: Annotated[Path | None, typer.Option(help="Model folder [default: the last one trained].")] = None,
+    file: Annotated[
+        Path | None, typer.Option("--file", "-f", help="Your own labelled list: name<TAB>language per line.")
+    ] = None,
+    data: Annotated[Path | None, typer.Option(help="Folder holding names/ [default: $NAMECLF_DATA or ./data].")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as one JSON object.")] = False,
+) -> None:
+    """Score a model on its own test split, or on your labelled list."""
+    with handled():
+        from nameclf.checkpoint import load, resolve_model_dir
+        from nameclf.evaluate import evaluate_examples, read_labelled, test_examples
+        from nameclf.paths import default_data_dir
+        from nameclf.predict import Predictor
+
+        saved = load(resolve_model_dir(model))
+        predictor = Predictor(saved)
+        skipped = 0
+        if file is not None:
+            examples, skipped = read_labelled(file, saved.labels)
+            source = str(file)
+        else:
+            examples = test_examples(saved, data if data is not None else default_data_dir())
+            source = "test split"
+        report = evaluate_examples(predictor, examples, source)
+        if as_json:
+            print(json.dumps({**report.to_dict(), "model": str(saved.path), "skipped_lines": skipped}))
+            return
+        _print_report(report, saved.path, skipped)
+
+
+def _print_report(report, model_path: Path, skipped: int) -> None:
+    out.print(
+        f"[bold]{escape(str(model_path))}[/bold] on {escape(report.source)}: {report.count} names, "
+        f"accuracy [bold]{report.accuracy:.2%}[/bold], macro-F1 {report.macro_f1:.3f}"
+    )
+    if skipped:
+        out.print(f"{skipped} line(s) skipped (not name<TAB>language, or a language the model does not know)")
+    per = Table(title="per language")
+    for column in ("language", "precision", "recall", "F1", "names"):
+        per.add_column(column, justify="left" if column == "language" else "right")
+    for language, figures in report.per_language.items():
+        per.add_row(
+            language,
+            f"{figures['precision']:.3f}",
+            f"{figures['recall']:.3f}",
+            f"{figures['f1']:.3f}",
+            str(figures["support"]),
+        )
+    out.print(per)
+    confusion = Table(title="confusion (rows: true, columns: predicted)")
+    confusion.add_column("")
+    columns = report.labels + (["none"] if report.unanswered else [])
+    for label in columns:
+        confusion.add_column(label[:8], justify="right")
+    for label, row in zip(report.labels, report.confusion):
+        confusion.add_row(label, *[str(value) for value in row[: len(columns)]])
+    out.print(confusion)
+
+
+def main() -> None:
+    for stream in (sys.stdout, sys.stderr):  # a name that cannot be encoded must not crash the output
+        with contextlib.suppress(AttributeError, ValueError):
+            stream.reconfigure(errors="backslashreplace")
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,135 @@
+"""Score a saved model: accuracy, macro-F1, per-language precision/recall/F1 and the confusion matrix.
+
+A name may belong to several languages (multi-label examples): a prediction is right when it is
+one of them, and for the per-language figures such a name counts under the predicted language when
+the prediction is right and under its first language otherwise.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nameclf.checkpoint import SavedModel
+from nameclf.data import Example, iter_text_lines, load_dataset, normalise, split_dataset
+from nameclf.errors import DataError
+from nameclf.predict import Predictor
+
+NO_ANSWER = "(no answer)"
+
+
+@dataclass
+class Report:
+    labels: list[str]
+    count: int
+    accuracy: float
+    macro_f1: float
+    per_language: dict[str, dict[str, float]]
+    confusion: list[list[int]]  # rows: true language, columns: predicted (labels, then NO_ANSWER)
+    unanswered: int
+    source: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "source": self.source,
+            "count": self.count,
+            "accuracy": self.accuracy,
+            "macro_f1": self.macro_f1,
+            "unanswered": self.unanswered,
+            "per_language": self.per_language,
+            "confusion": {"labels": self.labels, "columns": [*self.labels, NO_ANSWER], "matrix": self.confusion},
+        }
+
+
+def score(labels: Sequence[str], truths: Sequence[Sequence[str]], predicted: Sequence[str | None], source: str) -> Report:
+    """The figures for predictions against true label sets."""
+    index = {label: i for i, label in enumerate(labels)}
+    confusion = np.zeros((len(labels), len(labels) + 1), dtype=np.int64)
+    correct = 0
+    for truth, guess in zip(truths, predicted):
+        if guess is not None and guess in truth:
+            correct += 1
+            row = index[guess]
+        else:
+            row = index[truth[0]]
+        confusion[row, index[guess] if guess is not None else len(labels)] += 1
+    per_language: dict[str, dict[str, float]] = {}
+    f1s = []
+    for i, label in enumerate(labels):
+        true_positive = confusion[i, i]
+        predicted_count = confusion[:, i].sum()
+        support = confusion[i].sum()
+        precision = true_positive / predicted_count if predicted_count else 0.0
+        recall = true_positive / support if support else 0.0
+        f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+        per_language[label] = {
+            "precision": float(precision),
+            "recall": float(recall),
+            "f1": float(f1),
+            "support": int(support),
+        }
+        if support:
+            f1s.append(f1)
+    count = len(truths)
+    return Report(
+        labels=list(labels),
+        count=count,
+        accuracy=correct / count if count else 0.0,
+        macro_f1=float(np.mean(f1s)) if f1s else 0.0,
+        per_language=per_language,
+        confusion=confusion.tolist(),
+        unanswered=sum(guess is None for guess in predicted),
+        source=source,
+    )
+
+
+def evaluate_examples(predictor: Predictor, examples: Sequence[Example], source: str) -> Report:
+    predictions = predictor.predict([example.name for example in examples])
+    return score(
+        predictor.labels, [example.labels for example in examples], [p.language for p in predictions], source
+    )
+
+
+def test_examples(saved: SavedModel, data_dir: Path) -> list[Example]:
+    """The model's own test split, rebuilt from the dataset and the seed the model records."""
+    data = saved.config.get("data", {})
+    dataset = load_dataset(Path(data_dir) / "names", data.get("languages"), data.get("shared_names", "auto"))
+    if dataset.fingerprint != data.get("fingerprint"):
+        raise DataError(
+            f"the dataset in {data_dir} differs from the one {saved.path} was trained on; "
+            "evaluate with --file, or retrain on this dataset"
+        )
+    return split_dataset(dataset, int(data["split_seed"])).test
+
+
+def read_labelled(path: Path | str, labels: Sequence[str]) -> tuple[list[Example], int]:
+    """A user's `name<TAB>language` file; returns the examples and the number of lines skipped."""
+    by_lower = {label.lower(): label for label in labels}
+    examples: list[Example] = []
+    skipped = 0
+    unknown: set[str] = set()
+    for line in iter_text_lines(path):
+        if not line.strip():
+            continue
+        name, sep, language = line.partition("\t")
+        name, language = normalise(name), language.strip()
+        if not sep or not name or not language:
+            skipped += 1
+            continue
+        if language.lower() not in by_lower:
+            unknown.add(language)
+            skipped += 1
+            continue
+        examples.append(Example(name, (by_lower[language.lower()],)))
+    if unknown and not examples:
+        raise DataError(
+            f"{path}: no line has a language this model knows ({', '.join(sorted(unknown)[:5])}); "
+            f"it knows {', '.join(labels)}"
+        )
+    if not examples:
+        raise DataError(f"{path} has no `name<TAB>language` lines; write one name and its language per line")
+    return examples, skipped

@@ -1,0 +1,111 @@
+"""The network: a recurrent encoder read at its final hidden state, then one linear layer.
+
+Two implementations with the same parameter names and layout (see `cells.parameter_shapes`):
+``torch`` uses the fused ``nn.RNN``/``nn.GRU``/``nn.LSTM``; ``scratch`` runs the equations of
+`nameclf.cells` with autograd, for every cell including the LSTM variants torch does not have.
+A model of either kind predicts through the same numpy code.
+"""
+
+from __future__ import annotations
+
+import enum
+import math
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from nameclf.cells import (
+    CELLS,
+    TORCH_CELLS,
+    Cell,
+    NetworkSpec,
+    logits,
+    parameter_shapes,
+    prepare,
+    torch_ops,
+)
+
+
+class Impl(str, enum.Enum):
+    torch = "torch"
+    scratch = "scratch"
+
+
+FUSED = {Cell.rnn: nn.RNN, Cell.gru: nn.GRU, Cell.lstm: nn.LSTM}
+
+
+class ScratchRecurrent(nn.Module):
+    """The recurrent layers as plain parameters, run through `nameclf.cells` with autograd."""
+
+    def __init__(self, spec: NetworkSpec, dropout: float):
+        super().__init__()
+        self.spec = spec
+        self.dropout = dropout
+        bound = 1.0 / math.sqrt(spec.hidden)  # torch's initialisation for its recurrent layers
+        for name, shape in parameter_shapes(spec, prefix="").items():
+            if name.startswith("head."):
+                continue
+            if "peephole" in name:
+                value = torch.zeros(shape)
+            else:
+                value = torch.empty(shape).uniform_(-bound, bound)
+            self.register_parameter(name, nn.Parameter(value))
+        self.ops = torch_ops()
+
+    def forward(self, indices: torch.Tensor, head_weight: torch.Tensor, head_bias: torch.Tensor):
+        weights = dict(self.named_parameters())
+        weights["head.weight"], weights["head.bias"] = head_weight, head_bias
+        prepared = prepare(self.spec, weights, prefix="")
+        dropout = None
+        if self.training and self.dropout > 0:
+            dropout = lambda x: F.dropout(x, self.dropout, training=True)  # noqa: E731
+        return logits(self.ops, self.spec, prepared, indices, dropout=dropout)
+
+
+class NameClassifier(nn.Module):
+    """indices (batch, seq_len) of names of one length → logits (batch, num_labels)."""
+
+    def __init__(self, spec: NetworkSpec, impl: Impl | str = Impl.torch, dropout: float = 0.0):
+        super().__init__()
+        self.spec = spec
+        self.impl = Impl(impl)
+        layer_dropout = dropout if spec.layers > 1 else 0.0
+        if self.impl is Impl.torch:
+            if spec.cell not in TORCH_CELLS:
+                raise ValueError(f"torch has no fused {spec.cell.value} cell; use --impl scratch")
+            self.rnn = FUSED[spec.cell](
+                spec.vocab_size,
+                spec.hidden,
+                num_layers=spec.layers,
+                bidirectional=spec.bidirectional,
+                dropout=layer_dropout,
+                batch_first=True,
+            )
+        else:
+            self.rnn = ScratchRecurrent(spec, layer_dropout)
+        self.head = nn.Linear(spec.hidden * spec.directions, spec.num_labels)
+
+    def forward(self, indices: torch.Tensor) -> torch.Tensor:
+        if self.impl is Impl.scratch:
+            return self.rnn(indices, self.head.weight, self.head.bias)
+        one_hot = F.one_hot(indices, self.spec.vocab_size).to(self.head.weight.dtype)
+        _, final = self.rnn(one_hot)  # (batch, seq_len, vocab) in
+        if isinstance(final, tuple):  # LSTM: (h_n, c_n)
+            final = final[0]
+        # h_n: (layers*directions, batch, hidden); the top layer's directions, concatenated
+        top = final[-self.spec.directions :]
+        return self.head(torch.cat(list(top), dim=-1))
+
+
+def state_arrays(model: NameClassifier) -> dict:
+    """The weights as float32 numpy arrays under their canonical names."""
+    return {name: tensor.detach().cpu().float().contiguous().numpy() for name, tensor in model.state_dict().items()}
+
+
+def check_cell(cell: Cell, impl: Impl) -> None:
+    if impl is Impl.torch and cell not in TORCH_CELLS:
+        from nameclf.errors import UsageError
+
+        raise UsageError(f"--cell {cell.value} exists only as --impl scratch (torch has no fused kernel for it)")
+    assert cell in CELLS

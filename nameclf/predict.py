@@ -1,0 +1,164 @@
+"""Answer which language a name comes from, from a saved model, on numpy (torch is never imported).
+
+Every name gets either an answer or a one-line error of its own; a batch never fails because of
+one name. Characters the model never saw map to its unknown slot and are counted; a name made
+mostly of them is flagged and not given a language, instead of a confident guess.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nameclf import cells
+from nameclf.checkpoint import SavedModel, load, resolve_model_dir
+from nameclf.data import length_batches, normalise
+from nameclf.errors import UsageError
+
+MAX_NAME_LENGTH = 256
+MOSTLY_UNKNOWN = 0.5  # above this share of unknown characters a name gets no language
+CHUNK = 2048  # names per forward pass
+
+
+@dataclass
+class Prediction:
+    name: str
+    language: str | None = None
+    probability: float | None = None
+    top: list[tuple[str, float]] = field(default_factory=list)
+    unknown_characters: int = 0
+    length: int = 0
+    error: str | None = None
+    warning: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "language": self.language,
+            "probability": None if self.probability is None else round(self.probability, 6),
+            "top": [{"language": language, "probability": round(p, 6)} for language, p in self.top],
+            "unknown_characters": self.unknown_characters,
+            "error": self.error,
+            "warning": self.warning,
+        }
+
+
+class Predictor:
+    """A loaded model, ready to answer. `backend` is "numpy" (default) or "torch"."""
+
+    def __init__(self, saved: SavedModel, backend: str = "numpy", device: str = "cpu"):
+        self.saved = saved
+        self.spec = saved.spec
+        self.labels = saved.labels
+        self.vocabulary = saved.vocabulary
+        self.backend = backend
+        if backend == "numpy":
+            weights = {name: np.ascontiguousarray(value) for name, value in saved.weights.items()}
+            prepared = cells.prepare(self.spec, weights)
+            for directions in prepared["layers"]:
+                for p in directions:
+                    for key in ("w_ih_t", "w_hh_t"):
+                        p[key] = np.ascontiguousarray(p[key])
+            self._prepared = prepared
+        elif backend == "torch":
+            self._torch_model = _torch_model(saved, device)
+        else:
+            raise UsageError(f"unknown backend {backend!r}; choose numpy or torch")
+
+    @classmethod
+    def load(cls, model: Path | None = None, backend: str = "numpy", device: str = "cpu") -> Predictor:
+        return cls(load(resolve_model_dir(model)), backend=backend, device=device)
+
+    def log_probabilities(self, encoded: Sequence[np.ndarray]) -> np.ndarray:
+        """(n, labels) log-probabilities for encoded names (each non-empty); grouped by length."""
+        result = np.zeros((len(encoded), len(self.labels)), dtype=np.float32)
+        for batch in length_batches([len(e) for e in encoded], CHUNK):
+            indices = np.stack([encoded[i] for i in batch])
+            result[batch] = self._log_probabilities(indices)
+        return result
+
+    def _log_probabilities(self, indices: np.ndarray) -> np.ndarray:
+        if self.backend == "numpy":
+            scores = cells.logits(cells.NUMPY, self.spec, self._prepared, indices)
+            return cells.log_softmax_numpy(scores)
+        import torch
+
+        model, device = self._torch_model
+        with torch.no_grad():
+            scores = model(torch.from_numpy(indices).to(device))
+            return torch.log_softmax(scores, dim=-1).float().cpu().numpy()
+
+    def predict(self, names: Iterable[str], top_k: int = 1) -> list[Prediction]:
+        """One Prediction per name, in order."""
+        if top_k < 1:
+            raise UsageError("--top-k must be at least 1")
+        top_k = min(top_k, len(self.labels))
+        predictions: list[Prediction] = []
+        pending: list[int] = []
+        encoded: list[np.ndarray] = []
+        for raw in names:
+            prediction = Prediction(name=raw)
+            predictions.append(prediction)
+            if not isinstance(raw, str):
+                prediction.error = "not text"
+                continue
+            name = normalise(raw)
+            prediction.length = len(name)
+            if not name:
+                prediction.error = "empty name"
+                continue
+            if len(name) > MAX_NAME_LENGTH:
+                prediction.error = f"name is {len(name)} characters long; the limit is {MAX_NAME_LENGTH}"
+                continue
+            codes = self.vocabulary.encode(name)
+            prediction.unknown_characters = int((codes == 0).sum())
+            if prediction.unknown_characters > MOSTLY_UNKNOWN * len(name):
+                prediction.warning = (
+                    f"{prediction.unknown_characters} of {len(name)} characters are unknown to this model; no answer"
+                )
+                continue
+            if prediction.unknown_characters:
+                prediction.warning = f"{prediction.unknown_characters} unknown character(s) ignored"
+            pending.append(len(predictions) - 1)
+            encoded.append(codes)
+        if encoded:
+            probabilities = np.exp(self.log_probabilities(encoded))
+            order = np.argsort(-probabilities, axis=1, kind="stable")[:, :top_k]
+            for row, position in enumerate(pending):
+                prediction = predictions[position]
+                prediction.top = [(self.labels[j], float(probabilities[row, j])) for j in order[row]]
+                prediction.language, prediction.probability = prediction.top[0]
+        return predictions
+
+    def predict_stream(self, names: Iterable[str], top_k: int = 1, batch: int = 4096) -> Iterator[Prediction]:
+        """Predict an iterable of any length in bounded memory, `batch` names at a time."""
+        chunk: list[str] = []
+        for name in names:
+            chunk.append(name)
+            if len(chunk) >= batch:
+                yield from self.predict(chunk, top_k)
+                chunk = []
+        if chunk:
+            yield from self.predict(chunk, top_k)
+
+
+def _torch_model(saved: SavedModel, device: str):
+    import torch
+
+    from nameclf.model import NameClassifier
+    from nameclf.train import resolve_device
+
+    impl = saved.config.get("training", {}).get("impl", "torch")
+    resolved = resolve_device(device)
+    model = NameClassifier(saved.spec, impl=impl)
+    model.load_state_dict({name: torch.from_numpy(value) for name, value in saved.weights.items()})
+    return model.to(resolved).eval(), resolved
+
+
+def predict(names: Iterable[str], model: Path | None = None, top_k: int = 1) -> list[Prediction]:
+    """The Python API: `nameclf.predict.predict(["Tribbiani"])[0].language == "Italian"`."""
+    return Predictor.load(model).predict(names, top_k)
