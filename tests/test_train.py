@@ -1,0 +1,183 @@
+"""Training really trains (tiny configurations), saves, reloads and predicts identically."""
+
+from __future__ import annotations
+
+import shutil
+
+import numpy as np
+import pytest
+import torch
+from torch.nn import functional as F
+
+from nameclf import checkpoint
+from nameclf.cells import Cell
+from nameclf.errors import Interrupted, UsageError
+from nameclf.model import NameClassifier
+from nameclf.paths import bundled_names_dir
+from nameclf.predict import Predictor
+from nameclf.train import TrainConfig, class_weights, resolve_device, train, weighted_loss
+
+TINY = dict(hidden=8, epochs=1, batch_size=64, threads=1)
+PROBE_NAMES = ["Tribbiani", "Schmidt", "Rossi", "Müller", "Abbing", "Zimmermann", "Ab", "Paternosterio"]
+
+
+@pytest.fixture
+def dataset_dir(tmp_path, monkeypatch):
+    """A data folder with the real 18 files, and a models folder, both private to the test."""
+    data = tmp_path / "data"
+    shutil.copytree(bundled_names_dir(), data / "names")
+    monkeypatch.setenv("NAMECLF_MODELS", str(tmp_path / "models"))
+    return data
+
+
+def torch_log_probabilities(saved: checkpoint.SavedModel, names: list[str]) -> np.ndarray:
+    """Reference outputs: the torch module (fused or scratch) run name by name."""
+    model = NameClassifier(saved.spec, impl=saved.config["training"]["impl"])
+    model.load_state_dict({name: torch.from_numpy(value) for name, value in saved.weights.items()})
+    model.eval()
+    rows = []
+    with torch.no_grad():
+        for name in names:
+            indices = torch.from_numpy(saved.vocabulary.encode(name))[None]
+            rows.append(torch.log_softmax(model(indices), dim=-1)[0].numpy())
+    return np.stack(rows)
+
+
+CELL_CASES = [(cell, "torch") for cell in ("rnn", "gru", "lstm")] + [(cell.value, "scratch") for cell in Cell]
+
+
+@pytest.mark.parametrize(("cell", "impl"), CELL_CASES)
+def test_every_cell_trains_one_epoch_and_round_trips(dataset_dir, tmp_path, cell, impl):
+    out = tmp_path / "models" / f"{cell}-{impl}"
+    result = train(TrainConfig(cell=cell, impl=impl, **TINY), data_dir=dataset_dir, out=out)
+
+    assert result.model_dir == out
+    assert len(result.history) == 1
+    assert 0.0 < result.history[0]["loss"] < 10
+    saved = checkpoint.load(out)
+    assert saved.config["training"]["impl"] == impl
+    assert saved.config["network"]["cell"] == cell
+    assert saved.labels == ["German", "Italian"]
+
+    # the file holds exactly the weights the run ended with, and numpy predicts what torch does
+    reference = torch_log_probabilities(saved, PROBE_NAMES)
+    numpy_answers = Predictor(saved).log_probabilities([saved.vocabulary.encode(n) for n in PROBE_NAMES])
+    np.testing.assert_allclose(numpy_answers, reference, atol=1e-5)
+
+
+def test_bidirectional_stacked_models_round_trip(dataset_dir, tmp_path):
+    out = tmp_path / "m"
+    config = TrainConfig(cell="gru", layers=2, bidirectional=True, dropout=0.2, **TINY)
+    train(config, data_dir=dataset_dir, out=out)
+    saved = checkpoint.load(out)
+    assert "rnn.weight_ih_l1_reverse" in saved.weights
+    reference = torch_log_probabilities(saved, PROBE_NAMES)
+    answers = Predictor(saved).log_probabilities([saved.vocabulary.encode(n) for n in PROBE_NAMES])
+    np.testing.assert_allclose(answers, reference, atol=1e-5)
+
+
+def test_same_seed_gives_identical_weights_and_metrics(dataset_dir, tmp_path):
+    config = dict(cell="lstm", hidden=16, epochs=2, batch_size=32, threads=1, seed=7)
+    first = train(TrainConfig(**config), data_dir=dataset_dir, out=tmp_path / "a")
+    second = train(TrainConfig(**config), data_dir=dataset_dir, out=tmp_path / "b")
+    a, b = checkpoint.load(tmp_path / "a"), checkpoint.load(tmp_path / "b")
+    assert a.weights.keys() == b.weights.keys()
+    for name in a.weights:
+        assert np.array_equal(a.weights[name], b.weights[name]), name
+    assert first.config["metrics"] == second.config["metrics"]
+    assert first.history == second.history
+    assert a.config["data"]["fingerprint"] == b.config["data"]["fingerprint"]
+
+    third = train(TrainConfig(**{**config, "seed": 8}), data_dir=dataset_dir, out=tmp_path / "c")
+    c = checkpoint.load(tmp_path / "c")
+    assert not np.array_equal(a.weights["head.weight"], c.weights["head.weight"])
+    assert third.config["data"]["split_seed"] == 8
+
+
+def test_training_learns_and_keeps_the_best_epoch(dataset_dir, tmp_path):
+    result = train(TrainConfig(cell="gru", hidden=32, epochs=6, patience=2, threads=1), dataset_dir, tmp_path / "m")
+    history = result.history
+    best = max(history, key=lambda r: (r["validation_accuracy"], -r["validation_loss"]))
+    saved = checkpoint.load(tmp_path / "m")
+    assert saved.config["training"]["best_epoch"] == best["epoch"]
+    assert saved.config["metrics"]["validation_accuracy"] == pytest.approx(best["validation_accuracy"])
+    assert best["validation_accuracy"] > 0.85  # two clearly different languages: far above chance
+    assert history[-1]["loss"] < history[0]["loss"]
+
+
+def test_all_languages_train_with_multilabel_names(dataset_dir, tmp_path):
+    result = train(TrainConfig(languages="all", **TINY), data_dir=dataset_dir, out=tmp_path / "all")
+    saved = checkpoint.load(tmp_path / "all")
+    assert len(saved.labels) == 18
+    assert saved.config["data"]["shared_names"] == "multi"
+    assert result.config["data"]["sizes"]["train"] > 13000
+
+
+def test_interrupt_keeps_the_previous_model(dataset_dir, tmp_path):
+    out = tmp_path / "m"
+    train(TrainConfig(**TINY), data_dir=dataset_dir, out=out)
+    before = {path.name: path.read_bytes() for path in out.iterdir()}
+
+    class StopInSecondBatch:
+        def start(self, epochs, batches):
+            self.batches = 0
+
+        def batch(self):
+            self.batches += 1
+            if self.batches == 2:
+                raise KeyboardInterrupt
+
+        def epoch(self, record):
+            pass
+
+    with pytest.raises(Interrupted, match="nothing was saved"):
+        train(TrainConfig(**{**TINY, "seed": 3}), data_dir=dataset_dir, out=out, reporter=StopInSecondBatch())
+    assert {path.name: path.read_bytes() for path in out.iterdir()} == before
+    assert [p.name for p in out.parent.iterdir() if p.name.startswith(".m.")] in ([], [".m.lock"])
+
+
+def test_weighted_loss_is_cross_entropy_for_one_label():
+    generator = torch.Generator().manual_seed(0)
+    scores = torch.randn(6, 3, generator=generator)
+    labels = torch.tensor([0, 1, 2, 2, 2, 1])
+    weights = torch.tensor([0.5, 1.0, 2.0])
+    ours = weighted_loss(scores, F.one_hot(labels, 3).float(), weights)
+    assert torch.allclose(ours, F.cross_entropy(scores, labels, weight=weights))
+
+
+def test_class_weights_balance_rare_classes():
+    targets = np.array([[1, 0]] * 90 + [[0, 1]] * 10, dtype=np.float32)
+    weights = class_weights(targets)
+    assert weights[1] / weights[0] == pytest.approx(9.0)
+    assert np.allclose(class_weights(np.eye(2, dtype=np.float32).repeat(5, axis=0)), 1.0)
+
+
+def test_bad_options_are_usage_errors():
+    with pytest.raises(UsageError, match="--impl scratch"):
+        TrainConfig(cell="lstm_peephole", impl="torch")
+    with pytest.raises(UsageError, match="--hidden"):
+        TrainConfig(hidden=0)
+    with pytest.raises(UsageError, match="unknown device"):
+        resolve_device("tpu")
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error on a machine without CUDA")
+def test_explicit_cuda_without_a_gpu_is_a_usage_error():
+    with pytest.raises(UsageError, match="no CUDA GPU"):
+        resolve_device("cuda")
+    assert resolve_device("auto").type in ("cpu", "mps")
+
+
+@pytest.mark.cuda
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+@pytest.mark.parametrize(("cell", "impl"), [("lstm", "torch"), ("gru", "torch"), ("lstm_peephole", "scratch")])
+def test_cuda_training_predicts_like_numpy(dataset_dir, tmp_path, cell, impl):
+    result = train(
+        TrainConfig(cell=cell, impl=impl, hidden=16, epochs=2, device="cuda"), data_dir=dataset_dir, out=tmp_path / "m"
+    )
+    assert result.config["training"]["device"].startswith("cuda")
+    saved = checkpoint.load(tmp_path / "m")
+    encoded = [saved.vocabulary.encode(n) for n in PROBE_NAMES]
+    on_gpu = Predictor(saved, backend="torch", device="cuda").log_probabilities(encoded)
+    on_numpy = Predictor(saved).log_probabilities(encoded)
+    np.testing.assert_allclose(on_gpu, on_numpy, atol=1e-4)
