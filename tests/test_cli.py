@@ -1,0 +1,210 @@
+"""The CLI as a user runs it: the installed `nameclf` script in a subprocess, on real files."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+from servers import LocalServer, closed_port
+
+from nameclf import __version__
+from nameclf.paths import bundled_names_dir
+
+SCRIPT = Path(sys.executable).with_name("nameclf")
+FAST_TRAIN = ["--hidden", "16", "--epochs", "2", "--threads", "1", "--quiet"]
+
+
+def run(*args: str, env: dict | None = None, stdin: str | None = None, cwd: Path | None = None):
+    command = [str(SCRIPT), *args] if SCRIPT.exists() else [sys.executable, "-m", "nameclf", *args]
+    return subprocess.run(
+        command, capture_output=True, text=True, env=env, input=stdin, cwd=cwd, timeout=300, encoding="utf-8"
+    )
+
+
+@pytest.fixture
+def env(tmp_path):
+    """A user's environment: data and models in private folders, no debug."""
+    values = {key: value for key, value in os.environ.items() if not key.startswith("NAMECLF_")}
+    values.update(NAMECLF_DATA=str(tmp_path / "data"), NAMECLF_MODELS=str(tmp_path / "models"), COLUMNS="200")
+    return values
+
+
+@pytest.fixture
+def with_data(tmp_path, env):
+    shutil.copytree(bundled_names_dir(), tmp_path / "data" / "names")
+    return env
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory):
+    """One model trained with the default settings, as `make demo` does."""
+    root = tmp_path_factory.mktemp("trained")
+    shutil.copytree(bundled_names_dir(), root / "data" / "names")
+    values = {key: value for key, value in os.environ.items() if not key.startswith("NAMECLF_")}
+    values.update(NAMECLF_DATA=str(root / "data"), NAMECLF_MODELS=str(root / "models"), COLUMNS="200")
+    result = run("train", "--quiet", env=values)
+    assert result.returncode == 0, result.stderr
+    return values
+
+
+def test_help_and_version_do_not_import_torch():
+    assert run("--version").stdout.strip() == f"nameclf {__version__}"
+    result = run("--help")
+    assert result.returncode == 0
+    for command in ("download", "train", "predict", "evaluate"):
+        assert command in result.stdout
+    probe = (
+        "import sys\nfrom nameclf.cli import app\n"
+        "for argv in (['--help'], ['--version'], ['predict', '--help']):\n"
+        "    try:\n        app(argv)\n    except SystemExit:\n        pass\n"
+        "print('torch' in sys.modules)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip().splitlines()[-1] == "False"
+
+
+def test_python_dash_m_works():
+    result = subprocess.run([sys.executable, "-m", "nameclf", "--version"], capture_output=True, text=True)
+    assert result.returncode == 0 and result.stdout.strip() == f"nameclf {__version__}"
+
+
+def official_like_archive() -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for path in sorted(bundled_names_dir().glob("*.txt")):
+            archive.writestr(f"data/names/{path.name}", path.read_bytes())
+        archive.writestr("data/eng-fra.txt", "Go.\tVa !\n")
+    return buffer.getvalue()
+
+
+def test_download_from_a_loopback_server(tmp_path, env):
+    with LocalServer() as server:
+        url = server.route("/data.zip", body=official_like_archive())
+        result = run("download", "--url", url, "--quiet", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "total" in result.stdout and "20074" in result.stdout
+    assert "Italian" in result.stdout and "709" in result.stdout and "701" in result.stdout
+    names = tmp_path / "data" / "names"
+    assert sorted(p.name for p in names.iterdir()) == sorted(p.name for p in bundled_names_dir().glob("*.txt"))
+    assert (names / "German.txt").read_bytes() == (bundled_names_dir() / "German.txt").read_bytes()
+
+    again = run("download", "--url", url, "--quiet", env=env)
+    assert again.returncode == 0 and "--force" in again.stderr
+
+
+def test_download_failure_keeps_the_dataset_and_exits_nonzero(tmp_path, with_data):
+    before = {p.name: p.read_bytes() for p in (tmp_path / "data" / "names").iterdir()}
+    with LocalServer() as server:
+        url = server.route("/missing.zip", status=404)
+        result = run("download", "--url", url, "--force", "--quiet", env=with_data)
+    assert result.returncode == 4
+    assert len(result.stderr.strip().splitlines()) == 1 and "404" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert {p.name: p.read_bytes() for p in (tmp_path / "data" / "names").iterdir()} == before
+
+
+def test_download_offline_falls_back_to_the_bundled_copy(tmp_path, env):
+    url = f"http://127.0.0.1:{closed_port()}/data.zip"  # connection refused, as when offline
+    result = run("download", "--url", url, "--quiet", env=env)
+    assert result.returncode == 0, result.stderr
+    assert "bundled" in result.stderr and "20074" in result.stdout
+    assert len(list((tmp_path / "data" / "names").glob("*.txt"))) == 18
+
+    strict = run("download", "--url", url, "--force", "--no-fallback", "--quiet", env=env)
+    assert strict.returncode == 4 and "Traceback" not in strict.stderr
+
+
+def test_end_to_end_train_predict_evaluate(trained, tmp_path):
+    result = run("predict", "Tribbiani", env=trained)
+    assert result.returncode == 0, result.stderr
+    name, language, percent = result.stdout.split()
+    assert (name, language) == ("Tribbiani", "Italian") and percent.endswith("%")
+
+    top = run("predict", "Schmidt", "Rossi", "--top-k", "2", env=trained)
+    lines = top.stdout.strip().splitlines()
+    assert lines[0].split()[1] == "German" and lines[1].split()[1] == "Italian"
+    assert all(line.count("%") == 2 for line in lines)
+
+    as_json = run("predict", "Tribbiani", "Schmidt", "--json", "-k", "2", env=trained)
+    records = [json.loads(line) for line in as_json.stdout.splitlines()]
+    assert [r["language"] for r in records] == ["Italian", "German"]
+    assert all(abs(sum(t["probability"] for t in r["top"]) - 1) < 1e-3 for r in records)
+
+    report = run("evaluate", "--json", env=trained)
+    assert report.returncode == 0, report.stderr
+    figures = json.loads(report.stdout)
+    assert figures["count"] == 140 and figures["source"] == "test split"
+    assert 0.9 <= figures["accuracy"] <= 1.0
+    assert sum(map(sum, figures["confusion"]["matrix"])) == 140
+    table = run("evaluate", env=trained)
+    assert table.returncode == 0 and "macro-F1" in table.stdout and "confusion" in table.stdout
+
+    labelled = tmp_path / "mine.tsv"
+    labelled.write_text("Tribbiani\tItalian\nSchmidt\tgerman\nbroken line\nSmith\tEnglish\n", encoding="utf-8")
+    mine = json.loads(run("evaluate", "--file", str(labelled), "--json", env=trained).stdout)
+    assert mine["count"] == 2 and mine["skipped_lines"] == 2 and mine["accuracy"] == 1.0
+
+
+def test_predict_reports_bad_names_one_line_each(trained):
+    result = run("predict", "Tribbiani", "   ", "Иванов", "Müllerß", env=trained)
+    lines = result.stdout.splitlines()
+    assert result.returncode == 3  # a name given as an argument got no answer
+    assert len(lines) == 4 and lines[0].split()[1] == "Italian"
+    assert "empty name" in lines[1] and "unknown" in lines[2]
+    assert "Traceback" not in result.stderr
+
+
+def test_predict_from_a_file_and_stdin(trained, tmp_path):
+    names = tmp_path / "names.txt"
+    names.write_text("Tribbiani\r\n\r\nSchmidt\r\n", encoding="utf-8")
+    result = run("predict", "--file", str(names), "--csv", env=trained)
+    assert result.returncode == 0
+    rows = result.stdout.strip().splitlines()
+    assert rows[0].startswith("name,language,probability") and len(rows) == 3
+    piped = run("predict", "--file", "-", env=trained, stdin="Rossi\nWeber\n")
+    assert [line.split()[1] for line in piped.stdout.splitlines()] == ["Italian", "German"]
+
+
+def test_train_errors_are_one_line_with_distinct_codes(tmp_path, env, with_data):
+    no_data = dict(env, NAMECLF_DATA=str(tmp_path / "nowhere"))
+    result = run("train", *FAST_TRAIN, env=no_data)
+    assert result.returncode == 3 and "nameclf download" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+
+    unknown = run("train", "--languages", "German,Klingon", *FAST_TRAIN, env=with_data)
+    assert unknown.returncode == 2 and "Klingon" in unknown.stderr and "Italian" in unknown.stderr
+
+    variant = run("train", "--cell", "lstm_coupled", *FAST_TRAIN, env=with_data)
+    assert variant.returncode == 2 and "--impl scratch" in variant.stderr
+
+
+def test_predict_and_evaluate_without_a_model(env):
+    for command in (["predict", "Tribbiani"], ["evaluate"]):
+        result = run(*command, env=env)
+        assert result.returncode == 5
+        assert "nameclf train" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_evaluate_without_the_dataset(trained, tmp_path):
+    result = run("evaluate", env=dict(trained, NAMECLF_DATA=str(tmp_path / "gone")))
+    assert result.returncode == 3 and "nameclf download" in result.stderr
+
+
+def test_train_writes_the_model_predict_then_uses(tmp_path, with_data):
+    result = run("train", "--cell", "gru", *FAST_TRAIN, env=with_data)
+    assert result.returncode == 0, result.stderr
+    model_dir = tmp_path / "models" / "gru-german-italian"
+    assert (model_dir / "model.safetensors").is_file() and (model_dir / "config.json").is_file()
+    config = json.loads((model_dir / "config.json").read_text())
+    assert config["network"]["cell"] == "gru" and config["labels"] == ["German", "Italian"]
+    assert str(model_dir) in result.stdout
+    assert run("predict", "Rossi", env=with_data).returncode == 0
+    explicit = run("predict", "Rossi", "--model", str(model_dir), "--json", env=with_data)
+    assert json.loads(explicit.stdout)["language"] in ("German", "Italian")
