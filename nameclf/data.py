@@ -17,6 +17,7 @@ Nothing here imports torch: prediction and evaluation run on numpy alone.
 from __future__ import annotations
 
 import enum
+import functools
 import hashlib
 import json
 import string
@@ -51,7 +52,7 @@ def normalise(name: str) -> str:
 def read_names(path: Path) -> list[str]:
     """The names of one language file, normalised, empty lines dropped, in file order."""
     try:
-        text = Path(path).read_text(encoding="utf-8")
+        text = Path(path).read_text(encoding="utf-8-sig")  # a BOM is not part of the first name
     except UnicodeDecodeError as error:
         raise DataError(f"{path} is not UTF-8 text ({error.reason}); run `nameclf download --force`") from None
     except OSError as error:
@@ -234,7 +235,7 @@ class Vocabulary:
     def size(self) -> int:
         return len(self.characters) + 1
 
-    @property
+    @functools.cached_property
     def index(self) -> dict[str, int]:
         return {char: i + 1 for i, char in enumerate(self.characters)}
 

@@ -21,7 +21,7 @@ from nameclf.errors import UsageError
 
 MAX_NAME_LENGTH = 256
 MOSTLY_UNKNOWN = 0.5  # above this share of unknown characters a name gets no language
-CHUNK = 2048  # names per forward pass
+CHUNK = 1024  # names per forward pass
 
 
 @dataclass
@@ -75,10 +75,15 @@ class Predictor:
 
     def log_probabilities(self, encoded: Sequence[np.ndarray]) -> np.ndarray:
         """(n, labels) log-probabilities for encoded names (each non-empty); grouped by length."""
+        from threadpoolctl import threadpool_limits
+
         result = np.zeros((len(encoded), len(self.labels)), dtype=np.float32)
-        for batch in length_batches([len(e) for e in encoded], CHUNK):
-            indices = np.stack([encoded[i] for i in batch])
-            result[batch] = self._log_probabilities(indices)
+        # the products are small: several BLAS threads only fight each other (and any other
+        # process) for the cores, measured 3-4x slower on 2 cores (benchmarks/predict_speed.py)
+        with threadpool_limits(limits=1, user_api="blas"):
+            for batch in length_batches([len(e) for e in encoded], CHUNK):
+                indices = np.stack([encoded[i] for i in batch])
+                result[batch] = self._log_probabilities(indices)
         return result
 
     def _log_probabilities(self, indices: np.ndarray) -> np.ndarray:

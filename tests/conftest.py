@@ -1,0 +1,83 @@
+"""Shared fixtures: the bundled dataset, a private copy of it, private env folders, a tiny saved model."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nameclf import paths
+
+TINY_LABELS = ["German", "Italian"]
+TINY_NAMES = ["Abel", "Müller", "Rossi", "Schmidt", "Bianchi"]
+
+
+@pytest.fixture
+def names_dir() -> Path:
+    """The 18 dataset files shipped in the package (read-only: copy before changing)."""
+    return paths.bundled_names_dir()
+
+
+@pytest.fixture
+def data_dir(tmp_path: Path, names_dir: Path) -> Path:
+    """A tmp folder holding `names/`, a copy of the bundled files, free to modify."""
+    root = tmp_path / "data"
+    shutil.copytree(names_dir, root / "names")
+    return root
+
+
+@pytest.fixture
+def env_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
+    """NAMECLF_MODELS and NAMECLF_DATA pointed at fresh (not yet created) tmp folders."""
+    dirs = {"models": tmp_path / "env-models", "data": tmp_path / "env-data"}
+    monkeypatch.setenv(paths.MODELS_ENV, str(dirs["models"]))
+    monkeypatch.setenv(paths.DATA_ENV, str(dirs["data"]))
+    return dirs
+
+
+def tiny_model_parts(
+    cell: str = "gru", hidden: int = 4, layers: int = 1, bidirectional: bool = False, seed: int = 0
+) -> tuple[dict[str, np.ndarray], dict]:
+    """Random float32 weights and a matching config for a small model, built with numpy only."""
+    from nameclf.cells import NetworkSpec, parameter_shapes
+    from nameclf.data import Vocabulary
+
+    vocabulary = Vocabulary.build(TINY_NAMES)
+    spec = NetworkSpec(
+        cell=cell,
+        vocab_size=vocabulary.size,
+        hidden=hidden,
+        layers=layers,
+        bidirectional=bidirectional,
+        num_labels=len(TINY_LABELS),
+    )
+    rng = np.random.default_rng(seed)
+    weights = {
+        name: (rng.standard_normal(shape) * 0.5).astype(np.float32) for name, shape in parameter_shapes(spec).items()
+    }
+    config = {
+        "network": spec.to_dict(),
+        "vocabulary": vocabulary.characters,
+        "labels": list(TINY_LABELS),
+        "training": {"impl": "torch"},
+        "data": {},
+        "metrics": {},
+    }
+    return weights, config
+
+
+@pytest.fixture
+def tiny_model_parts_factory():
+    """The builder itself, for tests that need other shapes or seeds."""
+    return tiny_model_parts
+
+
+@pytest.fixture
+def tiny_model_dir(tmp_path: Path) -> Path:
+    """A small saved model (GRU, hidden 4, labels German/Italian), random weights, no training."""
+    from nameclf.checkpoint import save
+
+    weights, config = tiny_model_parts()
+    return save(tmp_path / "models" / "tiny", weights, config)
