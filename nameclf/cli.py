@@ -279,8 +279,11 @@ def train(
 # --- predict ------------------------------------------------------------------------------------
 
 
-def _names_from(file: Path | None, column: str | None, names: list[str]):
-    """The names to classify: the arguments, or a file's lines (or a CSV column) streamed."""
+def _names_from(file: Path | None, column: str | None, names: list[str], blank: list[int]):
+    """The names to classify: the arguments, or a file's lines (or a CSV column) streamed.
+
+    Blank lines of a file are skipped and counted in `blank[0]`.
+    """
     if file is None:
         if column is not None:
             raise UsageError("--column needs --file")
@@ -291,16 +294,23 @@ def _names_from(file: Path | None, column: str | None, names: list[str]):
         raise UsageError("give names as arguments or with --file, not both")
     from nameclf.data import iter_text_lines
 
+    def not_blank(values):
+        for value in values:
+            if value.strip():
+                yield value
+            else:
+                blank[0] += 1
+
     lines = iter_text_lines(file)
     if column is None:
-        return (line for line in lines if line.strip())
+        return not_blank(lines)
     reader = csv.reader(lines)
     header = next(reader, None)
     if header is None or column not in header:
         found = ", ".join(header or []) or "nothing"
         raise DataError(f"{file} has no column {column!r} (header: {found}); pass --column with one of them")
     position = header.index(column)
-    return (row[position] if position < len(row) else "" for row in reader if row)
+    return not_blank(row[position] if position < len(row) else "" for row in reader if row)
 
 
 @app.command()
@@ -325,7 +335,8 @@ def predict(
             raise UsageError("choose one of --json and --csv")
         if top_k < 1:
             raise UsageError("--top-k must be at least 1")
-        source = _names_from(file, column, names or [])
+        blank = [0]
+        source = _names_from(file, column, names or [], blank)
         predictor = Predictor.load(model, backend=backend.value, device=device.value)
         writer = csv.writer(sys.stdout) if as_csv else None
         if writer is not None:
@@ -346,6 +357,8 @@ def predict(
             else:
                 print(_text_line(prediction))
         sys.stdout.flush()
+        if blank[0]:
+            err.print(f"{blank[0]} blank line(s) skipped")
         if failed:
             err.print(f"[yellow]{failed} of {total} name(s) got no answer (marked in the output)[/yellow]")
             if file is None or failed == total:
