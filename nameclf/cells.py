@@ -212,6 +212,12 @@ class NetworkSpec:
 
     def __post_init__(self):
         object.__setattr__(self, "cell", Cell(self.cell))
+        for name in ("vocab_size", "hidden", "layers", "num_labels"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"{name} must be a whole number of at least 1, not {value!r}")
+        if not isinstance(self.bidirectional, bool):
+            raise ValueError(f"bidirectional must be true or false, not {self.bidirectional!r}")
 
     @property
     def directions(self) -> int:

@@ -159,8 +159,11 @@ def load(path: Path) -> SavedModel:
         raise ModelError(f"{config_path} is missing: {path} is not a nameclf model; retrain with `nameclf train`")
     try:
         config = json.loads(config_path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise ModelError(f"{config_path} is not valid JSON ({error}); retrain with `nameclf train`") from None
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
+        reason = "nested too deeply" if isinstance(error, RecursionError) else error
+        raise ModelError(f"{config_path} is not valid JSON ({reason}); retrain with `nameclf train`") from None
+    except OSError as error:
+        raise ModelError(f"cannot read {config_path}: {error.strerror}") from None
     if not isinstance(config, dict) or config.get("format") != FORMAT:
         raise ModelError(f"{config_path} is not a nameclf model config; retrain with `nameclf train`")
     version = config.get("format_version")

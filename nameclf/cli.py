@@ -74,6 +74,11 @@ def debug_enabled() -> bool:
     return state["debug"] or os.environ.get("NAMECLF_DEBUG", "") not in ("", "0")
 
 
+def one_line(message: str) -> str:
+    """A message on one line, whatever a path or name inside it holds."""
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in message)
+
+
 @contextlib.contextmanager
 def handled():
     """Turn our errors into one red line and an exit code; tracebacks only with --debug."""
@@ -82,7 +87,7 @@ def handled():
     except NameclfError as error:
         if debug_enabled():
             raise
-        err.print(f"[red]error:[/red] {escape(str(error))}")
+        err.print(f"[red]error:[/red] {escape(one_line(str(error)))}")
         raise typer.Exit(error.exit_code) from None
     except KeyboardInterrupt:
         err.print("[red]interrupted[/red]")
@@ -92,7 +97,7 @@ def handled():
     except Exception as error:  # a bug: still one line, with the way to see more
         if debug_enabled():
             raise
-        message = str(error).splitlines()[0] if str(error) else ""
+        message = one_line(str(error))
         err.print(
             f"[red]internal error:[/red] {escape(type(error).__name__)}: {escape(message)} "
             "(rerun with --debug for the traceback, and please report it)"
@@ -296,21 +301,44 @@ def _names_from(file: Path | None, column: str | None, names: list[str], blank: 
 
     def not_blank(values):
         for value in values:
-            if value.strip():
+            if isinstance(value, Unreadable) or value.strip():
                 yield value
             else:
                 blank[0] += 1
 
+    from nameclf.predict import Unreadable
+
     lines = iter_text_lines(file)
     if column is None:
         return not_blank(lines)
-    reader = csv.reader(lines)
+    csv.field_size_limit(2**31 - 1)  # an over-long field becomes that row's error, not the batch's
+    reader = _csv_rows(lines)
     header = next(reader, None)
     if header is None or column not in header:
         found = ", ".join(header or []) or "nothing"
         raise DataError(f"{file} has no column {column!r} (header: {found}); pass --column with one of them")
     position = header.index(column)
-    return not_blank(row[position] if position < len(row) else "" for row in reader if row)
+    return not_blank(
+        row if isinstance(row, Unreadable) else row[position] if position < len(row) else ""
+        for row in reader
+        if row
+    )
+
+
+def _csv_rows(lines):
+    """csv.reader's rows; a row it cannot parse becomes an Unreadable marker instead of ending the stream."""
+    from nameclf.predict import Unreadable
+
+    reader = csv.reader(lines)
+    while True:
+        try:
+            yield next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            marker = Unreadable("")
+            marker.reason = f"unreadable CSV row {reader.line_num}: {error}"
+            yield marker
 
 
 @app.command()

@@ -24,6 +24,12 @@ MOSTLY_UNKNOWN = 0.5  # above this share of unknown characters a name gets no la
 CHUNK = 1024  # names per forward pass
 
 
+class Unreadable(str):
+    """An input line that could not be read as a name: it predicts to an error carrying `reason`."""
+
+    reason = "unreadable line"
+
+
 @dataclass
 class Prediction:
     name: str
@@ -108,6 +114,9 @@ class Predictor:
         for raw in names:
             prediction = Prediction(name=raw)
             predictions.append(prediction)
+            if isinstance(raw, Unreadable):
+                prediction.error = raw.reason
+                continue
             if not isinstance(raw, str):
                 prediction.error = "not text"
                 continue
