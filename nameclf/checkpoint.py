@@ -63,36 +63,70 @@ def _fsync_dir(path: Path) -> None:
 
 
 @contextlib.contextmanager
-def _lock(target: Path):
-    """An exclusive lock on `.<name>.lock` beside the target, held while the model is swapped in."""
+def _lock(target: Path, shared: bool = False):
+    """A lock on `.<name>.lock` beside the target: writers hold it exclusively while they swap the
+    model in, readers hold it shared while they read both files, so a reader never sees a missing
+    or mixed model. A reader that cannot create the lock file (a read-only folder) reads unlocked."""
     lock_path = target.parent / f".{target.name}.lock"
-    with open(lock_path, "a+") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
+    try:  # readers only use a lock file a writer made: no model was ever swapped without one
+        handle = open(lock_path, "r" if shared else "a+")  # noqa: SIM115
+    except OSError:
+        if not shared:
+            raise
+        yield
+        return
+    with handle:
+        fcntl.flock(handle, fcntl.LOCK_SH if shared else fcntl.LOCK_EX)
         try:
             yield
         finally:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+class SavedThenInterrupted(KeyboardInterrupt):
+    """Ctrl-C or SIGTERM arrived while a model was being swapped in; the swap was finished first."""
+
+
 @contextlib.contextmanager
-def _signals_held():
-    """Hold SIGINT and SIGTERM during the two renames, so a model is never left half-swapped."""
+def _signals_deferred():
+    """Record SIGINT/SIGTERM instead of acting on them, then raise SavedThenInterrupted afterwards.
+
+    Blocking the signals with pthread_sigmask is not enough: the kernel may deliver them to another
+    thread (numpy's BLAS pool), and Python runs the handler in the main thread regardless. Python's
+    handlers always run in the main thread, so replacing them is what holds the signal off.
+    """
     import signal
     import threading
 
-    held = {signal.SIGINT, signal.SIGTERM}
     if threading.current_thread() is not threading.main_thread():
         yield
         return
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, held)
+    received: list[int] = []
+    previous = {sig: signal.signal(sig, lambda signum, frame: received.append(signum)) for sig in _SIGNALS}
     try:
         yield
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+    if received:
+        raise SavedThenInterrupted()
+
+
+def _signal_numbers():
+    import signal
+
+    return (signal.SIGINT, signal.SIGTERM)
+
+
+_SIGNALS = _signal_numbers()
 
 
 def save(target: Path, weights: dict[str, np.ndarray], config: dict[str, Any]) -> Path:
-    """Write a model directory atomically; returns its path."""
+    """Write a model directory atomically; returns its path.
+
+    An interrupt before the swap leaves the target as it was (KeyboardInterrupt); one during the
+    swap lets it finish and then raises SavedThenInterrupted: the target holds the new model whole.
+    """
     from safetensors.numpy import save_file
 
     target = Path(target)
@@ -102,19 +136,20 @@ def save(target: Path, weights: dict[str, np.ndarray], config: dict[str, Any]) -
     try:
         arrays = {name: np.ascontiguousarray(value, dtype=np.float32) for name, value in weights.items()}
         save_file(arrays, str(staging / WEIGHTS_FILE), metadata={"format": FORMAT})
-        (staging / CONFIG_FILE).write_text(json.dumps(config, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+        text = json.dumps(config, indent=2, ensure_ascii=False) + "\n"
+        (staging / CONFIG_FILE).write_text(text, encoding="utf-8")
         for name in (WEIGHTS_FILE, CONFIG_FILE):
             with open(staging / name, "rb") as handle:
                 os.fsync(handle.fileno())
-        with _lock(target), _signals_held():
+        with _signals_deferred(), _lock(target):
             retired = None
             if target.exists():
                 retired = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
                 os.replace(target, retired / "model")
             os.replace(staging, target)
             _fsync_dir(target.parent)
-        if retired is not None:
-            shutil.rmtree(retired, ignore_errors=True)
+            if retired is not None:
+                shutil.rmtree(retired, ignore_errors=True)
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
@@ -122,13 +157,17 @@ def save(target: Path, weights: dict[str, np.ndarray], config: dict[str, Any]) -
 
 
 def mark_latest(target: Path) -> None:
-    """Record `target` as the model `predict` and `evaluate` use without --model."""
+    """Record `target` as the model `predict` and `evaluate` use without --model (atomic replace)."""
     models = default_models_dir()
     models.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=".LATEST.", dir=models)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(str(Path(target).resolve()) + "\n")
-    os.replace(tmp, models / LATEST_FILE)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            handle.write(str(Path(target).resolve()) + "\n")
+        os.replace(tmp, models / LATEST_FILE)
+    finally:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
 
 
 def resolve_model_dir(model: Path | None) -> Path:
@@ -146,10 +185,15 @@ def resolve_model_dir(model: Path | None) -> Path:
 
 def load(path: Path) -> SavedModel:
     """Read and check a model directory; every problem is a one-line ModelError naming the file."""
+    path = Path(path)
+    with _lock(path, shared=True):
+        return _load_unlocked(path)
+
+
+def _load_unlocked(path: Path) -> SavedModel:
     from safetensors import SafetensorError
     from safetensors.numpy import load_file
 
-    path = Path(path)
     if not path.exists():
         raise ModelError(f"no model at {path}; run `nameclf train` first or pass --model DIR")
     if not path.is_dir():

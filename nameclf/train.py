@@ -305,7 +305,12 @@ def train(
     }
     try:
         checkpoint.save(out, state_arrays(model), saved_config)
-        checkpoint.mark_latest(out)
+    except checkpoint.SavedThenInterrupted:
+        raise Interrupted(f"interrupted while saving; the new model was saved whole to {out} (not marked latest)") from None
     except KeyboardInterrupt:
         raise Interrupted(f"interrupted while saving; {out} is as it was before this run") from None
+    try:
+        checkpoint.mark_latest(out)
+    except KeyboardInterrupt:
+        raise Interrupted(f"interrupted after saving {out}; it was not marked as the latest model") from None
     return TrainResult(out, saved_config, history)
