@@ -222,14 +222,14 @@ def train(
     layers: Annotated[int, typer.Option(help="Stacked recurrent layers.")] = 1,
     bidirectional: Annotated[bool, typer.Option("--bidirectional/--unidirectional", help="Read names both ways.")] = False,
     dropout: Annotated[float, typer.Option(help="Dropout between stacked layers.")] = 0.0,
-    epochs: Annotated[int, typer.Option(help="Most epochs to train.")] = 30,
-    patience: Annotated[int, typer.Option(help="Stop after this many epochs without validation gain.")] = 8,
+    epochs: Annotated[int, typer.Option(help="Most epochs to train.")] = 40,
+    patience: Annotated[int, typer.Option(help="Stop after this many epochs without validation gain.")] = 10,
     batch_size: Annotated[int, typer.Option(help="Names per batch (each batch holds names of one length).")] = 32,
-    lr: Annotated[float, typer.Option(help="Adam learning rate.")] = 5e-3,
+    lr: Annotated[float, typer.Option(help="Adam learning rate.")] = 1e-2,
     seed: Annotated[int, typer.Option(help="Seed for the split, the initial weights and the shuffling.")] = 0,
     device: Annotated[DeviceChoice, typer.Option(help="auto tries cuda, then mps, then cpu.")] = DeviceChoice.auto,
     threads: Annotated[
-        int | None, typer.Option(help="CPU threads for torch [default: OMP_NUM_THREADS or the cores available].")
+        int | None, typer.Option(help="CPU threads for torch [default: OMP_NUM_THREADS, else 1: see the README].")
     ] = None,
     languages: Annotated[str, typer.Option(help="Comma-separated languages, or `all`.")] = "German,Italian",
     shared_names: Annotated[
