@@ -36,23 +36,13 @@ each step is the concatenation of both directions, and is the next layer's input
 
 from __future__ import annotations
 
-import enum
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 
-
-class Cell(str, enum.Enum):
-    rnn = "rnn"
-    gru = "gru"
-    lstm = "lstm"
-    gru_cho = "gru_cho"
-    gru_colah = "gru_colah"
-    lstm_peephole = "lstm_peephole"
-    lstm_coupled = "lstm_coupled"
-
+from nameclf.choices import Cell
 
 TORCH_CELLS = (Cell.rnn, Cell.gru, Cell.lstm)  # the cells torch has fused kernels for
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import enum
 import json
 import os
 import signal
@@ -22,6 +21,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from nameclf import __version__
+from nameclf.choices import Backend, Cell, Device, Impl, SharedNames
 from nameclf.errors import DataError, NameclfError, UsageError
 
 app = typer.Typer(
@@ -35,39 +35,6 @@ app = typer.Typer(
 out = Console(highlight=False, soft_wrap=True)
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 state = {"debug": False}
-
-
-class CellChoice(str, enum.Enum):
-    rnn = "rnn"
-    gru = "gru"
-    lstm = "lstm"
-    gru_cho = "gru_cho"
-    gru_colah = "gru_colah"
-    lstm_peephole = "lstm_peephole"
-    lstm_coupled = "lstm_coupled"
-
-
-class ImplChoice(str, enum.Enum):
-    torch = "torch"
-    scratch = "scratch"
-
-
-class DeviceChoice(str, enum.Enum):
-    auto = "auto"
-    cpu = "cpu"
-    cuda = "cuda"
-    mps = "mps"
-
-
-class SharedChoice(str, enum.Enum):
-    auto = "auto"
-    drop = "drop"
-    multi = "multi"
-
-
-class BackendChoice(str, enum.Enum):
-    numpy = "numpy"
-    torch = "torch"
 
 
 def debug_enabled() -> bool:
@@ -216,8 +183,8 @@ def _raise_interrupt(signum, frame):
 
 @app.command()
 def train(
-    cell: Annotated[CellChoice, typer.Option(help="Recurrent cell (the gru_*/lstm_* variants need --impl scratch).")] = CellChoice.lstm,
-    impl: Annotated[ImplChoice, typer.Option(help="torch: fused nn.* cells; scratch: the seeds' equations.")] = ImplChoice.torch,
+    cell: Annotated[Cell, typer.Option(help="Recurrent cell (the gru_*/lstm_* variants need --impl scratch).")] = Cell.lstm,
+    impl: Annotated[Impl, typer.Option(help="torch: fused nn.* cells; scratch: the seeds' equations.")] = Impl.torch,
     hidden: Annotated[int, typer.Option(help="Hidden units per direction.")] = 64,
     layers: Annotated[int, typer.Option(help="Stacked recurrent layers.")] = 1,
     bidirectional: Annotated[bool, typer.Option("--bidirectional/--unidirectional", help="Read names both ways.")] = False,
@@ -227,14 +194,14 @@ def train(
     batch_size: Annotated[int, typer.Option(help="Names per batch (each batch holds names of one length).")] = 32,
     lr: Annotated[float, typer.Option(help="Adam learning rate.")] = 1e-2,
     seed: Annotated[int, typer.Option(help="Seed for the split, the initial weights and the shuffling.")] = 0,
-    device: Annotated[DeviceChoice, typer.Option(help="auto tries cuda, then mps, then cpu.")] = DeviceChoice.auto,
+    device: Annotated[Device, typer.Option(help="auto tries cuda, then mps, then cpu.")] = Device.auto,
     threads: Annotated[
         int | None, typer.Option(help="CPU threads for torch [default: OMP_NUM_THREADS, else 1: see the README].")
     ] = None,
     languages: Annotated[str, typer.Option(help="Comma-separated languages, or `all`.")] = "German,Italian",
     shared_names: Annotated[
-        SharedChoice, typer.Option(help="Names in several languages: drop them, keep them as multi-label, or auto.")
-    ] = SharedChoice.auto,
+        SharedNames, typer.Option(help="Names in several languages: drop them, keep them as multi-label, or auto.")
+    ] = SharedNames.auto,
     data: Annotated[Path | None, typer.Option(help="Folder holding names/ [default: $NAMECLF_DATA or ./data].")] = None,
     out_dir: Annotated[
         Path | None, typer.Option("--out", help="Model folder [default: $NAMECLF_MODELS/<cell>-<languages>].")
@@ -352,8 +319,8 @@ def predict(
     column: Annotated[str | None, typer.Option(help="With --file: a CSV file's column holding the names.")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="CSV with a header row.")] = False,
-    backend: Annotated[BackendChoice, typer.Option(help="numpy (no torch import) or torch.")] = BackendChoice.numpy,
-    device: Annotated[DeviceChoice, typer.Option(help="With --backend torch: where to run.")] = DeviceChoice.cpu,
+    backend: Annotated[Backend, typer.Option(help="numpy (no torch import) or torch.")] = Backend.numpy,
+    device: Annotated[Device, typer.Option(help="With --backend torch: where to run.")] = Device.cpu,
 ) -> None:
     """Say which language each name comes from."""
     with handled():

@@ -16,7 +16,6 @@ Nothing here imports torch: prediction and evaluation run on numpy alone.
 
 from __future__ import annotations
 
-import enum
 import functools
 import hashlib
 import json
@@ -28,20 +27,13 @@ from pathlib import Path
 
 import numpy as np
 
+from nameclf.choices import SharedNames
 from nameclf.errors import DataError, UsageError
 
 DEFAULT_LANGUAGES = ("German", "Italian")
 AUTO_DROP_MAX_FRACTION = 0.05
 UNKNOWN = "\ufffd"  # the vocabulary slot for any character the model has not seen
 SPLIT_FRACTIONS = (0.8, 0.1, 0.1)
-
-
-class SharedNames(str, enum.Enum):
-    """What to do with a name that occurs in more than one selected language."""
-
-    auto = "auto"
-    drop = "drop"
-    multi = "multi"
 
 
 def normalise(name: str) -> str:

@@ -8,7 +8,6 @@ A model of either kind predicts through the same numpy code.
 
 from __future__ import annotations
 
-import enum
 import math
 
 import torch
@@ -25,12 +24,7 @@ from nameclf.cells import (
     prepare,
     torch_ops,
 )
-
-
-class Impl(str, enum.Enum):
-    torch = "torch"
-    scratch = "scratch"
-
+from nameclf.choices import Impl
 
 FUSED = {Cell.rnn: nn.RNN, Cell.gru: nn.GRU, Cell.lstm: nn.LSTM}
 
