@@ -12,6 +12,7 @@ import fcntl
 import json
 import os
 import shutil
+import signal
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -95,7 +96,6 @@ def _signals_deferred():
     thread (numpy's BLAS pool), and Python runs the handler in the main thread regardless. Python's
     handlers always run in the main thread, so replacing them is what holds the signal off.
     """
-    import signal
     import threading
 
     if threading.current_thread() is not threading.main_thread():
@@ -112,13 +112,7 @@ def _signals_deferred():
         raise SavedThenInterrupted()
 
 
-def _signal_numbers():
-    import signal
-
-    return (signal.SIGINT, signal.SIGTERM)
-
-
-_SIGNALS = _signal_numbers()
+_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 def save(target: Path, weights: dict[str, np.ndarray], config: dict[str, Any]) -> Path:

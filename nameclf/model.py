@@ -15,7 +15,6 @@ from torch import nn
 from torch.nn import functional as F
 
 from nameclf.cells import (
-    CELLS,
     TORCH_CELLS,
     Cell,
     NetworkSpec,
@@ -25,6 +24,7 @@ from nameclf.cells import (
     torch_ops,
 )
 from nameclf.choices import Impl
+from nameclf.errors import UsageError
 
 FUSED = {Cell.rnn: nn.RNN, Cell.gru: nn.GRU, Cell.lstm: nn.LSTM}
 
@@ -64,10 +64,9 @@ class NameClassifier(nn.Module):
         super().__init__()
         self.spec = spec
         self.impl = Impl(impl)
+        check_cell(spec.cell, self.impl)
         layer_dropout = dropout if spec.layers > 1 else 0.0
         if self.impl is Impl.torch:
-            if spec.cell not in TORCH_CELLS:
-                raise ValueError(f"torch has no fused {spec.cell.value} cell; use --impl scratch")
             self.rnn = FUSED[spec.cell](
                 spec.vocab_size,
                 spec.hidden,
@@ -98,8 +97,6 @@ def state_arrays(model: NameClassifier) -> dict:
 
 
 def check_cell(cell: Cell, impl: Impl) -> None:
+    """The one check that a cell exists in the chosen implementation."""
     if impl is Impl.torch and cell not in TORCH_CELLS:
-        from nameclf.errors import UsageError
-
         raise UsageError(f"--cell {cell.value} exists only as --impl scratch (torch has no fused kernel for it)")
-    assert cell in CELLS

@@ -21,6 +21,7 @@ from nameclf.data import (
     Example,
     SharedNames,
     Vocabulary,
+    available_languages,
     length_batches,
     load_dataset,
     split_dataset,
@@ -214,8 +215,6 @@ def train(
     shuffle = np.random.default_rng(config.seed + 1)
     masking = torch.Generator().manual_seed(config.seed + 2)
 
-    from nameclf.data import available_languages
-
     if out is None:
         out = default_models_dir() / default_model_name(config, dataset, len(available_languages(names_dir)))
     out = Path(out)
@@ -289,7 +288,7 @@ def train(
         "network": spec.to_dict(),
         "vocabulary": vocabulary.characters,
         "labels": labels,
-        "training": {**settings, "impl": config.impl.value, "best_epoch": best_epoch, "epochs_run": epoch},
+        "training": {**settings, "best_epoch": best_epoch, "epochs_run": epoch},
         "data": {
             "languages": labels,
             "shared_names": dataset.shared_names,
