@@ -193,6 +193,9 @@ def train(
     patience: Annotated[int, typer.Option(help="Stop after this many epochs without validation gain.")] = 10,
     batch_size: Annotated[int, typer.Option(help="Names per batch (each batch holds names of one length).")] = 32,
     lr: Annotated[float, typer.Option(help="Adam learning rate.")] = 1e-2,
+    average: Annotated[
+        float, typer.Option(help="Validate and save a moving average of the weights with this decay; 0: off.")
+    ] = 0.99,
     seed: Annotated[int, typer.Option(help="Seed for the split, the initial weights and the shuffling.")] = 0,
     device: Annotated[Device, typer.Option(help="auto tries cuda, then mps, then cpu.")] = Device.auto,
     threads: Annotated[
@@ -226,6 +229,7 @@ def train(
                 patience=patience,
                 batch_size=batch_size,
                 lr=lr,
+                average=average,
                 seed=seed,
                 device=device.value,
                 threads=threads,

@@ -184,6 +184,10 @@ def test_train_errors_are_one_line_with_distinct_codes(tmp_path, env, with_data)
     variant = run("train", "--cell", "lstm_coupled", *FAST_TRAIN, env=with_data)
     assert variant.returncode == 2 and "--impl scratch" in variant.stderr
 
+    averaged = run("train", "--average", "1", *FAST_TRAIN, env=with_data)
+    assert averaged.returncode == 2 and "--average must be in [0, 1)" in averaged.stderr
+    assert len(averaged.stderr.strip().splitlines()) == 1
+
 
 def test_predict_and_evaluate_without_a_model(env):
     for command in (["predict", "Tribbiani"], ["evaluate"]):

@@ -105,6 +105,58 @@ def test_training_learns_and_keeps_the_best_epoch(dataset_dir, tmp_path):
     assert history[-1]["loss"] < history[0]["loss"]
 
 
+class ValidationLog:
+    """A reporter that keeps what `train` validated each epoch."""
+
+    def __init__(self):
+        self.examples, self.probabilities = None, []
+
+    def start(self, epochs, batches):
+        pass
+
+    def batch(self):
+        pass
+
+    def epoch(self, record):
+        pass
+
+    def validated(self, examples, probabilities):
+        self.examples = examples
+        self.probabilities.append(probabilities.copy())
+
+
+@pytest.mark.parametrize("average", [0.99, 0.0])
+def test_the_saved_weights_are_the_validated_ones(dataset_dir, tmp_path, average):
+    """With weight averaging the averaged weights, without it the trained ones, from the best epoch."""
+    log = ValidationLog()
+    config = TrainConfig(cell="lstm", hidden=16, epochs=4, patience=4, average=average, threads=1, seed=3)
+    result = train(config, dataset_dir, tmp_path / "m", reporter=log)
+    saved = checkpoint.load(tmp_path / "m")
+    assert saved.config["training"]["average"] == average
+    assert len(log.probabilities) == len(result.history) == 4
+    best = saved.config["training"]["best_epoch"]
+    names = [example.name for example in log.examples]
+    answers = np.exp(Predictor(saved).log_probabilities([saved.vocabulary.encode(n) for n in names]))
+    np.testing.assert_allclose(answers, log.probabilities[best - 1], atol=1e-5)
+    others = [epoch for epoch in range(4) if epoch != best - 1]
+    assert all(not np.allclose(answers, log.probabilities[epoch], atol=1e-5) for epoch in others)
+
+
+def test_weight_averaging_changes_what_is_kept(dataset_dir, tmp_path):
+    plain = dict(cell="gru", hidden=8, epochs=2, patience=2, threads=1, seed=1)
+    train(TrainConfig(**plain, average=0.0), dataset_dir, tmp_path / "plain")
+    train(TrainConfig(**plain, average=0.9), dataset_dir, tmp_path / "averaged")
+    a, b = checkpoint.load(tmp_path / "plain"), checkpoint.load(tmp_path / "averaged")
+    assert a.weights.keys() == b.weights.keys()
+    assert not np.allclose(a.weights["head.weight"], b.weights["head.weight"])
+
+
+@pytest.mark.parametrize("average", [1.0, -0.1, 2.0])
+def test_average_out_of_range_is_a_usage_error(average):
+    with pytest.raises(UsageError, match="--average"):
+        TrainConfig(average=average)
+
+
 def test_all_languages_train_with_multilabel_names(dataset_dir, tmp_path):
     result = train(TrainConfig(languages="all", **TINY), data_dir=dataset_dir, out=tmp_path / "all")
     saved = checkpoint.load(tmp_path / "all")
