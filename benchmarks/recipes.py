@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from nameclf.paths import bundled_names_dir
-from nameclf.train import TrainConfig, train
+from nameclf.train import TrainConfig, ValidationLog, train
 
 # Every recipe: changes from the settings that were the defaults before this comparison
 # (unidirectional LSTM, hidden 64, lr 0.01, batch 32, 40 epochs, patience 10, no weight averaging).
@@ -49,26 +49,11 @@ PATIENCE = 10
 HALVINGS = 20
 
 
-class Collector:
-    """A `train` reporter that keeps every epoch's validation predictions."""
-
-    def __init__(self):
-        self.probabilities: list[np.ndarray] = []
-        self.examples = None
-        self.started = 0.0
+class Collector(ValidationLog):
+    """Every epoch's validation predictions, and when training began."""
 
     def start(self, epochs, batches):
         self.started = time.perf_counter()
-
-    def batch(self):
-        pass
-
-    def epoch(self, record):
-        pass
-
-    def validated(self, examples, probabilities):
-        self.examples = examples
-        self.probabilities.append(probabilities.copy())
 
 
 def pick_epoch(accuracy: np.ndarray, loss: np.ndarray, patience: int) -> int:

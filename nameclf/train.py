@@ -172,6 +172,32 @@ class EncodedSplit:
         return indices, torch.from_numpy(self.targets[members]).to(device)
 
 
+class Reporter:
+    """What `train` tells as it goes (the CLI draws a progress bar from it); here, nothing is done."""
+
+    def start(self, epochs: int, batches: int) -> None:
+        pass
+
+    def batch(self) -> None:
+        pass
+
+    def epoch(self, record: dict[str, float]) -> None:
+        pass
+
+
+class ValidationLog(Reporter):
+    """A reporter that keeps what was validated each epoch: the examples and each epoch's predicted
+    distributions (benchmarks/recipes.py compares selection rules with them)."""
+
+    def __init__(self):
+        self.examples: list[Example] = []
+        self.probabilities: list[np.ndarray] = []
+
+    def validated(self, examples: list[Example], probabilities: np.ndarray) -> None:
+        self.examples = examples
+        self.probabilities.append(probabilities.copy())
+
+
 def measure(
     model: NameClassifier,
     split: EncodedSplit,
@@ -337,7 +363,9 @@ def train(
     try:
         checkpoint.save(out, state_arrays(model), saved_config)
     except checkpoint.SavedThenInterrupted:
-        raise Interrupted(f"interrupted while saving; the new model was saved whole to {out} (not marked latest)") from None
+        raise Interrupted(
+            f"interrupted while saving; the new model was saved whole to {out} (not marked latest)"
+        ) from None
     except KeyboardInterrupt:
         raise Interrupted(f"interrupted while saving; {out} is as it was before this run") from None
     try:

@@ -15,7 +15,7 @@ from nameclf.errors import Interrupted, UsageError
 from nameclf.model import NameClassifier
 from nameclf.paths import bundled_names_dir
 from nameclf.predict import Predictor
-from nameclf.train import TrainConfig, class_weights, resolve_device, train, weighted_loss
+from nameclf.train import TrainConfig, ValidationLog, class_weights, resolve_device, train, weighted_loss
 
 TINY = dict(hidden=8, epochs=1, batch_size=64, threads=1)
 PROBE_NAMES = ["Tribbiani", "Schmidt", "Rossi", "Müller", "Abbing", "Zimmermann", "Ab", "Paternosterio"]
@@ -103,26 +103,6 @@ def test_training_learns_and_keeps_the_best_epoch(dataset_dir, tmp_path):
     assert saved.config["metrics"]["validation_accuracy"] == pytest.approx(best["validation_accuracy"])
     assert best["validation_accuracy"] > 0.85  # two clearly different languages: far above chance
     assert history[-1]["loss"] < history[0]["loss"]
-
-
-class ValidationLog:
-    """A reporter that keeps what `train` validated each epoch."""
-
-    def __init__(self):
-        self.examples, self.probabilities = None, []
-
-    def start(self, epochs, batches):
-        pass
-
-    def batch(self):
-        pass
-
-    def epoch(self, record):
-        pass
-
-    def validated(self, examples, probabilities):
-        self.examples = examples
-        self.probabilities.append(probabilities.copy())
 
 
 @pytest.mark.parametrize("average", [0.99, 0.0])
