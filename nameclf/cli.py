@@ -356,6 +356,10 @@ def predict(
             else:
                 print(_text_line(prediction))
         sys.stdout.flush()
+        if total == 0 and file is not None:
+            where = "standard input" if str(file) == "-" else str(file)
+            what = f"column {column!r} of {where}" if column is not None else where
+            raise DataError(f"no names to classify in {what}; give one name per line (blank lines are skipped)")
         if blank[0]:
             err.print(f"{blank[0]} blank line(s) skipped")
         if failed:

@@ -172,6 +172,21 @@ def test_predict_from_a_file_and_stdin(trained, tmp_path):
     assert [line.split()[1] for line in piped.stdout.splitlines()] == ["Italian", "German"]
 
 
+def test_predict_from_a_file_without_names_is_an_error(trained, tmp_path):
+    empty, blanks = tmp_path / "empty.txt", tmp_path / "blanks.txt"
+    empty.write_bytes(b"")
+    blanks.write_text("\n  \n\t\n", encoding="utf-8")
+    for args, stdin in (([str(empty)], None), ([str(blanks)], None), (["-"], "")):
+        result = run("predict", "--file", *args, env=trained, stdin=stdin)
+        assert result.returncode == 3, args
+        assert result.stdout == ""
+        assert "no names to classify" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    header_only = tmp_path / "people.csv"
+    header_only.write_text("id,surname\n", encoding="utf-8")
+    result = run("predict", "--file", str(header_only), "--column", "surname", env=trained)
+    assert result.returncode == 3 and "column 'surname'" in result.stderr
+
+
 def test_train_errors_are_one_line_with_distinct_codes(tmp_path, env, with_data):
     no_data = dict(env, NAMECLF_DATA=str(tmp_path / "nowhere"))
     result = run("train", *FAST_TRAIN, env=no_data)
