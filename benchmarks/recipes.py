@@ -8,7 +8,7 @@ split in two random halves, the training rule (best accuracy, then loss, stoppin
 stale epochs) picks an epoch on one half, and that epoch is scored on the other half (and vice
 versa). The mean of those scores (`cross-half`) estimates what the recipe gives on unseen names.
 
-    .venv/bin/python benchmarks/recipes.py                 # 8 recipes x 7 seeds, ~8 min on an idle 2-core box
+    .venv/bin/python benchmarks/recipes.py                 # 10 recipes x 7 seeds, ~10 min on an idle 2-core box
     .venv/bin/python benchmarks/recipes.py --recipes base,bi+avg --seeds 0,1
     .venv/bin/python benchmarks/recipes.py --cache benchmarks/recipes_results.jsonl   # reprint the recorded run
 
@@ -44,6 +44,8 @@ RECIPES = {
     "bi+avg h32": dict(bidirectional=True, average=0.99, hidden=32),
     "bi+avg gru": dict(bidirectional=True, average=0.99, cell="gru"),
     "bi+avg rnn": dict(bidirectional=True, average=0.99, cell="rnn"),
+    "avg gru": dict(average=0.99, cell="gru"),
+    "avg rnn": dict(average=0.99, cell="rnn"),
 }
 PATIENCE = 10
 HALVINGS = 20
