@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from nameclf.paths import bundled_names_dir
-from nameclf.train import TrainConfig, ValidationLog, train
+from nameclf.train import EarlyStopping, TrainConfig, ValidationLog, train
 
 # Every recipe: changes from the settings that were the defaults before this comparison
 # (unidirectional LSTM, hidden 64, lr 0.01, batch 32, 40 epochs, patience 10, no weight averaging).
@@ -59,16 +59,13 @@ class Collector(ValidationLog):
 
 
 def pick_epoch(accuracy: np.ndarray, loss: np.ndarray, patience: int) -> int:
-    """The epoch `nameclf train` keeps: best (accuracy, -loss), stopping after `patience` stale epochs."""
-    best_key, best, stale = None, 0, 0
-    for epoch, key in enumerate(zip(accuracy, -loss)):
-        if best_key is None or key > best_key:
-            best_key, best, stale = key, epoch, 0
-        else:
-            stale += 1
-            if stale >= patience:
-                break
-    return best
+    """The epoch (0-based) `nameclf train` keeps, by its own rule (`EarlyStopping`)."""
+    stopping = EarlyStopping(patience)
+    for epoch, (epoch_accuracy, epoch_loss) in enumerate(zip(accuracy, loss)):
+        stopping.update(epoch, float(epoch_accuracy), float(epoch_loss))
+        if stopping.should_stop:
+            break
+    return stopping.best_epoch
 
 
 def scores(probabilities: np.ndarray, targets: np.ndarray, names: np.ndarray):

@@ -172,6 +172,29 @@ class EncodedSplit:
         return indices, torch.from_numpy(self.targets[members]).to(device)
 
 
+class EarlyStopping:
+    """The epoch-keeping rule: the best validation accuracy wins, ties go to the lower validation
+    loss; training stops after `patience` epochs without a new best."""
+
+    def __init__(self, patience: int):
+        self.patience = patience
+        self.best_epoch, self.stale = 0, 0
+        self._best_key: tuple[float, float] | None = None
+
+    def update(self, epoch: int, accuracy: float, loss: float) -> bool:
+        """Record an epoch's figures; True when it is the new best."""
+        key = (accuracy, -loss)
+        if self._best_key is None or key > self._best_key:
+            self._best_key, self.best_epoch, self.stale = key, epoch, 0
+            return True
+        self.stale += 1
+        return False
+
+    @property
+    def should_stop(self) -> bool:
+        return self.stale >= self.patience
+
+
 class Reporter:
     """What `train` tells as it goes (the CLI draws a progress bar from it); here, nothing is done."""
 
@@ -269,7 +292,7 @@ def train(
     out = Path(out)
 
     history: list[dict[str, float]] = []
-    best_state, best_key, best_epoch, stale = None, None, 0, 0
+    best_state, stopping = None, EarlyStopping(config.patience)
     batches_per_epoch = len(length_batches(train_split.lengths, config.batch_size))
     if reporter is not None:
         reporter.start(config.epochs, batches_per_epoch)
@@ -309,15 +332,11 @@ def train(
                 "validation_loss": validation_loss,
             }
             history.append(record)
-            key = (validation_accuracy, -validation_loss)
-            if best_key is None or key > best_key:
-                best_key, best_epoch, stale = key, epoch, 0
+            if stopping.update(epoch, validation_accuracy, validation_loss):
                 best_state = copy.deepcopy(scored.state_dict())
-            else:
-                stale += 1
             if reporter is not None:
                 reporter.epoch(record)
-            if stale >= config.patience:
+            if stopping.should_stop:
                 break
     except KeyboardInterrupt:
         raise Interrupted(
@@ -342,7 +361,7 @@ def train(
         "network": spec.to_dict(),
         "vocabulary": vocabulary.characters,
         "labels": labels,
-        "training": {**settings, "best_epoch": best_epoch, "epochs_run": epoch},
+        "training": {**settings, "best_epoch": stopping.best_epoch, "epochs_run": epoch},
         "data": {
             "languages": labels,
             "shared_names": dataset.shared_names,

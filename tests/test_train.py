@@ -15,7 +15,7 @@ from nameclf.errors import Interrupted, UsageError
 from nameclf.model import NameClassifier
 from nameclf.paths import bundled_names_dir
 from nameclf.predict import Predictor
-from nameclf.train import TrainConfig, ValidationLog, class_weights, resolve_device, train, weighted_loss
+from nameclf.train import EarlyStopping, TrainConfig, ValidationLog, class_weights, resolve_device, train, weighted_loss
 
 TINY = dict(hidden=8, epochs=1, batch_size=64, threads=1)
 PROBE_NAMES = ["Tribbiani", "Schmidt", "Rossi", "Müller", "Abbing", "Zimmermann", "Ab", "Paternosterio"]
@@ -135,6 +135,18 @@ def test_weight_averaging_changes_what_is_kept(dataset_dir, tmp_path):
 def test_average_out_of_range_is_a_usage_error(average):
     with pytest.raises(UsageError, match="--average"):
         TrainConfig(average=average)
+
+
+def test_early_stopping_keeps_best_accuracy_then_lowest_loss():
+    stopping = EarlyStopping(patience=2)
+    figures = [(0.90, 0.30), (0.95, 0.20), (0.95, 0.10), (0.95, 0.15), (0.94, 0.05), (0.99, 0.01)]
+    kept = []
+    for epoch, (accuracy, loss) in enumerate(figures, start=1):
+        kept.append(stopping.update(epoch, accuracy, loss))
+        if stopping.should_stop:
+            break
+    assert kept == [True, True, True, False, False]  # a tie in accuracy goes to the lower loss
+    assert stopping.best_epoch == 3 and epoch == 5  # two stale epochs stop it before the sixth
 
 
 def test_all_languages_train_with_multilabel_names(dataset_dir, tmp_path):
