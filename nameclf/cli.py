@@ -23,6 +23,7 @@ from rich.table import Table
 from nameclf import __version__
 from nameclf.choices import Backend, Cell, Device, Impl, SharedNames
 from nameclf.errors import DataError, NameclfError, UsageError
+from nameclf.reporting import Reporter
 
 app = typer.Typer(
     name="nameclf",
@@ -132,7 +133,7 @@ def download(
 # --- train --------------------------------------------------------------------------------------
 
 
-class RichReporter:
+class RichReporter(Reporter):
     """A progress bar over epochs and batches, and one line per epoch, on stderr."""
 
     def __init__(self, console: Console):

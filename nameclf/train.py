@@ -30,6 +30,7 @@ from nameclf.data import (
 from nameclf.errors import Interrupted, UsageError
 from nameclf.model import Impl, NameClassifier, check_cell, state_arrays
 from nameclf.paths import default_data_dir, default_models_dir
+from nameclf.reporting import Reporter
 
 
 @dataclass
@@ -195,32 +196,6 @@ class EarlyStopping:
         return self.stale >= self.patience
 
 
-class Reporter:
-    """What `train` tells as it goes (the CLI draws a progress bar from it); here, nothing is done."""
-
-    def start(self, epochs: int, batches: int) -> None:
-        pass
-
-    def batch(self) -> None:
-        pass
-
-    def epoch(self, record: dict[str, float]) -> None:
-        pass
-
-
-class ValidationLog(Reporter):
-    """A reporter that keeps what was validated each epoch: the examples and each epoch's predicted
-    distributions (benchmarks/recipes.py compares selection rules with them)."""
-
-    def __init__(self):
-        self.examples: list[Example] = []
-        self.probabilities: list[np.ndarray] = []
-
-    def validated(self, examples: list[Example], probabilities: np.ndarray) -> None:
-        self.examples = examples
-        self.probabilities.append(probabilities.copy())
-
-
 def measure(
     model: NameClassifier,
     split: EncodedSplit,
@@ -253,14 +228,14 @@ def train(
     config: TrainConfig,
     data_dir: Path | None = None,
     out: Path | None = None,
-    reporter: Any = None,
+    reporter: Reporter | None = None,
 ) -> TrainResult:
     """Train, keep the best epoch (by validation accuracy, then loss), save, and mark it latest.
 
-    `reporter`, if given, gets `start(epochs, batches)`, `batch()`, `epoch(record)` calls, and, if it
-    has a `validated` method, `validated(examples, probabilities)` with every epoch's validation
-    predictions (benchmarks/recipes.py uses them to compare selection rules without bias).
+    `reporter` (see `nameclf.reporting.Reporter`) hears of every batch and epoch, and gets every
+    epoch's validation predictions.
     """
+    reporter = reporter if reporter is not None else Reporter()
     data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
     device = resolve_device(config.device)
     threads = config.threads or default_threads()
@@ -294,8 +269,7 @@ def train(
     history: list[dict[str, float]] = []
     best_state, stopping = None, EarlyStopping(config.patience)
     batches_per_epoch = len(length_batches(train_split.lengths, config.batch_size))
-    if reporter is not None:
-        reporter.start(config.epochs, batches_per_epoch)
+    reporter.start(config.epochs, batches_per_epoch)
     epoch = 0
     try:
         for epoch in range(1, config.epochs + 1):
@@ -318,12 +292,10 @@ def train(
                 loss_sum += loss.item() * len(members)
                 count += len(members)
                 correct += float((target.gather(1, scores.argmax(-1)[:, None]) > 0).sum())
-                if reporter is not None:
-                    reporter.batch()
-            predicted = np.zeros_like(validation_split.targets) if hasattr(reporter, "validated") else None
+                reporter.batch()
+            predicted = np.zeros_like(validation_split.targets)
             validation_accuracy, validation_loss = measure(scored, validation_split, weights, device, predicted)
-            if predicted is not None:
-                reporter.validated(validation_split.examples, predicted)
+            reporter.validated(validation_split.examples, predicted)
             record = {
                 "epoch": epoch,
                 "loss": loss_sum / count,
@@ -334,8 +306,7 @@ def train(
             history.append(record)
             if stopping.update(epoch, validation_accuracy, validation_loss):
                 best_state = copy.deepcopy(scored.state_dict())
-            if reporter is not None:
-                reporter.epoch(record)
+            reporter.epoch(record)
             if stopping.should_stop:
                 break
     except KeyboardInterrupt:

@@ -15,7 +15,8 @@ from nameclf.errors import Interrupted, UsageError
 from nameclf.model import NameClassifier
 from nameclf.paths import bundled_names_dir
 from nameclf.predict import Predictor
-from nameclf.train import EarlyStopping, TrainConfig, ValidationLog, class_weights, resolve_device, train, weighted_loss
+from nameclf.reporting import Reporter, ValidationLog
+from nameclf.train import EarlyStopping, TrainConfig, class_weights, resolve_device, train, weighted_loss
 
 TINY = dict(hidden=8, epochs=1, batch_size=64, threads=1)
 PROBE_NAMES = ["Tribbiani", "Schmidt", "Rossi", "Müller", "Abbing", "Zimmermann", "Ab", "Paternosterio"]
@@ -162,17 +163,13 @@ def test_interrupt_keeps_the_previous_model(dataset_dir, tmp_path):
     train(TrainConfig(**TINY), data_dir=dataset_dir, out=out)
     before = {path.name: path.read_bytes() for path in out.iterdir()}
 
-    class StopInSecondBatch:
-        def start(self, epochs, batches):
-            self.batches = 0
+    class StopInSecondBatch(Reporter):
+        batches = 0
 
         def batch(self):
             self.batches += 1
             if self.batches == 2:
                 raise KeyboardInterrupt
-
-        def epoch(self, record):
-            pass
 
     with pytest.raises(Interrupted, match="nothing was saved"):
         train(TrainConfig(**{**TINY, "seed": 3}), data_dir=dataset_dir, out=out, reporter=StopInSecondBatch())

@@ -1,0 +1,41 @@
+"""What `train` tells as it goes, kept free of torch and numpy imports so the CLI can subclass it."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import numpy as np
+
+    from nameclf.data import Example
+
+
+class Reporter:
+    """Called by `train`: `start` once, `batch` per batch, `validated` and `epoch` per epoch.
+
+    Every method does nothing here; subclasses keep what they need.
+    """
+
+    def start(self, epochs: int, batches: int) -> None:
+        pass
+
+    def batch(self) -> None:
+        pass
+
+    def validated(self, examples: list[Example], probabilities: np.ndarray) -> None:
+        """The validation names and, row for row, the distribution the kept weights predict."""
+
+    def epoch(self, record: dict[str, float]) -> None:
+        pass
+
+
+class ValidationLog(Reporter):
+    """Keeps every epoch's validation predictions (benchmarks/recipes.py compares selection rules with them)."""
+
+    def __init__(self):
+        self.examples: list[Example] = []
+        self.probabilities: list[np.ndarray] = []
+
+    def validated(self, examples: list[Example], probabilities: np.ndarray) -> None:
+        self.examples = examples
+        self.probabilities.append(probabilities.copy())
