@@ -5,6 +5,9 @@ BIN := $(VENV)/bin
 # torch first, pinned: this build is on the machine already and is CPU-only; a looser requirement
 # resolved by pip alone could pull several GB of CUDA packages.
 TORCH_VERSION ?= 2.13.0
+# Where torch comes from: pip's usual sources when empty (on this project's machines a CPU wheel on
+# disk); elsewhere set TORCH_INDEX=https://download.pytorch.org/whl/cpu for the CPU-only build.
+TORCH_INDEX ?=
 
 .PHONY: install demo test lint bench clean
 
@@ -12,7 +15,7 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
 $(VENV)/.installed: $(BIN)/python pyproject.toml
-	$(BIN)/python -m pip install --quiet --disable-pip-version-check "torch==$(TORCH_VERSION)"
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check $(if $(TORCH_INDEX),--index-url $(TORCH_INDEX)) "torch==$(TORCH_VERSION)"
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[test]"
 	touch $@
 

@@ -39,7 +39,8 @@ def main() -> None:
         split = split_dataset(dataset, seed)
         names = [example.name for example in split.validation]
         with tempfile.TemporaryDirectory() as out:
-            train(TrainConfig(seed=seed, threads=1), bundled_names_dir().parent, Path(out) / "model")
+            config = TrainConfig(seed=seed, threads=1)
+            train(config, bundled_names_dir().parent, Path(out) / "model", mark_latest=False)
             answers = Predictor.load(Path(out) / "model").predict(names)
         rnn_wrong = {e.name for e, a in zip(split.validation, answers) if a.language not in e.labels}
 

@@ -82,7 +82,7 @@ def run(recipe: str, seed: int) -> dict:
     config = TrainConfig(**{**BEFORE, **RECIPES[recipe]}, patience=10**6, seed=seed, threads=1)
     collector = Collector()
     with tempfile.TemporaryDirectory() as out:
-        result = train(config, bundled_names_dir().parent, Path(out) / "model", reporter=collector)
+        result = train(config, bundled_names_dir().parent, Path(out) / "model", collector, mark_latest=False)
     seconds = time.perf_counter() - collector.started
     labels = result.config["labels"]
     targets = np.array([[float(label in example.labels) for label in labels] for example in collector.examples])

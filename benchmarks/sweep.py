@@ -42,10 +42,7 @@ import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-os.environ.setdefault("NAMECLF_MODELS", "/tmp/sweepmodels")  # training marks a LATEST model there
-
-from nameclf.train import TrainConfig, train  # noqa: E402
-
+from nameclf.train import TrainConfig, train
 
 # The sweep predates weight averaging (now on by default, chosen in benchmarks/recipes.py): it trains
 # without it, so that a rerun reproduces the recorded sweep_results.jsonl.
@@ -132,9 +129,11 @@ def _train_one(job):
         return TrainConfig(**fields, threads=threads, device="cpu", unknown_rate=0.01, average=NO_AVERAGING)
 
     if candidate.cell not in warmed:  # one untimed 1-epoch run per cell: one-off kernel set-up costs no one
-        train(config(epochs=1, seed=0), data_dir=Path(data), out=Path(out) / "_warmup" / f"{candidate.cell}-{os.getpid()}")
+        warmup = Path(out) / "_warmup" / f"{candidate.cell}-{os.getpid()}"
+        train(config(epochs=1, seed=0), data_dir=Path(data), out=warmup, mark_latest=False)
         warmed.add(candidate.cell)
-    result = train(config(), data_dir=Path(data), out=Path(out) / candidate.slug() / f"seed{seed}")
+    folder = Path(out) / candidate.slug() / f"seed{seed}"
+    result = train(config(), data_dir=Path(data), out=folder, mark_latest=False)
     metrics, training = result.config["metrics"], result.config["training"]
     return {
         "candidate": candidate_fields,
@@ -247,7 +246,8 @@ def print_table(title: str, scores: list[Score]) -> None:
         print(
             f"{c.cell:<5} {c.hidden:>4} {c.layers:>3} {'yes' if c.bidirectional else 'no':>3} {c.dropout:>4g} "
             f"{c.lr:>6g} {c.batch_size:>5} {f'{c.epochs}/{c.patience}':>6} {len(s.seeds):>5} "
-            f"{s.accuracy:>8.4f} ± {s.accuracy_std:.4f} {s.loss:>8.4f} {s.time:>7.2f} {statistics.median(s.seconds):>6.2f} "
+            f"{s.accuracy:>8.4f} ± {s.accuracy_std:.4f} {s.loss:>8.4f} {s.time:>7.2f} "
+            f"{statistics.median(s.seconds):>6.2f} "
             f"{statistics.fmean(s.best_epochs):>7.1f}",
             flush=True,
         )
@@ -330,7 +330,7 @@ def report_test(runner: Runner, chosen: Score) -> list[float]:
         try:
             saved = load(folder)
         except Exception:
-            train(runner.config(chosen.candidate, seed), data_dir=runner.data, out=folder)
+            train(runner.config(chosen.candidate, seed), data_dir=runner.data, out=folder, mark_latest=False)
             saved = load(folder)
         report = evaluate_examples(Predictor(saved), test_examples(saved, runner.data), "test")
         accuracies.append(report.accuracy)
@@ -366,7 +366,9 @@ def main() -> None:
     parser.add_argument("--wall-check", action="store_true", help="time `nameclf train` for the chosen configs")
     parser.add_argument("--data", default="/tmp/sweepdata", help="folder holding names/ (default: /tmp/sweepdata)")
     parser.add_argument("--out", default="/tmp/sweepout", help="model folders (default: /tmp/sweepout)")
-    parser.add_argument("--cache", default="/tmp/sweep_cache.jsonl", help="result cache (default: /tmp/sweep_cache.jsonl)")
+    parser.add_argument(
+        "--cache", default="/tmp/sweep_cache.jsonl", help="result cache (default: /tmp/sweep_cache.jsonl)"
+    )
     parser.add_argument("--fresh", action="store_true", help="ignore and delete the cache")
     args = parser.parse_args()
     args.seeds = [int(s) for s in args.seeds.split(",")]

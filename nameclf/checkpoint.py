@@ -23,7 +23,7 @@ import numpy as np
 from nameclf import __version__
 from nameclf.cells import NetworkSpec, parameter_shapes
 from nameclf.data import Vocabulary
-from nameclf.errors import ModelError
+from nameclf.errors import ModelError, UsageError
 from nameclf.paths import default_models_dir
 
 FORMAT = "nameclf-model"
@@ -124,9 +124,12 @@ def save(target: Path, weights: dict[str, np.ndarray], config: dict[str, Any]) -
     from safetensors.numpy import save_file
 
     target = Path(target)
-    target.parent.mkdir(parents=True, exist_ok=True)
+    prepare_target(target)
     config = {"format": FORMAT, "format_version": FORMAT_VERSION, "nameclf_version": __version__, **config}
-    staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    try:
+        staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
+    except OSError as error:
+        raise _cannot_write(target, error) from None
     try:
         arrays = {name: np.ascontiguousarray(value, dtype=np.float32) for name, value in weights.items()}
         save_file(arrays, str(staging / WEIGHTS_FILE), metadata={"format": FORMAT})
@@ -136,6 +139,7 @@ def save(target: Path, weights: dict[str, np.ndarray], config: dict[str, Any]) -
             with open(staging / name, "rb") as handle:
                 os.fsync(handle.fileno())
         with _signals_deferred(), _lock(target):
+            check_target(target)  # again under the lock: something may have appeared since training began
             retired = None
             if target.exists():
                 retired = Path(tempfile.mkdtemp(prefix=f".{target.name}.old-", dir=target.parent))
@@ -144,20 +148,90 @@ def save(target: Path, weights: dict[str, np.ndarray], config: dict[str, Any]) -
             _fsync_dir(target.parent)
             if retired is not None:
                 shutil.rmtree(retired, ignore_errors=True)
+    except OSError as error:  # a full disk, a folder made read-only meanwhile: the target is as it was
+        reason = error.strerror or error
+        raise ModelError(f"cannot save the model to {target} ({reason}); {target} is as it was") from None
     finally:
         if staging.exists():
             shutil.rmtree(staging, ignore_errors=True)
     return target
 
 
+def check_target(target: Path) -> None:
+    """Refuse to save over anything but a nameclf model: saving replaces the target folder whole.
+
+    A missing target, an empty folder, or a folder holding only a model's two files may be replaced.
+    """
+    target = Path(target)
+    try:
+        entries = {entry.name for entry in target.iterdir()}
+    except FileNotFoundError:
+        return  # free (or another save is swapping its model in this instant)
+    except NotADirectoryError:
+        if not os.path.lexists(target):
+            return  # a file stands where a parent folder should be: prepare_target's probe says so
+        what = "a file"
+    except OSError as error:
+        raise _cannot_write(target, error) from None
+    else:
+        if entries <= {WEIGHTS_FILE, CONFIG_FILE}:
+            return
+        what = "a folder holding other files than a nameclf model"
+    raise UsageError(
+        f"{target} is {what}, and saving would replace it; choose a new model folder with --out (nothing was written)"
+    )
+
+
+def prepare_target(target: Path, latest: bool = False) -> None:
+    """Check, before any work, that a model can be saved at `target`: the target is free or a model
+    (`check_target`) and its folder can be made and written to; with `latest`, that the models folder
+    can record it as the latest model too."""
+    target = Path(target)
+    check_target(target)
+    try:
+        _probe(target.parent)
+    except OSError as error:
+        raise _cannot_write(target, error) from None
+    if latest:
+        models = default_models_dir()
+        try:
+            _probe(models)
+        except OSError as error:
+            raise UsageError(
+                f"cannot record the latest model in {models} ({error.strerror or error}); "
+                "set NAMECLF_MODELS to a writable folder"
+            ) from None
+
+
+def _probe(folder: Path) -> None:
+    """Make `folder` if need be and check a file can be created in it (OSError if not)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    os.rmdir(tempfile.mkdtemp(prefix=".probe-", dir=folder))
+
+
+def _cannot_write(target: Path, error: OSError) -> UsageError:
+    reason = error.strerror or type(error).__name__
+    return UsageError(f"cannot write a model to {target} ({reason}); choose a writable folder with --out")
+
+
 def mark_latest(target: Path) -> None:
-    """Record `target` as the model `predict` and `evaluate` use without --model (atomic replace)."""
+    """Record `target` as the model `predict` and `evaluate` use without --model (atomic replace).
+
+    A model inside the models folder is recorded by its name there, so the folder can be moved whole.
+    """
     models = default_models_dir()
-    models.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".LATEST.", dir=models)
+    target = Path(target).resolve()
+    try:
+        models.mkdir(parents=True, exist_ok=True)
+        recorded = target.relative_to(models.resolve()) if target.is_relative_to(models.resolve()) else target
+        fd, tmp = tempfile.mkstemp(prefix=".LATEST.", dir=models)
+    except OSError as error:
+        raise ModelError(
+            f"saved {target} but cannot mark it latest in {models} ({error.strerror}); use it with --model {target}"
+        ) from None
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(str(Path(target).resolve()) + "\n")
+            handle.write(f"{recorded}\n")
         os.replace(tmp, models / LATEST_FILE)
     finally:
         with contextlib.suppress(FileNotFoundError):
@@ -174,6 +248,11 @@ def resolve_model_dir(model: Path | None) -> Path:
         recorded = pointer.read_text(encoding="utf-8", errors="replace").strip()
         if recorded and (models / recorded).is_dir():  # absolute, or relative to the models folder
             return models / recorded
+        if recorded:
+            raise ModelError(
+                f"the last model trained ({models / recorded}, named in {pointer}) is gone; "
+                "run `nameclf train` again (or pass --model DIR)"
+            )
     raise ModelError(f"no trained model in {models}; run `nameclf train` first (or pass --model DIR)")
 
 
@@ -210,7 +289,7 @@ def _load_unlocked(path: Path) -> SavedModel:
     if version > FORMAT_VERSION:
         raise ModelError(
             f"{config_path} is model format {version}, newer than this nameclf reads ({FORMAT_VERSION}); "
-            "upgrade nameclf (`pip install -U nameclf`)"
+            "upgrade nameclf (update your checkout, then `make install`) or retrain with `nameclf train`"
         )
     try:
         spec = NetworkSpec(**config["network"])
@@ -220,7 +299,9 @@ def _load_unlocked(path: Path) -> SavedModel:
         if Vocabulary(vocabulary).size != spec.vocab_size:
             raise ValueError("vocabulary size does not match the network")
     except (KeyError, TypeError, ValueError) as error:
-        raise ModelError(f"{config_path} is incomplete or inconsistent ({error}); retrain with `nameclf train`") from None
+        raise ModelError(
+            f"{config_path} is incomplete or inconsistent ({error}); retrain with `nameclf train`"
+        ) from None
     if not weights_path.is_file():
         raise ModelError(f"{weights_path} is missing; retrain with `nameclf train`")
     try:

@@ -96,8 +96,12 @@ def main_options(
 
 @app.command()
 def download(
-    url: Annotated[str | None, typer.Option(help="Archive to fetch (default: the PyTorch tutorial's data.zip).")] = None,
-    dest: Annotated[Path | None, typer.Option(help="Folder to put names/ in [default: $NAMECLF_DATA or ./data].")] = None,
+    url: Annotated[
+        str | None, typer.Option(help="Archive to fetch.", show_default="the PyTorch tutorial's data.zip")
+    ] = None,
+    dest: Annotated[
+        Path | None, typer.Option(help="Folder to put names/ in.", show_default="$NAMECLF_DATA or ./data")
+    ] = None,
     force: Annotated[bool, typer.Option("--force", help="Download again even if the dataset is there.")] = False,
     no_fallback: Annotated[
         bool, typer.Option("--no-fallback", help="Fail instead of installing the bundled copy when offline.")
@@ -184,11 +188,15 @@ def _raise_interrupt(signum, frame):
 
 @app.command()
 def train(
-    cell: Annotated[Cell, typer.Option(help="Recurrent cell (the gru_*/lstm_* variants need --impl scratch).")] = Cell.lstm,
+    cell: Annotated[
+        Cell, typer.Option(help="Recurrent cell (the gru_*/lstm_* variants need --impl scratch).")
+    ] = Cell.lstm,
     impl: Annotated[Impl, typer.Option(help="torch: fused nn.* cells; scratch: the seeds' equations.")] = Impl.torch,
     hidden: Annotated[int, typer.Option(help="Hidden units per direction.")] = 64,
     layers: Annotated[int, typer.Option(help="Stacked recurrent layers.")] = 1,
-    bidirectional: Annotated[bool, typer.Option("--bidirectional/--unidirectional", help="Read names both ways.")] = False,
+    bidirectional: Annotated[
+        bool, typer.Option("--bidirectional/--unidirectional", help="Read names both ways.")
+    ] = False,
     dropout: Annotated[float, typer.Option(help="Dropout between stacked layers.")] = 0.0,
     epochs: Annotated[int, typer.Option(help="Most epochs to train.")] = 40,
     patience: Annotated[int, typer.Option(help="Stop after this many epochs without validation gain.")] = 10,
@@ -200,17 +208,25 @@ def train(
     seed: Annotated[int, typer.Option(help="Seed for the split, the initial weights and the shuffling.")] = 0,
     device: Annotated[Device, typer.Option(help="auto tries cuda, then mps, then cpu.")] = Device.auto,
     threads: Annotated[
-        int | None, typer.Option(help="CPU threads for torch [default: OMP_NUM_THREADS, else 1: see the README].")
+        int | None,
+        typer.Option(help="CPU threads for torch (see the README).", show_default="$OMP_NUM_THREADS, else 1"),
     ] = None,
     languages: Annotated[str, typer.Option(help="Comma-separated languages, or `all`.")] = "German,Italian",
     shared_names: Annotated[
         SharedNames, typer.Option(help="Names in several languages: drop them, keep them as multi-label, or auto.")
     ] = SharedNames.auto,
-    data: Annotated[Path | None, typer.Option(help="Folder holding names/ [default: $NAMECLF_DATA or ./data].")] = None,
-    out_dir: Annotated[
-        Path | None, typer.Option("--out", help="Model folder [default: $NAMECLF_MODELS/<cell>-<languages>].")
+    data: Annotated[
+        Path | None, typer.Option(help="Folder holding names/.", show_default="$NAMECLF_DATA or ./data")
     ] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bar and no epoch lines.")] = False,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Model folder ($NAMECLF_MODELS replaces ./models).",
+            show_default="./models/<cell>-<languages>",
+        ),
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing unless something goes wrong.")] = False,
 ) -> None:
     """Train a classifier and save it as the model [bold]predict[/bold] and [bold]evaluate[/bold] use."""
     with handled():
@@ -244,6 +260,8 @@ def train(
                     result = run_training(config, data, out_dir, reporter=reporter)
         finally:
             signal.signal(signal.SIGTERM, previous)
+        if quiet:
+            return
         metrics, training = result.config["metrics"], result.config["training"]
         print(
             f"saved {result.model_dir}  ({training['cell']}, {len(result.config['labels'])} languages, "
@@ -316,7 +334,7 @@ def _csv_rows(lines):
 @app.command()
 def predict(
     names: Annotated[list[str] | None, typer.Argument(help="Names to classify.", show_default=False)] = None,
-    model: Annotated[Path | None, typer.Option(help="Model folder [default: the last one trained].")] = None,
+    model: Annotated[Path | None, typer.Option(help="Model folder.", show_default="the last one trained")] = None,
     top_k: Annotated[int, typer.Option("--top-k", "-k", help="Show the k likeliest languages.")] = 1,
     file: Annotated[
         Path | None, typer.Option("--file", "-f", help="Classify a file: one name per line, `-` for stdin.")
@@ -325,7 +343,9 @@ def predict(
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
     as_csv: Annotated[bool, typer.Option("--csv", help="CSV with a header row.")] = False,
     backend: Annotated[Backend, typer.Option(help="numpy (no torch import) or torch.")] = Backend.numpy,
-    device: Annotated[Device, typer.Option(help="With --backend torch: where to run.")] = Device.cpu,
+    device: Annotated[
+        Device | None, typer.Option(help="With --backend torch: where to run.", show_default="cpu")
+    ] = None,
 ) -> None:
     """Say which language each name comes from."""
     with handled():
@@ -333,11 +353,13 @@ def predict(
 
         if as_json and as_csv:
             raise UsageError("choose one of --json and --csv")
+        if device is not None and device != Device.cpu and backend != Backend.torch:
+            raise UsageError(f"--device {device.value} needs --backend torch (the numpy backend runs on the CPU)")
         if top_k < 1:
             raise UsageError("--top-k must be at least 1")
         blank = [0]
         source = _names_from(file, column, names or [], blank)
-        predictor = Predictor.load(model, backend=backend.value, device=device.value)
+        predictor = Predictor.load(model, backend=backend.value, device=(device or Device.cpu).value)
         writer = csv.writer(sys.stdout) if as_csv else None
         if writer is not None:
             writer.writerow(["name", "language", "probability", "top", "unknown_characters", "error", "warning"])
@@ -389,11 +411,13 @@ def _text_line(prediction) -> str:
 
 @app.command()
 def evaluate(
-    model: Annotated[Path | None, typer.Option(help="Model folder [default: the last one trained].")] = None,
+    model: Annotated[Path | None, typer.Option(help="Model folder.", show_default="the last one trained")] = None,
     file: Annotated[
         Path | None, typer.Option("--file", "-f", help="Your own labelled list: name<TAB>language per line.")
     ] = None,
-    data: Annotated[Path | None, typer.Option(help="Folder holding names/ [default: $NAMECLF_DATA or ./data].")] = None,
+    data: Annotated[
+        Path | None, typer.Option(help="Folder holding names/.", show_default="$NAMECLF_DATA or ./data")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the figures as one JSON object.")] = False,
 ) -> None:
     """Score a model on its own test split, or on your labelled list."""

@@ -251,6 +251,11 @@ def _fetch_once(
         ) from None
 
     with response:
+        if response.status_code >= 500:  # urllib3 has already retried these
+            tries = f" after {retries + 1} tries" if retries else ""
+            raise NetworkError(
+                f"download failed{tries}: HTTP {response.status_code} (a server error) from {url}; try again later"
+            )
         if not 200 <= response.status_code < 300:
             raise NetworkError(
                 f"download failed: HTTP {response.status_code} from {url}; check --url"
@@ -347,6 +352,9 @@ def _unreachable_reason(error: BaseException, timeout: tuple[float, float]) -> s
     for item in chain:
         if isinstance(item, (urllib3.exceptions.ConnectTimeoutError, requests.ConnectTimeout)):
             return f"no connection within {timeout[0]:g} s"
+    for item in chain:  # connected, but not a byte of an answer: as good as unreachable
+        if isinstance(item, (urllib3.exceptions.ReadTimeoutError, requests.ReadTimeout)):
+            return f"no answer within {timeout[1]:g} s"
     return None
 
 

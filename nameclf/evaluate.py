@@ -45,7 +45,9 @@ class Report:
         }
 
 
-def score(labels: Sequence[str], truths: Sequence[Sequence[str]], predicted: Sequence[str | None], source: str) -> Report:
+def score(
+    labels: Sequence[str], truths: Sequence[Sequence[str]], predicted: Sequence[str | None], source: str
+) -> Report:
     """The figures for predictions against true label sets."""
     index = {label: i for i, label in enumerate(labels)}
     confusion = np.zeros((len(labels), len(labels) + 1), dtype=np.int64)

@@ -71,6 +71,10 @@ class TrainConfig:
             raise UsageError("--average must be in [0, 1) (0 turns weight averaging off)")
         if not self.lr > 0:
             raise UsageError("--lr must be positive")
+        if self.patience < 1:
+            raise UsageError("--patience must be at least 1")
+        if not 0 <= self.seed < 2**32:
+            raise UsageError(f"--seed must be between 0 and {2**32 - 1}")
         if self.threads is not None and self.threads < 1:
             raise UsageError("--threads must be at least 1")
         check_cell(self.cell, self.impl)
@@ -229,11 +233,13 @@ def train(
     data_dir: Path | None = None,
     out: Path | None = None,
     reporter: Reporter | None = None,
+    mark_latest: bool = True,
 ) -> TrainResult:
     """Train, keep the best epoch (by validation accuracy, then loss), save, and mark it latest.
 
     `reporter` (see `nameclf.reporting.Reporter`) hears of every batch and epoch, and gets every
-    epoch's validation predictions.
+    epoch's validation predictions. `mark_latest=False` leaves the models folder's LATEST pointer
+    alone (for models written to scratch folders).
     """
     reporter = reporter if reporter is not None else Reporter()
     data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
@@ -265,6 +271,7 @@ def train(
     if out is None:
         out = default_models_dir() / default_model_name(config, dataset, len(available_languages(names_dir)))
     out = Path(out)
+    checkpoint.prepare_target(out, latest=mark_latest)  # a bad --out fails now, not after training
 
     history: list[dict[str, float]] = []
     best_state, stopping = None, EarlyStopping(config.patience)
@@ -359,7 +366,8 @@ def train(
     except KeyboardInterrupt:
         raise Interrupted(f"interrupted while saving; {out} is as it was before this run") from None
     try:
-        checkpoint.mark_latest(out)
+        if mark_latest:
+            checkpoint.mark_latest(out)
     except KeyboardInterrupt:
         raise Interrupted(f"interrupted after saving {out}; it was not marked as the latest model") from None
     return TrainResult(out, saved_config, history)

@@ -8,6 +8,7 @@
         url = server.route("/slow.zip", body=archive, send=100, then="stall")
         url = server.route("/rst.zip", body=archive, send=100, then="reset")
         url = server.route("/rst0.zip", reset_before_headers=True)
+        url = server.route("/mute.zip", stall_before_headers=True)  # connects, never answers
         server.hits["/flaky.zip"]  # how many requests that path got
 
 Paths with no route answer 404. A stalled reply waits at most `stall_seconds`, and less when
@@ -36,6 +37,7 @@ class Route:
     send: int | None = None  # send only this many bytes of the body, then do `then`
     then: str = "close"  # "close", "stall" or "reset"
     reset_before_headers: bool = False
+    stall_before_headers: bool = False
     stall_seconds: float = 5.0
     content_type: str = "application/zip"
 
@@ -62,6 +64,9 @@ class _Handler(BaseHTTPRequestHandler):
     def _reply(self, route: Route, count: int) -> None:
         if route.reset_before_headers:
             self._reset()
+            return
+        if route.stall_before_headers:
+            self.server.app.stopping.wait(route.stall_seconds)
             return
         if count <= route.fail_first:
             self._simple(500, b"try again\n")

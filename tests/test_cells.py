@@ -112,7 +112,8 @@ def test_gru_colah_is_gru_cho_with_the_update_gate_flipped(real_names):
     b = cells.logits(NUMPY, colah, cells.prepare(colah, flipped), indices)
     np.testing.assert_allclose(a, b, atol=1e-5)
     # and the seeds' reset-before-product GRU really is a different function from torch's
-    c = cells.logits(NUMPY, NetworkSpec(Cell.gru, vocabulary.size, 12, 1, True, 3), cells.prepare(cho, weights), indices)
+    torch_gru = NetworkSpec(Cell.gru, vocabulary.size, 12, 1, True, 3)
+    c = cells.logits(NUMPY, torch_gru, cells.prepare(cho, weights), indices)
     assert np.abs(a - c).max() > 1e-3
 
 

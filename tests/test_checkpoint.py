@@ -72,7 +72,6 @@ def test_float64_weights_are_stored_as_float32(tmp_path, tiny_model_parts_factor
 def test_save_replaces_an_existing_model_whole(tmp_path, tiny_model_parts_factory):
     first_weights, first_config = tiny_model_parts_factory(cell="gru", seed=1)
     target = checkpoint.save(tmp_path / "m", first_weights, first_config)
-    (target / "stale.txt").write_text("from the old model")
     second_weights, second_config = tiny_model_parts_factory(cell="lstm", hidden=6, seed=2)
     second_config["metrics"] = {"accuracy": 0.5}
     checkpoint.save(target, second_weights, second_config)
@@ -136,8 +135,59 @@ def test_latest_pointing_at_a_removed_model(env_dirs, tiny_model_parts_factory):
     target = checkpoint.save(env_dirs["models"] / "gone", weights, config)
     checkpoint.mark_latest(target)
     shutil.rmtree(target)
-    with pytest.raises(ModelError, match="nameclf train"):
+    with pytest.raises(ModelError, match=r"the last model trained \(.*gone, named in .*LATEST\) is gone; run") as error:
         checkpoint.resolve_model_dir(None)
+    assert "--model" in str(error.value) and "\n" not in str(error.value)
+
+
+def test_latest_records_a_model_in_the_models_folder_by_name(env_dirs, tmp_path, tiny_model_parts_factory):
+    """So the models folder can be moved or mounted elsewhere whole; a model outside it by full path."""
+    weights, config = tiny_model_parts_factory()
+    checkpoint.mark_latest(checkpoint.save(env_dirs["models"] / "mine", weights, config))
+    assert (env_dirs["models"] / "LATEST").read_text(encoding="utf-8") == "mine\n"
+    outside = checkpoint.save(tmp_path / "elsewhere" / "theirs", weights, config)
+    checkpoint.mark_latest(outside)
+    assert (env_dirs["models"] / "LATEST").read_text(encoding="utf-8") == f"{outside.resolve()}\n"
+
+
+@pytest.mark.parametrize("kind", ["folder", "file", "folder with a model and more"])
+def test_save_never_replaces_what_is_not_a_model(tmp_path, tiny_model_parts_factory, kind):
+    weights, config = tiny_model_parts_factory()
+    target = tmp_path / "target"
+    if kind == "file":
+        target.write_text("mine\n")
+    else:
+        target.mkdir()
+        (target / "notes.txt").write_text("mine\n")
+        if kind != "folder":
+            checkpoint.save(tmp_path / "model", weights, config)
+            for part in (tmp_path / "model").iterdir():
+                shutil.copy(part, target / part.name)
+    before = sorted(p.name for p in tmp_path.rglob("*"))
+    with pytest.raises(UsageError, match="saving would replace it"):
+        checkpoint.save(target, weights, config)
+    assert sorted(p.name for p in tmp_path.rglob("*")) == before
+    assert (target if kind == "file" else target / "notes.txt").read_text() == "mine\n"
+
+
+def test_a_full_or_read_only_folder_is_a_model_error_and_keeps_the_old_model(
+    tmp_path, tiny_model_parts_factory, monkeypatch
+):
+    """Any OSError while writing (here: the weights file cannot be written) leaves the old model whole."""
+    weights, config = tiny_model_parts_factory()
+    target = checkpoint.save(tmp_path / "m", weights, config)
+    before = {p.name: p.read_bytes() for p in target.iterdir()}
+
+    import safetensors.numpy
+
+    def disk_full(*args, **kwargs):
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(safetensors.numpy, "save_file", disk_full)
+    with pytest.raises(ModelError, match=r"cannot save the model to .*m \(No space left on device\); .* as it was"):
+        checkpoint.save(target, weights, {**config, "labels": config["labels"]})
+    assert {p.name: p.read_bytes() for p in target.iterdir()} == before
+    assert sorted(p.name for p in tmp_path.iterdir()) in (["m"], [".m.lock", "m"])
 
 
 # --- bad model files ----------------------------------------------------------------------------
@@ -227,7 +277,7 @@ def test_config_from_a_newer_format(tiny_model_dir):
     edit_config(tiny_model_dir, format_version=checkpoint.FORMAT_VERSION + 1)
     message = load_error(tiny_model_dir)
     assert str(tiny_model_dir / CONFIG_FILE) in message
-    assert "upgrade" in message
+    assert "upgrade nameclf (update your checkout, then `make install`)" in message
     assert str(checkpoint.FORMAT_VERSION + 1) in message
 
 

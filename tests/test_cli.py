@@ -203,6 +203,41 @@ def test_train_errors_are_one_line_with_distinct_codes(tmp_path, env, with_data)
     assert averaged.returncode == 2 and "--average must be in [0, 1)" in averaged.stderr
     assert len(averaged.stderr.strip().splitlines()) == 1
 
+    for option, value, message in (("--seed", "-1", "--seed must be between 0 and"), ("--patience", "0", "--patience")):
+        bad = run("train", option, value, *FAST_TRAIN, env=with_data)
+        assert bad.returncode == 2 and message in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
+
+
+def test_quiet_training_prints_nothing(tmp_path, with_data):
+    result = run("train", *FAST_TRAIN, env=with_data)
+    assert result.returncode == 0
+    assert (result.stdout, result.stderr) == ("", "")
+    assert (tmp_path / "models" / "lstm-german-italian" / "config.json").is_file()
+
+
+def test_train_never_replaces_a_folder_that_is_not_a_model(tmp_path, with_data):
+    """`--out data` must not swap the dataset away: refused before training, nothing touched."""
+    before = sorted((tmp_path / "data" / "names").iterdir())
+    result = run("train", "--out", str(tmp_path / "data"), *FAST_TRAIN, env=with_data)
+    assert result.returncode == 2
+    assert "is a folder holding other files than a nameclf model" in result.stderr and "--out" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1
+    assert sorted((tmp_path / "data" / "names").iterdir()) == before
+    assert not (tmp_path / "models").exists()  # refused before anything was written
+
+
+def test_predict_device_needs_the_torch_backend(trained):
+    result = run("predict", "Rossi", "--device", "cuda", env=trained)
+    assert result.returncode == 2 and "--backend torch" in result.stderr and result.stdout == ""
+    assert run("predict", "Rossi", "--device", "cpu", env=trained).returncode == 0
+
+
+def test_help_shows_where_things_go_by_default():
+    train_help = run("train", "--help", env=dict(os.environ, COLUMNS="200")).stdout
+    assert "[default: ($NAMECLF_DATA or ./data)]" in train_help
+    assert "[default: (./models/<cell>-<languages>)]" in train_help
+    assert "[default: ($OMP_NUM_THREADS, else 1)]" in train_help
+
 
 def test_predict_and_evaluate_without_a_model(env):
     for command in (["predict", "Tribbiani"], ["evaluate"]):
@@ -217,8 +252,10 @@ def test_evaluate_without_the_dataset(trained, tmp_path):
 
 
 def test_train_writes_the_model_predict_then_uses(tmp_path, with_data):
-    result = run("train", "--cell", "gru", *FAST_TRAIN, env=with_data)
+    result = run("train", "--cell", "gru", *[a for a in FAST_TRAIN if a != "--quiet"], env=with_data)
     assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("saved ") and "validation accuracy" in result.stdout  # the summary
+    assert [line.split()[:2] for line in result.stderr.split("\n") if line.strip()] == [["epoch", "1"], ["epoch", "2"]]
     model_dir = tmp_path / "models" / "gru-german-italian"
     assert (model_dir / "model.safetensors").is_file() and (model_dir / "config.json").is_file()
     config = json.loads((model_dir / "config.json").read_text())

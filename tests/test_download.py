@@ -218,6 +218,24 @@ def test_connection_refused_without_fallback_is_an_error(dest):
     assert info.value.exit_code == 4
 
 
+def test_host_that_never_answers_installs_the_bundled_copy(server, tmp_path):
+    """Connected, but no answer within the read timeout on any try: treated as unreachable."""
+    url = server.route("/mute.zip", stall_before_headers=True, stall_seconds=8)
+    start = time.monotonic()
+    result = download.download(url, tmp_path / "data", **{**FAST, "timeout": (1.0, 0.5)})
+    assert time.monotonic() - start < 4
+    assert result.source == "bundled"
+    assert "could not reach 127.0.0.1 (no answer within 0.5 s)" in result.message
+    assert server.hits["/mute.zip"] == 2  # the first try and one retry
+    assert {p.name: p.read_bytes() for p in (tmp_path / "data" / "names").iterdir()} == bundled_files()
+
+
+def test_host_that_never_answers_without_fallback_is_an_error(server, dest):
+    url = server.route("/mute.zip", stall_before_headers=True, stall_seconds=8)
+    info = fails_cleanly(dest, NetworkError, r"no answer within 0\.5 s", url=url, timeout=(1.0, 0.5), fallback=False)
+    assert "--no-fallback" in str(info.value)
+
+
 # --- the host answers with something wrong: an error even with the fallback on ------------------
 
 
@@ -229,7 +247,8 @@ def test_http_404(server, dest):
 
 def test_500_forever(server, dest):
     url = server.route("/down.zip", body=tiny_zip(), fail_first=10**6)
-    fails_cleanly(dest, NetworkError, "HTTP 500", url=url, retries=2)
+    info = fails_cleanly(dest, NetworkError, "after 3 tries: HTTP 500 \\(a server error\\)", url=url, retries=2)
+    assert "try again later" in str(info.value) and "--url" not in str(info.value)
     assert server.hits["/down.zip"] == 3  # the first try and two retries
 
 

@@ -18,7 +18,7 @@ from nameclf.predict import Predictor
 from nameclf.reporting import Reporter, ValidationLog
 from nameclf.train import EarlyStopping, TrainConfig, class_weights, resolve_device, train, weighted_loss
 
-TINY = dict(hidden=8, epochs=1, batch_size=64, threads=1)
+TINY = dict(hidden=8, epochs=1, batch_size=64, threads=1, device="cpu")
 PROBE_NAMES = ["Tribbiani", "Schmidt", "Rossi", "Müller", "Abbing", "Zimmermann", "Ab", "Paternosterio"]
 
 
@@ -50,7 +50,8 @@ CELL_CASES = [(cell, "torch") for cell in ("rnn", "gru", "lstm")] + [(cell.value
 @pytest.mark.parametrize(("cell", "impl"), CELL_CASES)
 def test_every_cell_trains_one_epoch_and_round_trips(dataset_dir, tmp_path, cell, impl):
     out = tmp_path / "models" / f"{cell}-{impl}"
-    result = train(TrainConfig(cell=cell, impl=impl, **TINY), data_dir=dataset_dir, out=out)
+    log = ValidationLog()
+    result = train(TrainConfig(cell=cell, impl=impl, **TINY), data_dir=dataset_dir, out=out, reporter=log)
 
     assert result.model_dir == out
     assert len(result.history) == 1
@@ -60,7 +61,12 @@ def test_every_cell_trains_one_epoch_and_round_trips(dataset_dir, tmp_path, cell
     assert saved.config["network"]["cell"] == cell
     assert saved.labels == ["German", "Italian"]
 
-    # the file holds exactly the weights the run ended with, and numpy predicts what torch does
+    # the file holds exactly the weights the run validated: the loaded model gives the validation
+    # names the distributions training reported before it saved
+    names = [example.name for example in log.examples]
+    reloaded = np.exp(Predictor(saved).log_probabilities([saved.vocabulary.encode(n) for n in names]))
+    np.testing.assert_allclose(reloaded, log.probabilities[0], atol=1e-5)
+    # and numpy predicts what the torch module does
     reference = torch_log_probabilities(saved, PROBE_NAMES)
     numpy_answers = Predictor(saved).log_probabilities([saved.vocabulary.encode(n) for n in PROBE_NAMES])
     np.testing.assert_allclose(numpy_answers, reference, atol=1e-5)
@@ -78,7 +84,7 @@ def test_bidirectional_stacked_models_round_trip(dataset_dir, tmp_path):
 
 
 def test_same_seed_gives_identical_weights_and_metrics(dataset_dir, tmp_path):
-    config = dict(cell="lstm", hidden=16, epochs=2, batch_size=32, threads=1, seed=7)
+    config = dict(cell="lstm", hidden=16, epochs=2, batch_size=32, threads=1, seed=7, device="cpu")
     first = train(TrainConfig(**config), data_dir=dataset_dir, out=tmp_path / "a")
     second = train(TrainConfig(**config), data_dir=dataset_dir, out=tmp_path / "b")
     a, b = checkpoint.load(tmp_path / "a"), checkpoint.load(tmp_path / "b")
@@ -110,7 +116,7 @@ def test_training_learns_and_keeps_the_best_epoch(dataset_dir, tmp_path):
 def test_the_saved_weights_are_the_validated_ones(dataset_dir, tmp_path, average):
     """With weight averaging the averaged weights, without it the trained ones, from the best epoch."""
     log = ValidationLog()
-    config = TrainConfig(cell="lstm", hidden=16, epochs=4, patience=4, average=average, threads=1, seed=3)
+    config = TrainConfig(cell="lstm", hidden=16, epochs=4, patience=4, average=average, threads=1, seed=3, device="cpu")
     result = train(config, dataset_dir, tmp_path / "m", reporter=log)
     saved = checkpoint.load(tmp_path / "m")
     assert saved.config["training"]["average"] == average
@@ -200,6 +206,74 @@ def test_bad_options_are_usage_errors():
         TrainConfig(hidden=0)
     with pytest.raises(UsageError, match="unknown device"):
         resolve_device("tpu")
+    with pytest.raises(UsageError, match="--patience must be at least 1"):
+        TrainConfig(patience=0)
+    with pytest.raises(UsageError, match="--seed must be between 0 and 4294967295"):
+        TrainConfig(seed=-1)
+    with pytest.raises(UsageError, match="--seed"):
+        TrainConfig(seed=2**32)
+
+
+class NoTraining(Reporter):
+    """Fails the test if training ever starts."""
+
+    def start(self, epochs, batches):
+        raise AssertionError("training started; the bad output folder should have been refused first")
+
+
+@pytest.mark.parametrize("kind", ["folder", "file"])
+def test_an_out_that_is_not_a_model_is_refused_before_training(dataset_dir, tmp_path, kind):
+    """Saving replaces the target whole, so a folder of other files (or a file) must never be the target."""
+    out = tmp_path / "thesis"
+    if kind == "folder":
+        out.mkdir()
+        (out / "chapter1.tex").write_text("precious\n")
+    else:
+        out.write_text("precious\n")
+    with pytest.raises(UsageError, match=r"thesis is a (folder holding other files|file).*--out") as caught:
+        train(TrainConfig(**TINY), data_dir=dataset_dir, out=out, reporter=NoTraining())
+    assert "\n" not in str(caught.value)
+    assert (out / "chapter1.tex" if kind == "folder" else out).read_text() == "precious\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["data", "thesis"])  # nothing written
+
+
+def test_an_empty_folder_or_an_old_model_may_be_replaced(dataset_dir, tmp_path):
+    out = tmp_path / "m"
+    out.mkdir()
+    train(TrainConfig(**TINY), data_dir=dataset_dir, out=out)
+    first = checkpoint.load(out).weights["head.weight"]
+    train(TrainConfig(**{**TINY, "seed": 5}), data_dir=dataset_dir, out=out)
+    assert not np.array_equal(checkpoint.load(out).weights["head.weight"], first)
+
+
+def test_an_unwritable_out_is_refused_before_training(dataset_dir, tmp_path):
+    blocker = tmp_path / "plain-file"
+    blocker.write_text("x\n")
+    with pytest.raises(UsageError, match=r"cannot write a model to .*plain-file/m .*--out"):
+        train(TrainConfig(**TINY), data_dir=dataset_dir, out=blocker / "m", reporter=NoTraining())
+
+
+def test_an_unusable_models_folder_is_refused_before_training(dataset_dir, tmp_path, monkeypatch):
+    """The model would be saved, but could not be marked latest: say so before training, not after."""
+    blocker = tmp_path / "plain-file"
+    blocker.write_text("x\n")
+    monkeypatch.setenv("NAMECLF_MODELS", str(blocker))
+    with pytest.raises(UsageError, match="cannot record the latest model in .*NAMECLF_MODELS"):
+        train(TrainConfig(**TINY), data_dir=dataset_dir, out=tmp_path / "m", reporter=NoTraining())
+    assert not (tmp_path / "m").exists()
+    # a run that does not mark its model latest needs no models folder
+    train(TrainConfig(**TINY), data_dir=dataset_dir, out=tmp_path / "m", mark_latest=False)
+    assert checkpoint.load(tmp_path / "m").labels == ["German", "Italian"]
+
+
+def test_mark_latest_false_leaves_the_latest_model_alone(dataset_dir, tmp_path):
+    train(TrainConfig(**TINY), data_dir=dataset_dir)  # into the models folder, marked latest
+    latest = checkpoint.resolve_model_dir(None)
+    pointer = (tmp_path / "models" / checkpoint.LATEST_FILE).read_text()
+    assert pointer == "lstm-german-italian\n"  # by its name in the models folder
+    train(TrainConfig(**TINY), data_dir=dataset_dir, out=tmp_path / "scratch", mark_latest=False)
+    assert checkpoint.resolve_model_dir(None) == latest
+    assert (tmp_path / "models" / checkpoint.LATEST_FILE).read_text() == pointer
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error on a machine without CUDA")
