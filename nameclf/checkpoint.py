@@ -174,12 +174,23 @@ def check_target(target: Path) -> None:
     except OSError as error:
         raise _cannot_write(target, error) from None
     else:
-        if entries <= {WEIGHTS_FILE, CONFIG_FILE}:
+        if not entries or (entries <= {WEIGHTS_FILE, CONFIG_FILE} and _is_model_config(target / CONFIG_FILE)):
             return
         what = "a folder holding other files than a nameclf model"
     raise UsageError(
         f"{target} is {what}, and saving would replace it; choose a new model folder with --out (nothing was written)"
     )
+
+
+def _is_model_config(path: Path) -> bool:
+    """Whether `path` is a nameclf config.json (damaged weights beside it may still be replaced)."""
+    try:
+        config = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return True  # another save is swapping its model in this instant
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
+        return False
+    return isinstance(config, dict) and config.get("format") == FORMAT
 
 
 def prepare_target(target: Path, latest: bool = False) -> None:
@@ -194,6 +205,8 @@ def prepare_target(target: Path, latest: bool = False) -> None:
         raise _cannot_write(target, error) from None
     if latest:
         models = default_models_dir()
+        if (models / LATEST_FILE).is_dir():
+            raise UsageError(f"{models / LATEST_FILE} is a folder; nameclf keeps a file there: move the folder away")
         try:
             _probe(models)
         except OSError as error:
@@ -233,6 +246,10 @@ def mark_latest(target: Path) -> None:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:
             handle.write(f"{recorded}\n")
         os.replace(tmp, models / LATEST_FILE)
+    except OSError as error:
+        raise ModelError(
+            f"saved {target} but cannot mark it latest in {models} ({error.strerror}); use it with --model {target}"
+        ) from None
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
@@ -298,6 +315,10 @@ def _load_unlocked(path: Path) -> SavedModel:
             raise ValueError("labels or vocabulary do not match the network")
         if Vocabulary(vocabulary).size != spec.vocab_size:
             raise ValueError("vocabulary size does not match the network")
+        if not all(isinstance(label, str) and label for label in labels) or len(set(labels)) != len(labels):
+            raise ValueError("labels must be distinct language names")
+        if len(set(vocabulary)) != len(vocabulary):
+            raise ValueError("the vocabulary repeats a character")
     except (KeyError, TypeError, ValueError) as error:
         raise ModelError(
             f"{config_path} is incomplete or inconsistent ({error}); retrain with `nameclf train`"

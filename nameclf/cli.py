@@ -47,30 +47,46 @@ def one_line(message: str) -> str:
     return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in message)
 
 
+SIGPIPE_EXIT = 141  # what a shell reports for a program ended by SIGPIPE, as `cat big | head` does
+
+
 @contextlib.contextmanager
 def handled():
-    """Turn our errors into one red line and an exit code; tracebacks only with --debug."""
+    """Turn errors into one red line and an exit code; with --debug, the traceback first."""
     try:
         yield
     except NameclfError as error:
-        if debug_enabled():
-            raise
-        err.print(f"[red]error:[/red] {escape(one_line(str(error)))}")
-        raise typer.Exit(error.exit_code) from None
+        fail(f"[red]error:[/red] {escape(one_line(str(error)))}", error.exit_code)
     except KeyboardInterrupt:
-        err.print("[red]interrupted[/red]")
-        raise typer.Exit(130) from None
+        fail("[red]interrupted[/red]", 130)
     except (typer.Exit, typer.Abort):
         raise
-    except Exception as error:  # a bug: still one line, with the way to see more
-        if debug_enabled():
-            raise
-        message = one_line(str(error))
-        err.print(
-            f"[red]internal error:[/red] {escape(type(error).__name__)}: {escape(message)} "
-            "(rerun with --debug for the traceback, and please report it)"
+    except BrokenPipeError:  # the reader went away (`nameclf predict -f big.txt | head`): stop quietly
+        with contextlib.suppress(OSError, ValueError):
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error at exit
+        raise typer.Exit(SIGPIPE_EXIT) from None
+    except OSError as error:  # the system refused (a name too long, a full disk...): not a bug of ours
+        where = f" ({one_line(str(error.filename))})" if error.filename else ""
+        reason = one_line(error.strerror or str(error))
+        fail(
+            f"[red]error:[/red] {escape(reason)}{escape(where)}; check that path, its permissions and the free space",
+            DataError.exit_code,
         )
-        raise typer.Exit(1) from None
+    except Exception as error:  # a bug: still one line, with the way to see more
+        message = one_line(str(error))[:300]
+        fail(
+            f"[red]internal error:[/red] {escape(type(error).__name__)}: {escape(message)} "
+            "(rerun with --debug for the traceback, and please report it)",
+            1,
+        )
+
+
+def fail(line: str, code: int):
+    """Print the traceback under --debug, then the one-line message, and exit with `code`."""
+    if debug_enabled():
+        err.print_exception() if sys.exc_info()[0] is not None else None
+    err.print(line)
+    raise typer.Exit(code) from None
 
 
 def version_callback(value: bool) -> None:
@@ -473,10 +489,26 @@ def _print_report(report, model_path: Path, skipped: int) -> None:
 
 
 def main() -> None:
+    if sys.stdout is None or sys.stderr is None:  # started with `>&-`: nowhere to answer
+        raise SystemExit(DataError.exit_code)
     for stream in (sys.stdout, sys.stderr):  # a name that cannot be encoded must not crash the output
         with contextlib.suppress(AttributeError, ValueError):
             stream.reconfigure(errors="backslashreplace")
-    app()
+    try:
+        code = app(standalone_mode=False)
+    except Exception as error:
+        if not (hasattr(error, "format_message") and hasattr(error, "exit_code")):
+            raise
+        # click's parsing errors (a bad option value, an unknown option): one line too, not a box
+        context = getattr(error, "ctx", None)
+        if type(error).__name__ == "NoArgsIsHelpError" and context is not None:
+            print(context.get_help())
+            raise SystemExit(0) from None
+        hint = f"; see `{context.command_path} --help`" if context is not None else ""
+        message = one_line(error.format_message()).rstrip(".")
+        err.print(f"[red]error:[/red] {escape(message)}{escape(hint)}")
+        raise SystemExit(error.exit_code) from None
+    raise SystemExit(code if isinstance(code, int) else 0)
 
 
 if __name__ == "__main__":

@@ -79,7 +79,15 @@ def resolve_languages(spec: str | Sequence[str] | None, known: Sequence[str]) ->
         items = [part.strip() for part in spec.split(",") if part.strip()]
     else:
         items = [str(part).strip() for part in spec]
-    if [item.lower() for item in items] == ["all"]:
+    lowered = [item.lower() for item in items]
+    if "all" in lowered:
+        if len(items) > 1:
+            raise UsageError("`all` stands alone: pass --languages all, or a list of languages without it")
+        if len(known) < 2:
+            raise DataError(
+                f"the dataset holds only {', '.join(known)}; a classifier needs at least two languages "
+                "(run `nameclf download` into an empty folder for the full dataset)"
+            )
         return sorted(known)
     by_lower = {language.lower(): language for language in known}
     unknown = [item for item in items if item.lower() not in by_lower]
@@ -87,7 +95,9 @@ def resolve_languages(spec: str | Sequence[str] | None, known: Sequence[str]) ->
         raise UsageError(
             f"unknown language {', '.join(unknown)}; choose from {', '.join(sorted(known))} or `all`"
         )
-    chosen = sorted({by_lower[item.lower()] for item in items})
+    if twice := sorted({by_lower[item] for item in lowered if lowered.count(item) > 1}):
+        raise UsageError(f"--languages names {', '.join(twice)} more than once; name each language once")
+    chosen = sorted({by_lower[item] for item in lowered})
     if len(chosen) < 2:
         raise UsageError("a classifier needs at least two languages, e.g. --languages German,Italian")
     return chosen
@@ -139,6 +149,9 @@ def load_dataset(
     chosen = resolve_languages(languages, known)
     per_language = {language: read_names(Path(names_dir) / f"{language}.txt") for language in chosen}
     raw_counts = {language: len(names) for language, names in per_language.items()}
+    if empty := [language for language, count in raw_counts.items() if count == 0]:
+        files = ", ".join(f"{language}.txt" for language in empty)
+        raise DataError(f"{files} in {names_dir} holds no names; add names to it, or leave it out of --languages")
     owners: dict[str, set[str]] = {}
     for language, names in per_language.items():
         for name in names:
@@ -204,6 +217,17 @@ def split_dataset(dataset: Dataset, seed: int, fractions: Sequence[float] = SPLI
         test += [group[i] for i in order[n_validation : n_validation + n_test]]
         train += [group[i] for i in order[n_validation + n_test :]]
     return Split(train, validation, test)
+
+
+def split_fingerprint(split: Split) -> str:
+    """sha256 of which name went to which part: a saved model records it, so evaluation can tell
+    that the split it rebuilds is the one the model was trained with."""
+    digest = hashlib.sha256()
+    for part, examples in (("train", split.train), ("validation", split.validation), ("test", split.test)):
+        for example in sorted(examples, key=lambda example: example.name):
+            digest.update(json.dumps([part, example.name]).encode())
+            digest.update(b"\n")
+    return digest.hexdigest()
 
 
 # --- vocabulary and encoding --------------------------------------------------------------------
@@ -274,6 +298,8 @@ def iter_text_lines(path: str | Path):
     import sys
 
     if str(path) == "-":
+        if sys.stdin is None:
+            raise UsageError("standard input is closed, so `-` has nothing to read; pass a file instead")
         stream = sys.stdin.buffer
         close = False
     else:

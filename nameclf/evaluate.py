@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 
 from nameclf.checkpoint import SavedModel
-from nameclf.data import Example, iter_text_lines, load_dataset, normalise, split_dataset
-from nameclf.errors import DataError
+from nameclf.data import Example, iter_text_lines, load_dataset, normalise, split_dataset, split_fingerprint
+from nameclf.errors import DataError, ModelError
 from nameclf.predict import Predictor
 
 NO_ANSWER = "(no answer)"
@@ -99,13 +99,32 @@ def evaluate_examples(predictor: Predictor, examples: Sequence[Example], source:
 def test_examples(saved: SavedModel, data_dir: Path) -> list[Example]:
     """The model's own test split, rebuilt from the dataset and the seed the model records."""
     data = saved.config.get("data", {})
-    dataset = load_dataset(Path(data_dir) / "names", data.get("languages"), data.get("shared_names", "auto"))
+    names_dir = Path(data_dir) / "names"
+    missing = [language for language in saved.labels if not (names_dir / f"{language}.txt").is_file()]
+    if missing and names_dir.is_dir():
+        raise DataError(
+            f"the dataset in {data_dir} has no {', '.join(missing)}, which {saved.path} was trained on; "
+            "evaluate with --file, or retrain on this dataset"
+        )
+    dataset = load_dataset(names_dir, data.get("languages"), data.get("shared_names", "auto"))
     if dataset.fingerprint != data.get("fingerprint"):
         raise DataError(
             f"the dataset in {data_dir} differs from the one {saved.path} was trained on; "
             "evaluate with --file, or retrain on this dataset"
         )
-    return split_dataset(dataset, int(data["split_seed"])).test
+    split = split_dataset(dataset, int(data["split_seed"]))
+    recorded = data.get("split_fingerprint")  # absent from models saved before it was recorded
+    if recorded is not None and split_fingerprint(split) != recorded:
+        raise ModelError(
+            f"{saved.path / 'config.json'}: its split seed does not give the split this model was trained on "
+            "(was the file edited?); retrain with `nameclf train`"
+        )
+    return split.test
+
+
+def shorten(text: str, most: int = 40) -> str:
+    """A value quoted in an error message, cut short: a binary file's 'language' can be a page long."""
+    return text if len(text) <= most else text[: most - 1] + "…"
 
 
 def read_labelled(path: Path | str, labels: Sequence[str]) -> tuple[list[Example], int]:
@@ -129,7 +148,8 @@ def read_labelled(path: Path | str, labels: Sequence[str]) -> tuple[list[Example
         examples.append(Example(name, (by_lower[language.lower()],)))
     if unknown and not examples:
         raise DataError(
-            f"{path}: no line has a language this model knows ({', '.join(sorted(unknown)[:5])}); "
+            f"{path}: no line has a language this model knows "
+            f"({', '.join(shorten(language) for language in sorted(unknown)[:5])}); "
             f"it knows {', '.join(labels)}"
         )
     if not examples:

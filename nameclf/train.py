@@ -4,6 +4,7 @@ validation every epoch, the best epoch's weights kept, early stopping; then save
 from __future__ import annotations
 
 import copy
+import math
 import os
 import time
 from dataclasses import asdict, dataclass, field
@@ -26,6 +27,7 @@ from nameclf.data import (
     length_batches,
     load_dataset,
     split_dataset,
+    split_fingerprint,
 )
 from nameclf.errors import Interrupted, UsageError
 from nameclf.model import Impl, NameClassifier, check_cell, state_arrays
@@ -62,22 +64,30 @@ class TrainConfig:
 
     def __post_init__(self):
         self.cell, self.impl, self.shared_names = Cell(self.cell), Impl(self.impl), SharedNames(self.shared_names)
-        for name in ("hidden", "layers", "epochs", "batch_size"):
-            if getattr(self, name) < 1:
-                raise UsageError(f"--{name.replace('_', '-')} must be at least 1")
+        for name, most in LIMITS.items():
+            if not 1 <= getattr(self, name) <= most:
+                raise UsageError(f"--{name.replace('_', '-')} must be between 1 and {most}")
         if not 0 <= self.dropout < 1:
             raise UsageError("--dropout must be in [0, 1)")
+        if self.dropout and self.layers < 2:
+            raise UsageError("--dropout acts between stacked layers: it needs --layers 2 or more")
         if not 0 <= self.average < 1:
             raise UsageError("--average must be in [0, 1) (0 turns weight averaging off)")
-        if not self.lr > 0:
-            raise UsageError("--lr must be positive")
+        if not 0 < self.lr <= 1:
+            raise UsageError("--lr must be in (0, 1]: Adam's steps are about lr in size, and the default is 0.01")
         if self.patience < 1:
             raise UsageError("--patience must be at least 1")
         if not 0 <= self.seed < 2**32:
             raise UsageError(f"--seed must be between 0 and {2**32 - 1}")
-        if self.threads is not None and self.threads < 1:
-            raise UsageError("--threads must be at least 1")
+        if self.threads is not None and not 1 <= self.threads <= MAX_THREADS:
+            raise UsageError(f"--threads must be between 1 and {MAX_THREADS}")
         check_cell(self.cell, self.impl)
+
+
+# Upper bounds that keep a typo from allocating for minutes or hanging (a 100,000-layer network);
+# all far above anything that trains well on this data.
+LIMITS = {"hidden": 4096, "layers": 16, "epochs": 100_000, "batch_size": 100_000}
+MAX_THREADS = 1024
 
 
 @dataclass
@@ -95,10 +105,15 @@ def default_threads() -> int:
     because torch's threads spin for cores they do not get. One thread also makes the weights
     independent of how many cores a machine has.
     """
-    value = os.environ.get("OMP_NUM_THREADS", "")
-    if value.isdigit() and int(value) > 0:
-        return int(value)
-    return 1
+    value = os.environ.get("OMP_NUM_THREADS", "").strip()
+    if not value:
+        return 1
+    if not (value.isdigit() and 1 <= int(value) <= MAX_THREADS):
+        raise UsageError(
+            f"OMP_NUM_THREADS must be a whole number from 1 to {MAX_THREADS}, not {value[:20]!r}; "
+            "fix or unset it, or pass --threads"
+        )
+    return int(value)
 
 
 def resolve_device(name: str) -> torch.device:
@@ -290,13 +305,18 @@ def train(
                 indices, target = indices.to(device), target.to(device)
                 scores = model(indices)
                 loss = weighted_loss(scores, target, weights)
+                if not math.isfinite(value := loss.item()):
+                    raise UsageError(
+                        f"training diverged in epoch {epoch}: the loss became {value}; lower --lr "
+                        f"(it is {config.lr:g}); nothing was saved, {out} is as it was"
+                    )
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
                 torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip)
                 optimizer.step()
                 if averaged is not None:
                     averaged.update_parameters(model)
-                loss_sum += loss.item() * len(members)
+                loss_sum += value * len(members)
                 count += len(members)
                 correct += float((target.gather(1, scores.argmax(-1)[:, None]) > 0).sum())
                 reporter.batch()
@@ -346,6 +366,7 @@ def train(
             "removed_shared": dataset.removed_shared,
             "fingerprint": dataset.fingerprint,
             "split_seed": config.seed,
+            "split_fingerprint": split_fingerprint(split),
             "sizes": {"train": len(split.train), "validation": len(split.validation), "test": len(split.test)},
         },
         "metrics": {

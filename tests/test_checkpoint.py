@@ -150,12 +150,15 @@ def test_latest_records_a_model_in_the_models_folder_by_name(env_dirs, tmp_path,
     assert (env_dirs["models"] / "LATEST").read_text(encoding="utf-8") == f"{outside.resolve()}\n"
 
 
-@pytest.mark.parametrize("kind", ["folder", "file", "folder with a model and more"])
+@pytest.mark.parametrize("kind", ["folder", "file", "folder with a model and more", "someone else's config.json"])
 def test_save_never_replaces_what_is_not_a_model(tmp_path, tiny_model_parts_factory, kind):
     weights, config = tiny_model_parts_factory()
     target = tmp_path / "target"
     if kind == "file":
         target.write_text("mine\n")
+    elif kind == "someone else's config.json":  # the right file name is not enough: it must be nameclf's
+        target.mkdir()
+        (target / CONFIG_FILE).write_text('{"mine": 1}\n')
     else:
         target.mkdir()
         (target / "notes.txt").write_text("mine\n")
@@ -167,7 +170,10 @@ def test_save_never_replaces_what_is_not_a_model(tmp_path, tiny_model_parts_fact
     with pytest.raises(UsageError, match="saving would replace it"):
         checkpoint.save(target, weights, config)
     assert sorted(p.name for p in tmp_path.rglob("*")) == before
-    assert (target if kind == "file" else target / "notes.txt").read_text() == "mine\n"
+    if kind == "someone else's config.json":
+        assert (target / CONFIG_FILE).read_text() == '{"mine": 1}\n'
+    else:
+        assert (target if kind == "file" else target / "notes.txt").read_text() == "mine\n"
 
 
 def test_a_full_or_read_only_folder_is_a_model_error_and_keeps_the_old_model(
@@ -271,6 +277,22 @@ def test_config_not_a_nameclf_config(tiny_model_dir, config):
 def test_config_without_a_usable_format_version(tiny_model_dir, version):
     edit_config(tiny_model_dir, format_version=version)
     assert str(tiny_model_dir / CONFIG_FILE) in load_error(tiny_model_dir)
+
+
+@pytest.mark.parametrize(
+    ("labels", "reason"),
+    [(["German", "German"], "labels must be distinct"), ([1, 2], "labels must be distinct"), (["", "x"], "labels")],
+)
+def test_labels_that_are_not_distinct_names(tiny_model_dir, labels, reason):
+    """A hand-edited label list would make every answer the same language, or crash evaluation."""
+    edit_config(tiny_model_dir, labels=labels)
+    assert reason in load_error(tiny_model_dir)
+
+
+def test_a_vocabulary_that_repeats_a_character(tiny_model_dir):
+    config = json.loads((tiny_model_dir / CONFIG_FILE).read_text(encoding="utf-8"))
+    edit_config(tiny_model_dir, vocabulary="a" * len(config["vocabulary"]))
+    assert "the vocabulary repeats a character" in load_error(tiny_model_dir)
 
 
 def test_config_from_a_newer_format(tiny_model_dir):

@@ -264,3 +264,55 @@ def test_train_writes_the_model_predict_then_uses(tmp_path, with_data):
     assert run("predict", "Rossi", env=with_data).returncode == 0
     explicit = run("predict", "Rossi", "--model", str(model_dir), "--json", env=with_data)
     assert json.loads(explicit.stdout)["language"] in ("German", "Italian")
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["train", "--hidden", "abc"], "Invalid value for '--hidden'"),
+        (["train", "--bogus"], "No such option: --bogus"),
+        (["train", "--device", "tpu"], "Invalid value for '--device'"),
+        (["frobnicate"], "No such command 'frobnicate'"),
+        (["evaluate", "extra"], "unexpected extra argument"),
+    ],
+)
+def test_option_parsing_errors_are_one_line_too(env, args, message):
+    result = run(*args, env=env)
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: ") and message in result.stderr, result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and "--help" in result.stderr
+    assert result.stdout == ""
+
+
+def test_no_arguments_shows_the_help(env):
+    result = run(env=env)
+    assert result.returncode == 0 and "Usage: nameclf" in result.stdout
+
+
+def test_a_reader_that_stops_early_ends_predict_quietly(trained, tmp_path):
+    """`nameclf predict -f big.txt | head -1`: no error, no traceback, the shell's SIGPIPE status."""
+    names = tmp_path / "many.txt"
+    names.write_text("Rossi\n" * 200_000, encoding="utf-8")
+    process = subprocess.Popen(
+        [str(SCRIPT), "predict", "-f", str(names)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=trained
+    )
+    first = process.stdout.readline()
+    process.stdout.close()  # the reader goes away
+    stderr = process.stderr.read()
+    assert process.wait(timeout=120) == 141
+    assert first.split()[:2] == [b"Rossi", b"Italian"]
+    assert stderr == b""
+
+
+def test_an_operating_system_refusal_is_one_line(trained, tmp_path):
+    too_long = tmp_path / ("y" * 300)
+    result = run("predict", "Rossi", "--model", str(too_long), env=trained)
+    assert result.returncode == 3
+    assert result.stderr.startswith("error: File name too long") and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_predict_from_a_closed_stdin(trained):
+    result = subprocess.run(
+        ["bash", "-c", f"'{SCRIPT}' predict -f - <&-"], capture_output=True, text=True, env=trained, timeout=60
+    )
+    assert result.returncode == 2 and "standard input is closed" in result.stderr

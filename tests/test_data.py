@@ -192,10 +192,35 @@ def test_language_names_are_case_insensitive_and_sorted():
     assert data.resolve_languages(None, ALL_LANGUAGES) == ["German", "Italian"]
 
 
-@pytest.mark.parametrize("spec", ["German", "German,german", ["Italian"], ""])
+@pytest.mark.parametrize("spec", ["German", ["Italian"], ""])
 def test_single_language_is_a_usage_error(spec):
     with pytest.raises(UsageError, match="at least two"):
         data.resolve_languages(spec, ALL_LANGUAGES)
+
+
+@pytest.mark.parametrize(
+    ("spec", "message"),
+    [
+        ("German,german", "--languages names German more than once"),
+        ("Italian,German,ITALIAN", "--languages names Italian more than once"),
+        ("all,German", "`all` stands alone"),
+    ],
+)
+def test_repeated_languages_and_all_with_others_are_usage_errors(spec, message):
+    with pytest.raises(UsageError, match=message):
+        data.resolve_languages(spec, ALL_LANGUAGES)
+
+
+def test_a_dataset_of_one_language_cannot_train_a_classifier(tmp_path):
+    names = write_names(tmp_path, {"German": "Abel\nBaker\n"})
+    with pytest.raises(DataError, match="holds only German; a classifier needs at least two languages"):
+        data.load_dataset(names, "all")
+
+
+def test_an_empty_language_file_is_named(tmp_path):
+    names = write_names(tmp_path, {"German": "Abel\nBaker\n", "Italian": "\n  \n"})
+    with pytest.raises(DataError, match=r"Italian.txt in .* holds no names; add names to it, or leave it out"):
+        data.load_dataset(names, "German,Italian", "multi")
 
 
 def test_no_dataset_is_a_data_error(tmp_path):

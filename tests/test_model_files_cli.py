@@ -271,7 +271,7 @@ def test_debug_shows_the_traceback(tiny_model_dir, tmp_path, command, how):
         result = run("--debug", *command, "--model", str(tiny_model_dir), tmp_path=tmp_path)
     else:
         result = run(*command, "--model", str(tiny_model_dir), debug_env="1", tmp_path=tmp_path)
-    assert result.returncode != 0
+    assert result.returncode == 5  # the same exit code as without --debug
     assert "Traceback" in result.stderr
     assert "ModelError" in result.stderr and str(tiny_model_dir / CONFIG_FILE) in result.stderr
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import shutil
 
 import numpy as np
@@ -11,12 +12,20 @@ from torch.nn import functional as F
 
 from nameclf import checkpoint
 from nameclf.cells import Cell
-from nameclf.errors import Interrupted, UsageError
+from nameclf.errors import DataError, Interrupted, ModelError, UsageError
 from nameclf.model import NameClassifier
 from nameclf.paths import bundled_names_dir
 from nameclf.predict import Predictor
 from nameclf.reporting import Reporter, ValidationLog
-from nameclf.train import EarlyStopping, TrainConfig, class_weights, resolve_device, train, weighted_loss
+from nameclf.train import (
+    EarlyStopping,
+    TrainConfig,
+    class_weights,
+    default_threads,
+    resolve_device,
+    train,
+    weighted_loss,
+)
 
 TINY = dict(hidden=8, epochs=1, batch_size=64, threads=1, device="cpu")
 PROBE_NAMES = ["Tribbiani", "Schmidt", "Rossi", "Müller", "Abbing", "Zimmermann", "Ab", "Paternosterio"]
@@ -212,6 +221,60 @@ def test_bad_options_are_usage_errors():
         TrainConfig(seed=-1)
     with pytest.raises(UsageError, match="--seed"):
         TrainConfig(seed=2**32)
+    # typos that would allocate for minutes or hang (a 100,000-layer network) are refused
+    for option, value in (("layers", 17), ("hidden", 10**9), ("batch_size", 10**6), ("threads", 3 * 10**9)):
+        with pytest.raises(UsageError, match=f"--{option.replace('_', '-')} must be between 1 and"):
+            TrainConfig(**{option: value})
+    for lr in (float("inf"), float("nan"), 2.0, 0.0):
+        with pytest.raises(UsageError, match=r"--lr must be in \(0, 1\]"):
+            TrainConfig(lr=lr)
+    with pytest.raises(UsageError, match="--dropout acts between stacked layers"):
+        TrainConfig(dropout=0.5)
+    assert TrainConfig(dropout=0.5, layers=2).dropout == 0.5
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "-1", "99999999999999999999"])
+def test_a_bad_omp_num_threads_is_a_usage_error(monkeypatch, value):
+    monkeypatch.setenv("OMP_NUM_THREADS", value)
+    with pytest.raises(UsageError, match="OMP_NUM_THREADS must be a whole number from 1 to 1024"):
+        default_threads()
+    monkeypatch.setenv("OMP_NUM_THREADS", "2")
+    assert default_threads() == 2
+    monkeypatch.delenv("OMP_NUM_THREADS")
+    assert default_threads() == 1
+
+
+def test_a_diverging_run_saves_nothing_and_says_to_lower_the_learning_rate(dataset_dir, tmp_path, monkeypatch):
+    """A loss gone NaN would save a model that cannot answer; the run stops and the old model stays.
+
+    No learning rate within the allowed range diverges reliably on this data, so the loss itself is
+    made infinite from the third batch on (the real loss, times infinity).
+    """
+    out = tmp_path / "models" / "m"
+    train(TrainConfig(**TINY), data_dir=dataset_dir, out=out)
+    before = {path.name: path.read_bytes() for path in out.iterdir()}
+    latest = (tmp_path / "models" / checkpoint.LATEST_FILE).read_text()
+    calls = []
+
+    def diverging(scores, target, weights):
+        calls.append(1)
+        loss = weighted_loss(scores, target, weights)
+        return loss * float("inf") if len(calls) >= 3 else loss
+
+    monkeypatch.setattr("nameclf.train.weighted_loss", diverging)
+    diverged = r"training diverged in epoch 1: the loss became (inf|nan); lower --lr"
+    with pytest.raises(UsageError, match=diverged) as caught:
+        train(TrainConfig(**{**TINY, "seed": 4}), data_dir=dataset_dir, out=out)
+    assert f"{out} is as it was" in str(caught.value)
+    assert {path.name: path.read_bytes() for path in out.iterdir()} == before
+    assert (tmp_path / "models" / checkpoint.LATEST_FILE).read_text() == latest
+    assert len(calls) == 3  # it stopped at once
+
+
+def test_a_latest_that_is_a_folder_is_refused_before_training(dataset_dir, tmp_path):
+    (tmp_path / "models" / checkpoint.LATEST_FILE).mkdir(parents=True)
+    with pytest.raises(UsageError, match="LATEST is a folder"):
+        train(TrainConfig(**TINY), data_dir=dataset_dir, out=tmp_path / "m", reporter=NoTraining())
 
 
 class NoTraining(Reporter):
@@ -296,3 +359,32 @@ def test_cuda_training_predicts_like_numpy(dataset_dir, tmp_path, cell, impl):
     on_gpu = Predictor(saved, backend="torch", device="cuda").log_probabilities(encoded)
     on_numpy = Predictor(saved).log_probabilities(encoded)
     np.testing.assert_allclose(on_gpu, on_numpy, atol=1e-4)
+
+
+# --- evaluation rebuilds the model's own test split ---------------------------------------------
+
+
+def test_evaluation_rebuilds_the_very_split_the_model_was_trained_on(dataset_dir, tmp_path):
+    from nameclf.data import load_dataset, split_dataset
+    from nameclf.evaluate import test_examples
+
+    out = tmp_path / "m"
+    train(TrainConfig(**{**TINY, "seed": 6}), data_dir=dataset_dir, out=out)
+    expected = split_dataset(load_dataset(dataset_dir / "names"), 6).test
+    assert test_examples(checkpoint.load(out), dataset_dir) == expected
+
+    # a config.json whose split seed was edited would test on names the model trained on: refused
+    config = json.loads((out / checkpoint.CONFIG_FILE).read_text(encoding="utf-8"))
+    config["data"]["split_seed"] = 7
+    (out / checkpoint.CONFIG_FILE).write_text(json.dumps(config), encoding="utf-8")
+    with pytest.raises(ModelError, match="its split seed does not give the split this model was trained on"):
+        test_examples(checkpoint.load(out), dataset_dir)
+
+
+def test_evaluation_names_a_language_file_that_is_gone(dataset_dir, tmp_path):
+    from nameclf.evaluate import test_examples
+
+    train(TrainConfig(**TINY), data_dir=dataset_dir, out=tmp_path / "m")
+    (dataset_dir / "names" / "Italian.txt").unlink()
+    with pytest.raises(DataError, match=r"has no Italian, which .*m was trained on; evaluate with --file"):
+        test_examples(checkpoint.load(tmp_path / "m"), dataset_dir)
