@@ -124,9 +124,10 @@ def save(target: Path, weights: dict[str, np.ndarray], config: dict[str, Any]) -
     from safetensors.numpy import save_file
 
     target = Path(target)
-    prepare_target(target)
+    check_target(target)  # before writing anything; again under the lock below
     config = {"format": FORMAT, "format_version": FORMAT_VERSION, "nameclf_version": __version__, **config}
     try:
+        target.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
     except OSError as error:
         raise _cannot_write(target, error) from None
@@ -174,7 +175,8 @@ def check_target(target: Path) -> None:
     except OSError as error:
         raise _cannot_write(target, error) from None
     else:
-        if not entries or (entries <= {WEIGHTS_FILE, CONFIG_FILE} and _is_model_config(target / CONFIG_FILE)):
+        a_model = CONFIG_FILE in entries and entries <= {WEIGHTS_FILE, CONFIG_FILE} and _is_model_config(target)
+        if not entries or a_model:
             return
         what = "a folder holding other files than a nameclf model"
     raise UsageError(
@@ -182,10 +184,10 @@ def check_target(target: Path) -> None:
     )
 
 
-def _is_model_config(path: Path) -> bool:
-    """Whether `path` is a nameclf config.json (damaged weights beside it may still be replaced)."""
+def _is_model_config(folder: Path) -> bool:
+    """Whether `folder`'s config.json is a nameclf one (damaged weights beside it may still be replaced)."""
     try:
-        config = json.loads(path.read_text(encoding="utf-8"))
+        config = json.loads((folder / CONFIG_FILE).read_text(encoding="utf-8"))
     except FileNotFoundError:
         return True  # another save is swapping its model in this instant
     except (OSError, UnicodeDecodeError, ValueError, RecursionError):
@@ -238,21 +240,17 @@ def mark_latest(target: Path) -> None:
         models.mkdir(parents=True, exist_ok=True)
         recorded = target.relative_to(models.resolve()) if target.is_relative_to(models.resolve()) else target
         fd, tmp = tempfile.mkstemp(prefix=".LATEST.", dir=models)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                handle.write(f"{recorded}\n")
+            os.replace(tmp, models / LATEST_FILE)
+        finally:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(tmp)
     except OSError as error:
         raise ModelError(
             f"saved {target} but cannot mark it latest in {models} ({error.strerror}); use it with --model {target}"
         ) from None
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(f"{recorded}\n")
-        os.replace(tmp, models / LATEST_FILE)
-    except OSError as error:
-        raise ModelError(
-            f"saved {target} but cannot mark it latest in {models} ({error.strerror}); use it with --model {target}"
-        ) from None
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(tmp)
 
 
 def resolve_model_dir(model: Path | None) -> Path:

@@ -83,8 +83,8 @@ def handled():
 
 def fail(line: str, code: int):
     """Print the traceback under --debug, then the one-line message, and exit with `code`."""
-    if debug_enabled():
-        err.print_exception() if sys.exc_info()[0] is not None else None
+    if debug_enabled() and sys.exc_info()[0] is not None:
+        err.print_exception()
     err.print(line)
     raise typer.Exit(code) from None
 
@@ -369,13 +369,14 @@ def predict(
 
         if as_json and as_csv:
             raise UsageError("choose one of --json and --csv")
-        if device is not None and device != Device.cpu and backend != Backend.torch:
+        device = device or Device.cpu
+        if device != Device.cpu and backend != Backend.torch:
             raise UsageError(f"--device {device.value} needs --backend torch (the numpy backend runs on the CPU)")
         if top_k < 1:
             raise UsageError("--top-k must be at least 1")
         blank = [0]
         source = _names_from(file, column, names or [], blank)
-        predictor = Predictor.load(model, backend=backend.value, device=(device or Device.cpu).value)
+        predictor = Predictor.load(model, backend=backend.value, device=device.value)
         writer = csv.writer(sys.stdout) if as_csv else None
         if writer is not None:
             writer.writerow(["name", "language", "probability", "top", "unknown_characters", "error", "warning"])

@@ -34,6 +34,11 @@ from nameclf.model import Impl, NameClassifier, check_cell, state_arrays
 from nameclf.paths import default_data_dir, default_models_dir
 from nameclf.reporting import Reporter
 
+# Upper bounds that keep a typo from allocating for minutes or hanging (a 100,000-layer network);
+# all far above anything that trains well on this data.
+LIMITS = {"hidden": 4096, "layers": 16, "epochs": 100_000, "batch_size": 100_000}
+MAX_THREADS = 1024
+
 
 @dataclass
 class TrainConfig:
@@ -82,12 +87,6 @@ class TrainConfig:
         if self.threads is not None and not 1 <= self.threads <= MAX_THREADS:
             raise UsageError(f"--threads must be between 1 and {MAX_THREADS}")
         check_cell(self.cell, self.impl)
-
-
-# Upper bounds that keep a typo from allocating for minutes or hanging (a 100,000-layer network);
-# all far above anything that trains well on this data.
-LIMITS = {"hidden": 4096, "layers": 16, "epochs": 100_000, "batch_size": 100_000}
-MAX_THREADS = 1024
 
 
 @dataclass

@@ -150,7 +150,9 @@ def test_latest_records_a_model_in_the_models_folder_by_name(env_dirs, tmp_path,
     assert (env_dirs["models"] / "LATEST").read_text(encoding="utf-8") == f"{outside.resolve()}\n"
 
 
-@pytest.mark.parametrize("kind", ["folder", "file", "folder with a model and more", "someone else's config.json"])
+@pytest.mark.parametrize(
+    "kind", ["folder", "file", "folder with a model and more", "someone else's config.json", "weights alone"]
+)
 def test_save_never_replaces_what_is_not_a_model(tmp_path, tiny_model_parts_factory, kind):
     weights, config = tiny_model_parts_factory()
     target = tmp_path / "target"
@@ -159,6 +161,9 @@ def test_save_never_replaces_what_is_not_a_model(tmp_path, tiny_model_parts_fact
     elif kind == "someone else's config.json":  # the right file name is not enough: it must be nameclf's
         target.mkdir()
         (target / CONFIG_FILE).write_text('{"mine": 1}\n')
+    elif kind == "weights alone":  # a safetensors file of the user's own, with no nameclf config beside it
+        target.mkdir()
+        (target / WEIGHTS_FILE).write_text("mine\n")
     else:
         target.mkdir()
         (target / "notes.txt").write_text("mine\n")
@@ -172,6 +177,8 @@ def test_save_never_replaces_what_is_not_a_model(tmp_path, tiny_model_parts_fact
     assert sorted(p.name for p in tmp_path.rglob("*")) == before
     if kind == "someone else's config.json":
         assert (target / CONFIG_FILE).read_text() == '{"mine": 1}\n'
+    elif kind == "weights alone":
+        assert (target / WEIGHTS_FILE).read_text() == "mine\n"
     else:
         assert (target if kind == "file" else target / "notes.txt").read_text() == "mine\n"
 
