@@ -27,7 +27,10 @@ from nameclf.errors import ModelError, UsageError
 from nameclf.paths import default_models_dir
 
 FORMAT = "nameclf-model"
-FORMAT_VERSION = 1
+# 1: one network. 2: adds `ensemble.members` (weights of member i under `members.{i}.`, when more
+# than one) and `text.fold_case`; a version-1 folder reads as one member that keeps case.
+FORMAT_VERSION = 2
+MAX_MEMBERS = 64
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
 LATEST_FILE = "LATEST"  # in the models folder: the name of the last model trained there
@@ -51,7 +54,47 @@ class SavedModel:
 
     @property
     def vocabulary(self) -> Vocabulary:
-        return Vocabulary(self.config["vocabulary"])
+        return Vocabulary(self.config["vocabulary"], fold_case=fold_case(self.config))
+
+    @property
+    def members(self) -> int:
+        return member_count(self.config)
+
+    def member_weights(self) -> list[dict[str, np.ndarray]]:
+        """Each member's weights under the network's own names (one dict for a single model)."""
+        if self.members == 1:
+            return [self.weights]
+        return [
+            {name[len(prefix) :]: value for name, value in self.weights.items() if name.startswith(prefix)}
+            for prefix in (member_prefix(i) for i in range(self.members))
+        ]
+
+
+def member_prefix(index: int) -> str:
+    return f"members.{index}."
+
+
+def member_count(config: dict[str, Any]) -> int:
+    """Members of the ensemble a config describes (1 for a single model and for format 1)."""
+    members = config.get("ensemble", {}).get("members", 1)
+    if not isinstance(members, int) or isinstance(members, bool) or not 1 <= members <= MAX_MEMBERS:
+        raise ValueError(f"ensemble members must be a whole number from 1 to {MAX_MEMBERS}, not {members!r}")
+    return members
+
+
+def fold_case(config: dict[str, Any]) -> bool:
+    value = config.get("text", {}).get("fold_case", False)
+    if not isinstance(value, bool):
+        raise ValueError(f"text.fold_case must be true or false, not {value!r}")
+    return value
+
+
+def expected_shapes(spec: NetworkSpec, members: int) -> dict[str, tuple[int, ...]]:
+    """Name → shape of every weight a model folder holds: one network's, or each member's under its prefix."""
+    shapes = parameter_shapes(spec)
+    if members == 1:
+        return shapes
+    return {member_prefix(i) + name: shape for i in range(members) for name, shape in shapes.items()}
 
 
 def _fsync_dir(path: Path) -> None:
@@ -311,7 +354,10 @@ def _load_unlocked(path: Path) -> SavedModel:
         labels, vocabulary = config["labels"], config["vocabulary"]
         if not (isinstance(labels, list) and isinstance(vocabulary, str) and len(labels) == spec.num_labels):
             raise ValueError("labels or vocabulary do not match the network")
-        if Vocabulary(vocabulary).size != spec.vocab_size:
+        if not isinstance(config.get("ensemble", {}), dict) or not isinstance(config.get("text", {}), dict):
+            raise ValueError("ensemble and text must be objects")
+        members = member_count(config)
+        if Vocabulary(vocabulary, fold_case(config)).size != spec.vocab_size:
             raise ValueError("vocabulary size does not match the network")
         if not all(isinstance(label, str) and label for label in labels) or len(set(labels)) != len(labels):
             raise ValueError("labels must be distinct language names")
@@ -330,7 +376,7 @@ def _load_unlocked(path: Path) -> SavedModel:
         raise ModelError(
             f"{weights_path} is not a readable safetensors file ({reason}); retrain with `nameclf train`"
         ) from None
-    expected = parameter_shapes(spec)
+    expected = expected_shapes(spec, members)
     for name, shape in expected.items():
         if name not in weights:
             raise ModelError(f"{weights_path} lacks weight {name}; it does not belong to {config_path}")

@@ -21,7 +21,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from nameclf import __version__
-from nameclf.choices import Backend, Cell, Device, Impl, SharedNames
+from nameclf.choices import Backend, Cell, Device, Impl, SharedNames, task_default_text
 from nameclf.errors import DataError, NameclfError, UsageError
 from nameclf.reporting import Reporter
 
@@ -182,7 +182,15 @@ class RichReporter(Reporter):
     def __exit__(self, *exc):
         self.progress.stop()
 
+    def member(self, index: int, members: int) -> None:
+        if members > 1:
+            self.progress.console.print(f"member {index + 1} of {members}")
+
     def start(self, epochs: int, batches: int) -> None:
+        if hasattr(self, "epochs"):  # the next member of an ensemble: the same bars, from zero
+            self.progress.reset(self.epochs, total=epochs)
+            self.progress.reset(self.batches, total=batches)
+            return
         self.epochs = self.progress.add_task("epochs", total=epochs)
         self.batches = self.progress.add_task("batches", total=batches)
 
@@ -205,22 +213,81 @@ def _raise_interrupt(signum, frame):
 @app.command()
 def train(
     cell: Annotated[
-        Cell, typer.Option(help="Recurrent cell (the gru_*/lstm_* variants need --impl scratch).")
-    ] = Cell.lstm,
+        Cell | None,
+        typer.Option(
+            help="Recurrent cell (the gru_*/lstm_* variants need --impl scratch).",
+            show_default=task_default_text("cell"),
+        ),
+    ] = None,
     impl: Annotated[Impl, typer.Option(help="torch: fused nn.* cells; scratch: the seeds' equations.")] = Impl.torch,
-    hidden: Annotated[int, typer.Option(help="Hidden units per direction.")] = 64,
-    layers: Annotated[int, typer.Option(help="Stacked recurrent layers.")] = 1,
+    hidden: Annotated[
+        int | None, typer.Option(help="Hidden units per direction.", show_default=task_default_text("hidden"))
+    ] = None,
+    layers: Annotated[
+        int | None, typer.Option(help="Stacked recurrent layers.", show_default=task_default_text("layers"))
+    ] = None,
     bidirectional: Annotated[
-        bool, typer.Option("--bidirectional/--unidirectional", help="Read names both ways.")
-    ] = False,
-    dropout: Annotated[float, typer.Option(help="Dropout between stacked layers.")] = 0.0,
-    epochs: Annotated[int, typer.Option(help="Most epochs to train.")] = 40,
-    patience: Annotated[int, typer.Option(help="Stop after this many epochs without validation gain.")] = 10,
-    batch_size: Annotated[int, typer.Option(help="Names per batch (each batch holds names of one length).")] = 32,
-    lr: Annotated[float, typer.Option(help="Adam learning rate.")] = 1e-2,
+        bool | None,
+        typer.Option(
+            "--bidirectional/--unidirectional",
+            help="Read names both ways.",
+            show_default=task_default_text("bidirectional"),
+        ),
+    ] = None,
+    dropout: Annotated[
+        float | None, typer.Option(help="Dropout between stacked layers.", show_default=task_default_text("dropout"))
+    ] = None,
+    epochs: Annotated[
+        int | None, typer.Option(help="Most epochs to train.", show_default=task_default_text("epochs"))
+    ] = None,
+    patience: Annotated[
+        int | None,
+        typer.Option(
+            help="Stop after this many epochs without validation gain.", show_default=task_default_text("patience")
+        ),
+    ] = None,
+    batch_size: Annotated[
+        int | None,
+        typer.Option(
+            help="Names per batch (each batch holds names of one length).", show_default=task_default_text("batch_size")
+        ),
+    ] = None,
+    lr: Annotated[float | None, typer.Option(help="Adam learning rate.", show_default=task_default_text("lr"))] = None,
     average: Annotated[
-        float, typer.Option(help="Validate and save a moving average of the weights with this decay; 0: off.")
-    ] = 0.99,
+        float | None,
+        typer.Option(
+            help="Validate and save a moving average of the weights with this decay; 0: off.",
+            show_default=task_default_text("average"),
+        ),
+    ] = None,
+    char_dropout: Annotated[
+        float | None,
+        typer.Option(
+            help="Share of training characters swapped for the unknown slot.",
+            show_default=task_default_text("unknown_rate"),
+        ),
+    ] = None,
+    label_smoothing: Annotated[
+        float | None,
+        typer.Option(
+            help="Share of each target spread over all languages.", show_default=task_default_text("label_smoothing")
+        ),
+    ] = None,
+    fold_case: Annotated[
+        bool | None,
+        typer.Option(
+            "--fold-case/--keep-case",
+            help="Lower-case names before reading them.",
+            show_default=task_default_text("fold_case"),
+        ),
+    ] = None,
+    members: Annotated[
+        int | None,
+        typer.Option(
+            help="1: one network; K: an ensemble of K networks, each validated on its own fold of train+validation.",
+            show_default=task_default_text("members"),
+        ),
+    ] = None,
     seed: Annotated[int, typer.Option(help="Seed for the split, the initial weights and the shuffling.")] = 0,
     device: Annotated[Device, typer.Option(help="auto tries cuda, then mps, then cpu.")] = Device.auto,
     threads: Annotated[
@@ -252,7 +319,7 @@ def train(
             from nameclf.train import train as run_training
 
             config = TrainConfig(
-                cell=cell.value,
+                cell=cell.value if cell is not None else None,
                 impl=impl.value,
                 hidden=hidden,
                 layers=layers,
@@ -263,6 +330,10 @@ def train(
                 batch_size=batch_size,
                 lr=lr,
                 average=average,
+                unknown_rate=char_dropout,
+                label_smoothing=label_smoothing,
+                fold_case=fold_case,
+                members=members,
                 seed=seed,
                 device=device.value,
                 threads=threads,
@@ -281,10 +352,17 @@ def train(
         metrics, training = result.config["metrics"], result.config["training"]
         print(
             f"saved {result.model_dir}  ({training['cell']}, {len(result.config['labels'])} languages, "
-            f"best epoch {training['best_epoch']} of {training['epochs_run']}, "
+            f"{_epochs_text(result.config)}, "
             f"validation accuracy {metrics['validation_accuracy']:.2%}, "
             f"{result.config['training_seconds']:.1f} s on {training['device']})"
         )
+
+
+def _epochs_text(config: dict) -> str:
+    members = config["training"]["member_epochs"]
+    if len(members) == 1:
+        return f"best epoch {members[0]['best_epoch']} of {members[0]['epochs_run']}"
+    return f"{len(members)} members, best epochs {', '.join(str(m['best_epoch']) for m in members)}"
 
 
 # --- predict ------------------------------------------------------------------------------------
@@ -325,9 +403,7 @@ def _names_from(file: Path | None, column: str | None, names: list[str], blank: 
         raise DataError(f"{file} has no column {column!r} (header: {found}); pass --column with one of them")
     position = header.index(column)
     return not_blank(
-        row if isinstance(row, Unreadable) else row[position] if position < len(row) else ""
-        for row in reader
-        if row
+        row if isinstance(row, Unreadable) else row[position] if position < len(row) else "" for row in reader if row
     )
 
 
@@ -390,8 +466,15 @@ def predict(
                 top = ";".join(f"{language}:{p:.4f}" for language, p in prediction.top)
                 probability = "" if prediction.probability is None else f"{prediction.probability:.6f}"
                 writer.writerow(
-                    [prediction.name, prediction.language or "", probability, top,
-                     prediction.unknown_characters, prediction.error or "", prediction.warning or ""]
+                    [
+                        prediction.name,
+                        prediction.language or "",
+                        probability,
+                        top,
+                        prediction.unknown_characters,
+                        prediction.error or "",
+                        prediction.warning or "",
+                    ]
                 )
             else:
                 print(_text_line(prediction))

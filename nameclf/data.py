@@ -235,17 +235,22 @@ def split_fingerprint(split: Split) -> str:
 
 @dataclass(frozen=True)
 class Vocabulary:
-    """Characters to indices; index 0 is the slot for any character not in the vocabulary."""
+    """Characters to indices; index 0 is the slot for any character not in the vocabulary.
+
+    With `fold_case`, names are lower-cased before encoding (character by character, so a name keeps
+    its length), and "M" and "m" share one slot and what is learnt about it.
+    """
 
     characters: str  # index i + 1 is characters[i]
+    fold_case: bool = False
 
     @classmethod
-    def build(cls, names: Iterable[str]) -> Vocabulary:
-        chars = set(string.ascii_letters)
+    def build(cls, names: Iterable[str], fold_case: bool = False) -> Vocabulary:
+        chars = set(string.ascii_lowercase if fold_case else string.ascii_letters)
         for name in names:
-            chars.update(name)
+            chars.update(fold(name) if fold_case else name)
         chars.discard(UNKNOWN)
-        return cls("".join(sorted(chars)))
+        return cls("".join(sorted(chars)), fold_case)
 
     @property
     def size(self) -> int:
@@ -258,11 +263,18 @@ class Vocabulary:
     def encode(self, name: str) -> np.ndarray:
         """The name's character indices (0 for unknown characters), shape (seq_len,)."""
         index = self.index
+        if self.fold_case:
+            name = fold(name)
         return np.fromiter((index.get(char, 0) for char in name), dtype=np.int64, count=len(name))
 
     def one_hot(self, name: str) -> np.ndarray:
         """The seed's one-hot encoding, shape (seq_len, vocab); any length, no padding."""
         return np.eye(self.size, dtype=np.float32)[self.encode(name)]
+
+
+def fold(name: str) -> str:
+    """Lower case, one character for one (a character whose lower case is longer, as "İ", is kept)."""
+    return "".join(lowered if len(lowered := char.lower()) == 1 else char for char in name)
 
 
 def length_batches(lengths: Sequence[int], batch_size: int, rng: np.random.Generator | None = None):

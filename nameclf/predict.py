@@ -63,15 +63,9 @@ class Predictor:
         self.vocabulary = saved.vocabulary
         self.backend = backend
         if backend == "numpy":
-            weights = {name: np.ascontiguousarray(value) for name, value in saved.weights.items()}
-            prepared = cells.prepare(self.spec, weights)
-            for directions in prepared["layers"]:
-                for p in directions:
-                    for key in ("w_ih_t", "w_hh_t"):
-                        p[key] = np.ascontiguousarray(p[key])
-            self._prepared = prepared
+            self._prepared = [_prepare_numpy(self.spec, weights) for weights in saved.member_weights()]
         elif backend == "torch":
-            self._torch_model = _torch_model(saved, device)
+            self._torch_models = _torch_models(saved, device)
         else:
             raise UsageError(f"unknown backend {backend!r}; choose numpy or torch")
 
@@ -93,15 +87,24 @@ class Predictor:
         return result
 
     def _log_probabilities(self, indices: np.ndarray) -> np.ndarray:
+        """Each member's log-probabilities; an ensemble answers the mean of its members' probabilities."""
         if self.backend == "numpy":
-            scores = cells.logits(cells.NUMPY, self.spec, self._prepared, indices)
-            return cells.log_softmax_numpy(scores)
-        import torch
+            members = [
+                cells.log_softmax_numpy(cells.logits(cells.NUMPY, self.spec, prepared, indices))
+                for prepared in self._prepared
+            ]
+        else:
+            import torch
 
-        model, device = self._torch_model
-        with torch.no_grad():
-            scores = model(torch.from_numpy(indices).to(device))
-            return torch.log_softmax(scores, dim=-1).float().cpu().numpy()
+            models, device = self._torch_models
+            with torch.no_grad():
+                tensor = torch.from_numpy(indices).to(device)
+                members = [torch.log_softmax(model(tensor), dim=-1).float().cpu().numpy() for model in models]
+        if len(members) == 1:
+            return members[0]
+        stacked = np.stack(members)  # (members, batch, labels)
+        top = stacked.max(axis=0)
+        return (top + np.log(np.exp(stacked - top).mean(axis=0))).astype(np.float32)
 
     def predict(self, names: Iterable[str], top_k: int = 1) -> list[Prediction]:
         """One Prediction per name, in order."""
@@ -160,7 +163,16 @@ class Predictor:
             yield from self.predict(chunk, top_k)
 
 
-def _torch_model(saved: SavedModel, device: str):
+def _prepare_numpy(spec: cells.NetworkSpec, weights: dict[str, np.ndarray]) -> dict[str, Any]:
+    prepared = cells.prepare(spec, {name: np.ascontiguousarray(value) for name, value in weights.items()})
+    for directions in prepared["layers"]:
+        for p in directions:
+            for key in ("w_ih_t", "w_hh_t"):
+                p[key] = np.ascontiguousarray(p[key])
+    return prepared
+
+
+def _torch_models(saved: SavedModel, device: str):
     import torch
 
     from nameclf.model import NameClassifier
@@ -171,9 +183,12 @@ def _torch_model(saved: SavedModel, device: str):
     # cuDNN's RNNs use TF32 by default, which moved log-probabilities by up to 3e-4 from the
     # float32 numpy answer on an H100; at prediction sizes full float32 costs nothing
     torch.backends.cudnn.allow_tf32 = False
-    model = NameClassifier(saved.spec, impl=impl)
-    model.load_state_dict({name: torch.from_numpy(value) for name, value in saved.weights.items()})
-    return model.to(resolved).eval(), resolved
+    models = []
+    for weights in saved.member_weights():
+        model = NameClassifier(saved.spec, impl=impl)
+        model.load_state_dict({name: torch.from_numpy(value) for name, value in weights.items()})
+        models.append(model.to(resolved).eval())
+    return models, resolved
 
 
 def predict(names: Iterable[str], model: Path | None = None, top_k: int = 1) -> list[Prediction]:

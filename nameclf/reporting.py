@@ -11,10 +11,14 @@ if TYPE_CHECKING:
 
 
 class Reporter:
-    """Called by `train`: `start` once, `batch` per batch, `validated` and `epoch` per epoch.
+    """Called by `train`: `member` and `start` once per network trained (one, or each member of an
+    ensemble), `batch` per batch, `validated` and `epoch` per epoch.
 
     Every method does nothing here; subclasses keep what they need.
     """
+
+    def member(self, index: int, members: int) -> None:
+        """Network `index` (from 0) of `members` starts training."""
 
     def start(self, epochs: int, batches: int) -> None:
         pass

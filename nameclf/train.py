@@ -4,6 +4,7 @@ validation every epoch, the best epoch's weights kept, early stopping; then save
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 import os
 import time
@@ -17,7 +18,8 @@ from torch.nn import functional as F
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from nameclf import __version__, checkpoint
-from nameclf.cells import Cell, NetworkSpec
+from nameclf.cells import NetworkSpec, parameter_shapes
+from nameclf.choices import TASK_DEFAULTS, Cell, Task
 from nameclf.data import (
     Dataset,
     Example,
@@ -28,8 +30,10 @@ from nameclf.data import (
     load_dataset,
     split_dataset,
     split_fingerprint,
+    stratum,
 )
 from nameclf.errors import Interrupted, UsageError
+from nameclf.evaluate import score
 from nameclf.model import Impl, NameClassifier, check_cell, state_arrays
 from nameclf.paths import default_data_dir, default_models_dir
 from nameclf.reporting import Reporter
@@ -40,58 +44,85 @@ LIMITS = {"hidden": 4096, "layers": 16, "epochs": 100_000, "batch_size": 100_000
 MAX_THREADS = 1024
 
 
+MAX_MEMBERS = checkpoint.MAX_MEMBERS
+
+
 @dataclass
 class TrainConfig:
-    """Every choice `nameclf train` makes. The defaults were picked on validation data only, never the
-    test split: the network size and learning rate on mean validation accuracy over 7 seeds
-    (benchmarks/sweep.py), weight averaging on an unbiased cross-half validation estimate
-    (benchmarks/recipes.py)."""
+    """Every choice `nameclf train` makes. A field left at None takes its task's default
+    (`TASK_DEFAULTS`), once the selected languages are known: `resolved(languages)`."""
 
-    cell: Cell = Cell.lstm
+    cell: Cell | None = None
     impl: Impl = Impl.torch
-    hidden: int = 64
-    layers: int = 1
-    bidirectional: bool = False
-    dropout: float = 0.0
-    epochs: int = 40
-    batch_size: int = 32
-    lr: float = 1e-2
+    hidden: int | None = None
+    layers: int | None = None
+    bidirectional: bool | None = None
+    dropout: float | None = None
+    epochs: int | None = None
+    batch_size: int | None = None
+    lr: float | None = None
     weight_decay: float = 0.0
     clip: float = 1.0
-    average: float = 0.99  # decay of the moving average of the weights that is validated and saved; 0: none
-    patience: int = 10
+    average: float | None = None  # decay of the moving average of the weights that is validated and saved; 0: none
+    patience: int | None = None
     seed: int = 0
     device: str = "auto"
     threads: int | None = None
     languages: str = "German,Italian"
     shared_names: SharedNames = SharedNames.auto
-    unknown_rate: float = 0.01  # share of training characters swapped for the unknown slot, so it is learnt
+    unknown_rate: float | None = None  # character dropout: share of training characters swapped for the unknown slot
+    label_smoothing: float | None = None
+    fold_case: bool | None = None  # lower-case names before encoding
+    members: int | None = None  # 1: one network; k > 1: k-fold ensemble over train + validation
 
     def __post_init__(self):
-        self.cell, self.impl, self.shared_names = Cell(self.cell), Impl(self.impl), SharedNames(self.shared_names)
+        self.impl, self.shared_names = Impl(self.impl), SharedNames(self.shared_names)
+        if self.cell is not None:
+            self.cell = Cell(self.cell)
         for name, most in LIMITS.items():
-            if not 1 <= getattr(self, name) <= most:
+            value = getattr(self, name)
+            if value is not None and not 1 <= value <= most:
                 raise UsageError(f"--{name.replace('_', '-')} must be between 1 and {most}")
-        if not 0 <= self.dropout < 1:
+        if self.dropout is not None and not 0 <= self.dropout < 1:
             raise UsageError("--dropout must be in [0, 1)")
-        if self.dropout and self.layers < 2:
+        if self._known("dropout") and self._known("layers") is not None and self._known("layers") < 2:
             raise UsageError("--dropout acts between stacked layers: it needs --layers 2 or more")
-        if not 0 <= self.average < 1:
+        if self.average is not None and not 0 <= self.average < 1:
             raise UsageError("--average must be in [0, 1) (0 turns weight averaging off)")
-        if not 0 < self.lr <= 1:
+        if self.lr is not None and not 0 < self.lr <= 1:
             raise UsageError("--lr must be in (0, 1]: Adam's steps are about lr in size, and the default is 0.01")
-        if self.patience < 1:
+        if self.patience is not None and self.patience < 1:
             raise UsageError("--patience must be at least 1")
+        if self.unknown_rate is not None and not 0 <= self.unknown_rate < 1:
+            raise UsageError("--char-dropout must be in [0, 1)")
+        if self.label_smoothing is not None and not 0 <= self.label_smoothing < 1:
+            raise UsageError("--label-smoothing must be in [0, 1)")
+        if self.members is not None and not (self.members == 1 or 2 <= self.members <= MAX_MEMBERS):
+            raise UsageError(f"--members must be 1 (one network) or from 2 to {MAX_MEMBERS} (k-fold ensemble)")
         if not 0 <= self.seed < 2**32:
             raise UsageError(f"--seed must be between 0 and {2**32 - 1}")
         if self.threads is not None and not 1 <= self.threads <= MAX_THREADS:
             raise UsageError(f"--threads must be between 1 and {MAX_THREADS}")
-        check_cell(self.cell, self.impl)
+        if self._known("cell") is not None:
+            check_cell(self._known("cell"), self.impl)
+
+    def _known(self, name: str):
+        """The field's value, or the default every task agrees on, or None while it depends on the task."""
+        value = getattr(self, name)
+        if value is not None:
+            return value
+        defaults = {task_defaults[name] for task_defaults in TASK_DEFAULTS.values()}
+        return defaults.pop() if len(defaults) == 1 else None
+
+    def resolved(self, languages: int) -> TrainConfig:
+        """A copy with every None field set to the default of the task with this many languages."""
+        defaults = TASK_DEFAULTS[Task.of(languages)]
+        return dataclasses.replace(self, **{k: v for k, v in defaults.items() if getattr(self, k) is None})
 
 
 @dataclass
 class TrainResult:
-    model_dir: Path
+    model_dir: Path | None  # None when nothing was saved (`save=False`)
     config: dict[str, Any]
     history: list[dict[str, float]] = field(default_factory=list)
 
@@ -164,13 +195,18 @@ def class_weights(train_targets: np.ndarray) -> np.ndarray:
     return (weights / weights.mean()).astype(np.float32)
 
 
-def weighted_loss(scores: torch.Tensor, target: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
-    """Cross-entropy on logits against target distributions, weighted per class.
+def weighted_loss(
+    scores: torch.Tensor, target: torch.Tensor, weights: torch.Tensor, smoothing: float = 0.0
+) -> torch.Tensor:
+    """Cross-entropy on logits against target distributions, weighted per class by the true language.
 
-    For one-hot targets this equals `F.cross_entropy(scores, y, weight=weights)`.
+    For one-hot targets and no smoothing this equals `F.cross_entropy(scores, y, weight=weights)`;
+    `smoothing` moves that share of each target's mass evenly onto all languages.
     """
-    per_name = -(target * F.log_softmax(scores, dim=-1)).sum(dim=-1)
     name_weights = target @ weights
+    if smoothing:
+        target = target * (1 - smoothing) + smoothing / target.shape[-1]
+    per_name = -(target * F.log_softmax(scores, dim=-1)).sum(dim=-1)
     return (per_name * name_weights).sum() / name_weights.sum()
 
 
@@ -242,36 +278,54 @@ def measure(
     return correct / max(len(split), 1), loss_sum / max(weight_sum, 1e-12)
 
 
-def train(
+def member_folds(examples: list[Example], members: int, seed: int) -> list[tuple[list[Example], list[Example]]]:
+    """(training, validation) names of each member. One member: the split's own parts are passed in as
+    [train, validation]. k members: the names are dealt into k folds stratified by language, and
+    member i validates on fold i and trains on the others, so every name trains k - 1 members and
+    each member keeps names it never saw to pick its epoch."""
+    rng = np.random.default_rng([seed, members])
+    counts: dict[str, int] = {}
+    for example in examples:
+        for label in example.labels:
+            counts[label] = counts.get(label, 0) + 1
+    folds: list[list[Example]] = [[] for _ in range(members)]
+    dealt = 0
+    groups: dict[str, list[Example]] = {}
+    for example in sorted(examples, key=lambda example: example.name):
+        groups.setdefault(stratum(example, counts), []).append(example)
+    for language in sorted(groups):
+        group = groups[language]
+        for position in rng.permutation(len(group)):
+            folds[dealt % members].append(group[position])
+            dealt += 1
+    return [([example for j, fold in enumerate(folds) if j != i for example in fold], folds[i]) for i in range(members)]
+
+
+@dataclass
+class Fitted:
+    """One network trained by `fit`: the kept epoch's weights and what it scored."""
+
+    model: NameClassifier
+    history: list[dict[str, float]]
+    best_epoch: int
+    epochs_run: int
+    validation: EncodedSplit
+    validation_probabilities: np.ndarray  # (names, labels), the kept epoch's predictions
+
+
+def fit(
     config: TrainConfig,
-    data_dir: Path | None = None,
-    out: Path | None = None,
-    reporter: Reporter | None = None,
-    mark_latest: bool = True,
-) -> TrainResult:
-    """Train, keep the best epoch (by validation accuracy, then loss), save, and mark it latest.
-
-    `reporter` (see `nameclf.reporting.Reporter`) hears of every batch and epoch, and gets every
-    epoch's validation predictions. `mark_latest=False` leaves the models folder's LATEST pointer
-    alone (for models written to scratch folders).
-    """
-    reporter = reporter if reporter is not None else Reporter()
-    data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
-    device = resolve_device(config.device)
-    threads = config.threads or default_threads()
-    torch.set_num_threads(threads)
-    started = time.perf_counter()
-
-    names_dir = data_dir / "names"
-    dataset = load_dataset(names_dir, config.languages, config.shared_names)
-    split = split_dataset(dataset, config.seed)
-    labels = dataset.languages
-    vocabulary = Vocabulary.build(example.name for example in dataset.examples)
-    train_split = EncodedSplit(split.train, vocabulary, labels)
-    validation_split = EncodedSplit(split.validation, vocabulary, labels)
-
-    torch.manual_seed(config.seed)
-    spec = NetworkSpec(config.cell, vocabulary.size, config.hidden, config.layers, config.bidirectional, len(labels))
+    train_split: EncodedSplit,
+    validation_split: EncodedSplit,
+    spec: NetworkSpec,
+    device: torch.device,
+    reporter: Reporter,
+    seed: int,
+    out: Path | None,
+) -> Fitted:
+    """The training loop for one network: Adam, clipping, class weights, character dropout, label
+    smoothing, weight averaging, the best epoch kept by `EarlyStopping`. `config` must be resolved."""
+    torch.manual_seed(seed)
     model = NameClassifier(spec, config.impl, config.dropout).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
     weights = torch.from_numpy(class_weights(train_split.targets)).to(device)
@@ -279,18 +333,13 @@ def train(
     # the last step's; measured in benchmarks/recipes.py), or the trained model itself with --average 0.
     averaged = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(config.average)) if config.average else None
     scored = averaged.module if averaged is not None else model
-    shuffle = np.random.default_rng(config.seed + 1)
-    masking = torch.Generator().manual_seed(config.seed + 2)
-
-    if out is None:
-        out = default_models_dir() / default_model_name(config, dataset, len(available_languages(names_dir)))
-    out = Path(out)
-    checkpoint.prepare_target(out, latest=mark_latest)  # a bad --out fails now, not after training
+    shuffle = np.random.default_rng(seed + 1)
+    masking = torch.Generator().manual_seed(seed + 2)
+    unchanged = f"nothing was saved, {out} is as it was" if out is not None else "nothing was saved"
 
     history: list[dict[str, float]] = []
-    best_state, stopping = None, EarlyStopping(config.patience)
-    batches_per_epoch = len(length_batches(train_split.lengths, config.batch_size))
-    reporter.start(config.epochs, batches_per_epoch)
+    best_state, best_probabilities, stopping = None, None, EarlyStopping(config.patience)
+    reporter.start(config.epochs, len(length_batches(train_split.lengths, config.batch_size)))
     epoch = 0
     try:
         for epoch in range(1, config.epochs + 1):
@@ -303,11 +352,11 @@ def train(
                     indices = indices.masked_fill(swap, 0)
                 indices, target = indices.to(device), target.to(device)
                 scores = model(indices)
-                loss = weighted_loss(scores, target, weights)
+                loss = weighted_loss(scores, target, weights, config.label_smoothing)
                 if not math.isfinite(value := loss.item()):
                     raise UsageError(
                         f"training diverged in epoch {epoch}: the loss became {value}; lower --lr "
-                        f"(it is {config.lr:g}); nothing was saved, {out} is as it was"
+                        f"(it is {config.lr:g}); {unchanged}"
                     )
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
@@ -331,19 +380,92 @@ def train(
             }
             history.append(record)
             if stopping.update(epoch, validation_accuracy, validation_loss):
-                best_state = copy.deepcopy(scored.state_dict())
+                best_state, best_probabilities = copy.deepcopy(scored.state_dict()), predicted
             reporter.epoch(record)
             if stopping.should_stop:
                 break
     except KeyboardInterrupt:
-        raise Interrupted(
-            f"training interrupted in epoch {epoch} of {config.epochs}; nothing was saved, "
-            f"{out} is as it was"
-        ) from None
-
+        raise Interrupted(f"training interrupted in epoch {epoch} of {config.epochs}; {unchanged}") from None
     model.load_state_dict(best_state)
-    train_accuracy, train_loss = measure(model, train_split, weights, device)
-    validation_accuracy, validation_loss = measure(model, validation_split, weights, device)
+    return Fitted(model, history, stopping.best_epoch, epoch, validation_split, best_probabilities)
+
+
+def parameter_count(spec: NetworkSpec) -> int:
+    return sum(math.prod(shape) for shape in parameter_shapes(spec).values())
+
+
+def train(
+    config: TrainConfig,
+    data_dir: Path | None = None,
+    out: Path | None = None,
+    reporter: Reporter | None = None,
+    mark_latest: bool = True,
+    save: bool = True,
+) -> TrainResult:
+    """Train (one network, or a k-fold ensemble), keep each network's best epoch, save, mark it latest.
+
+    Fields of `config` left at None take the task's defaults (`TASK_DEFAULTS`). `reporter` (see
+    `nameclf.reporting.Reporter`) hears of every member, batch and epoch, and gets every epoch's
+    validation predictions. `mark_latest=False` leaves the models folder's LATEST pointer alone (for
+    models written to scratch folders); `save=False` saves nothing and returns the figures only.
+    """
+    reporter = reporter if reporter is not None else Reporter()
+    data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
+    device = resolve_device(config.device)
+    threads = config.threads or default_threads()
+    torch.set_num_threads(threads)
+    started = time.perf_counter()
+
+    names_dir = data_dir / "names"
+    dataset = load_dataset(names_dir, config.languages, config.shared_names)
+    labels = dataset.languages
+    task = Task.of(len(labels))
+    config = config.resolved(len(labels))
+    split = split_dataset(dataset, config.seed)
+    vocabulary = Vocabulary.build((example.name for example in dataset.examples), config.fold_case)
+    spec = NetworkSpec(config.cell, vocabulary.size, config.hidden, config.layers, config.bidirectional, len(labels))
+
+    if save:
+        if out is None:
+            out = default_models_dir() / default_model_name(config, dataset, len(available_languages(names_dir)))
+        out = Path(out)
+        checkpoint.prepare_target(out, latest=mark_latest)  # a bad --out fails now, not after training
+    else:
+        out = None
+
+    if config.members == 1:
+        parts = [(split.train, split.validation)]
+    else:
+        parts = member_folds(split.train + split.validation, config.members, config.seed)
+    fitted: list[Fitted] = []
+    for index, (training_names, validation_names) in enumerate(parts):
+        reporter.member(index, len(parts))
+        fitted.append(
+            fit(
+                config,
+                EncodedSplit(training_names, vocabulary, labels),
+                EncodedSplit(validation_names, vocabulary, labels),
+                spec,
+                device,
+                reporter,
+                seed=config.seed + 7919 * index,  # member 0 of an ensemble starts as a single model does
+                out=out,
+            )
+        )
+
+    # Validation figures: the split's validation names for one network; out-of-fold for an ensemble
+    # (each name scored by the member that never trained on it, a single member's accuracy).
+    examples = [example for member in fitted for example in member.validation.examples]
+    probabilities = np.concatenate([member.validation_probabilities for member in fitted])
+    report = score(labels, [e.labels for e in examples], [labels[i] for i in probabilities.argmax(1)], "validation")
+    weights = torch.from_numpy(class_weights(EncodedSplit(split.train, vocabulary, labels).targets))
+    losses = [measure(member.model, member.validation, weights.to(device), device) for member in fitted]
+    validation_loss = float(np.average([loss for _, loss in losses], weights=[len(m.validation) for m in fitted]))
+    train_accuracy, train_loss = (
+        measure(fitted[0].model, EncodedSplit(split.train, vocabulary, labels), weights.to(device), device)
+        if len(fitted) == 1
+        else (None, None)
+    )
     seconds = time.perf_counter() - started
     settings = asdict(config)
     settings.update(
@@ -353,12 +475,25 @@ def train(
         device=str(device),
         threads=threads,
         languages=labels,
+        task=task.value,
     )
+    first = fitted[0]
     saved_config = {
         "network": spec.to_dict(),
         "vocabulary": vocabulary.characters,
+        "text": {"fold_case": vocabulary.fold_case},
         "labels": labels,
-        "training": {**settings, "best_epoch": stopping.best_epoch, "epochs_run": epoch},
+        "ensemble": {
+            "members": len(fitted),
+            "validation": "split" if len(fitted) == 1 else f"{len(fitted)}-fold over train + validation",
+        },
+        "parameters": parameter_count(spec) * len(fitted),
+        "training": {
+            **settings,
+            "best_epoch": first.best_epoch,
+            "epochs_run": first.epochs_run,
+            "member_epochs": [{"best_epoch": m.best_epoch, "epochs_run": m.epochs_run} for m in fitted],
+        },
         "data": {
             "languages": labels,
             "shared_names": dataset.shared_names,
@@ -371,14 +506,26 @@ def train(
         "metrics": {
             "train_accuracy": train_accuracy,
             "train_loss": train_loss,
-            "validation_accuracy": validation_accuracy,
+            "validation_accuracy": report.accuracy,
+            "validation_macro_f1": report.macro_f1,
             "validation_loss": validation_loss,
+            "validation_names": len(examples),
         },
         "training_seconds": round(seconds, 3),
         "created_by": f"nameclf {__version__}",
     }
+    if len(fitted) == 1:
+        arrays = state_arrays(first.model)
+    else:
+        arrays = {
+            checkpoint.member_prefix(i) + name: value
+            for i, member in enumerate(fitted)
+            for name, value in state_arrays(member.model).items()
+        }
+    if out is None:
+        return TrainResult(None, saved_config, [record for member in fitted for record in member.history])
     try:
-        checkpoint.save(out, state_arrays(model), saved_config)
+        checkpoint.save(out, arrays, saved_config)
     except checkpoint.SavedThenInterrupted:
         raise Interrupted(
             f"interrupted while saving; the new model was saved whole to {out} (not marked latest)"
@@ -390,4 +537,4 @@ def train(
             checkpoint.mark_latest(out)
     except KeyboardInterrupt:
         raise Interrupted(f"interrupted after saving {out}; it was not marked as the latest model") from None
-    return TrainResult(out, saved_config, history)
+    return TrainResult(out, saved_config, [record for member in fitted for record in member.history])

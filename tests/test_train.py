@@ -256,9 +256,9 @@ def test_a_diverging_run_saves_nothing_and_says_to_lower_the_learning_rate(datas
     latest = (tmp_path / "models" / checkpoint.LATEST_FILE).read_text()
     calls = []
 
-    def diverging(scores, target, weights):
+    def diverging(scores, target, weights, smoothing=0.0):
         calls.append(1)
-        loss = weighted_loss(scores, target, weights)
+        loss = weighted_loss(scores, target, weights, smoothing)
         return loss * float("inf") if len(calls) >= 3 else loss
 
     monkeypatch.setattr("nameclf.train.weighted_loss", diverging)
