@@ -572,6 +572,67 @@ def _print_report(report, model_path: Path, skipped: int) -> None:
     out.print(confusion)
 
 
+# --- compare ------------------------------------------------------------------------------------
+
+
+@app.command()
+def compare(
+    cells: Annotated[str, typer.Option(help="Comma-separated cells to compare.")] = "rnn,gru,lstm",
+    languages: Annotated[str, typer.Option(help="Comma-separated languages, or `all`.")] = "German,Italian",
+    seeds: Annotated[int, typer.Option(help="Train each cell with seeds 0 to N-1 (each its own split).")] = 3,
+    data: Annotated[
+        Path | None, typer.Option(help="Folder holding names/.", show_default="$NAMECLF_DATA or ./data")
+    ] = None,
+    threads: Annotated[
+        int | None,
+        typer.Option(help="CPU threads for torch.", show_default="$OMP_NUM_THREADS, else 1"),
+    ] = None,
+    save: Annotated[
+        Path | None, typer.Option(help="Also save every model here, as <cell>-seed<k>.", show_default="save nothing")
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the figures as one JSON object.")] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No line per run on stderr.")] = False,
+) -> None:
+    """Train each cell over several seeds at the task's defaults and compare them on validation data.
+
+    Every figure is a validation figure (the test split is never read), so the result can be used to
+    choose a cell. Mean ± spread (standard deviation over seeds).
+    """
+    with handled():
+        previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+        try:
+            from nameclf.compare import compare as run_comparison
+            from nameclf.compare import parse_cells
+
+            def said(run) -> None:
+                if not quiet:
+                    err.print(
+                        f"{run.cell} seed {run.seed}: validation accuracy {run.validation_accuracy:.2%}, "
+                        f"macro-F1 {run.validation_macro_f1:.3f}, {run.seconds:.1f} s"
+                    )
+
+            summaries = run_comparison(
+                parse_cells(cells), seeds, languages, data, save_dir=save, threads=threads, on_run=said
+            )
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+        if as_json:
+            print(json.dumps({"languages": languages, "seeds": seeds, "cells": [s.to_dict() for s in summaries]}))
+            return
+        table = Table(title=f"validation figures, seeds 0-{seeds - 1}, languages {languages}")
+        for column in ("cell", "accuracy", "macro-F1", "train s", "parameters"):
+            table.add_column(column, justify="left" if column == "cell" else "right")
+        for summary in summaries:
+            table.add_row(
+                summary.cell,
+                f"{summary.mean('validation_accuracy'):.3f} ± {summary.spread('validation_accuracy'):.3f}",
+                f"{summary.mean('validation_macro_f1'):.3f} ± {summary.spread('validation_macro_f1'):.3f}",
+                f"{summary.mean('seconds'):.1f}",
+                f"{summary.runs[0].parameters:,}",
+            )
+        out.print(table)
+
+
 def main() -> None:
     if sys.stdout is None or sys.stderr is None:  # started with `>&-`: nowhere to answer
         raise SystemExit(DataError.exit_code)

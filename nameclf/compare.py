@@ -1,0 +1,120 @@
+"""Compare cells on a user's own data: each cell trained over several seeds, scored on VALIDATION only.
+
+The seeds' claims ("a GRU does as well as an LSTM with less computation") can then be checked on any
+dataset. Every figure here is a validation figure: the test split is never read, so the comparison
+can be used to choose a cell without spoiling the test split. Nothing is saved unless a folder is
+given.
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from nameclf.cells import TORCH_CELLS
+from nameclf.choices import Cell, Impl
+from nameclf.errors import UsageError
+
+MAX_SEEDS = 100
+
+
+@dataclass
+class Run:
+    cell: str
+    seed: int
+    validation_accuracy: float
+    validation_macro_f1: float
+    seconds: float
+    parameters: int
+    best_epoch: int
+    model_dir: str | None = None
+
+
+@dataclass
+class CellSummary:
+    cell: str
+    runs: list[Run] = field(default_factory=list)
+
+    def _figures(self, name: str) -> list[float]:
+        return [getattr(run, name) for run in self.runs]
+
+    def mean(self, name: str) -> float:
+        return statistics.fmean(self._figures(name))
+
+    def spread(self, name: str) -> float:
+        """The sample standard deviation over seeds (0 for one seed)."""
+        values = self._figures(name)
+        return statistics.stdev(values) if len(values) > 1 else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        summary = {
+            f"{figure}_{kind}": round(function(figure), 6)
+            for figure in ("validation_accuracy", "validation_macro_f1", "seconds")
+            for kind, function in (("mean", self.mean), ("spread", self.spread))
+        }
+        return {
+            "cell": self.cell,
+            **summary,
+            "parameters": self.runs[0].parameters,
+            "runs": [run.__dict__ for run in self.runs],
+        }
+
+
+def parse_cells(text: str) -> list[Cell]:
+    cells = []
+    for item in (part.strip() for part in text.split(",")):
+        try:
+            cells.append(Cell(item.lower()))
+        except ValueError:
+            known = ", ".join(cell.value for cell in Cell)
+            raise UsageError(f"unknown cell {item!r} in --cells; choose from {known}") from None
+    if not cells or len(set(cells)) != len(cells):
+        raise UsageError("--cells takes distinct cells separated by commas, e.g. rnn,gru,lstm")
+    return cells
+
+
+def compare(
+    cells: Sequence[Cell | str],
+    seeds: int = 3,
+    languages: str = "German,Italian",
+    data_dir: Path | None = None,
+    save_dir: Path | None = None,
+    threads: int | None = None,
+    on_run: Callable[[Run], None] | None = None,
+    **options: Any,
+) -> list[CellSummary]:
+    """Train every cell with seeds 0..seeds-1 at the task's defaults (plus `options`, TrainConfig
+    fields) and return each cell's validation figures. Cells torch has no fused kernel for are
+    trained with the seed equations (`--impl scratch`). With `save_dir`, each model is saved there
+    as `<cell>-seed<k>`; without it nothing is written."""
+    from nameclf.train import TrainConfig, train
+
+    if not 1 <= seeds <= MAX_SEEDS:
+        raise UsageError(f"--seeds must be between 1 and {MAX_SEEDS}")
+    summaries = []
+    for cell in (Cell(cell) for cell in cells):
+        impl = Impl.torch if cell in TORCH_CELLS else Impl.scratch
+        summary = CellSummary(cell.value)
+        for seed in range(seeds):
+            config = TrainConfig(cell=cell, impl=impl, seed=seed, languages=languages, threads=threads, **options)
+            out = Path(save_dir) / f"{cell.value}-seed{seed}" if save_dir is not None else None
+            result = train(config, data_dir, out, mark_latest=False, save=save_dir is not None)
+            metrics = result.config["metrics"]
+            run = Run(
+                cell=cell.value,
+                seed=seed,
+                validation_accuracy=metrics["validation_accuracy"],
+                validation_macro_f1=metrics["validation_macro_f1"],
+                seconds=result.config["training_seconds"],
+                parameters=result.config["parameters"],
+                best_epoch=result.config["training"]["best_epoch"],
+                model_dir=str(result.model_dir) if result.model_dir is not None else None,
+            )
+            summary.runs.append(run)
+            if on_run is not None:
+                on_run(run)
+        summaries.append(summary)
+    return summaries
