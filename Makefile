@@ -9,7 +9,7 @@ TORCH_VERSION ?= 2.13.0
 # disk); elsewhere set TORCH_INDEX=https://download.pytorch.org/whl/cpu for the CPU-only build.
 TORCH_INDEX ?=
 
-.PHONY: install demo test lint bench clean
+.PHONY: install demo test lint bench bench-quick clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -33,8 +33,15 @@ lint: install
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check ruff
 	$(BIN)/ruff check nameclf tests benchmarks
 
+# Every headline figure in one run: writes BENCHMARKS.md and benchmarks/results.json (about 20-25 min on 2 cores).
 bench: install
-	$(BIN)/python benchmarks/predict_speed.py
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[bench]"
+	$(BIN)/python benchmarks/bench.py
+
+# The same pipeline on few seeds and epochs (under 5 min): BENCHMARKS-quick.md, figures not to quote.
+bench-quick: install
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[bench]"
+	$(BIN)/python benchmarks/bench.py --quick
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

@@ -1,0 +1,378 @@
+"""`make bench`: every headline figure in one run, on the same splits; writes BENCHMARKS.md and
+benchmarks/results.json.
+
+* German/Italian over 10 seeds: nameclf's rnn, gru and lstm at the task's defaults, and the n-gram
+  yardstick (C chosen on validation accuracy) fitted on the same training split; test accuracy
+  paired split by split (mean, spread, wins and losses); out-of-source accuracy on Faker's German and
+  Italian surnames that are not in the dataset (benchmarks/oos.py);
+* seed 003's procedure replicated (benchmarks/seed003.py), on its own leaky split and on nameclf's
+  clean split, with its training time against the default's;
+* all 18 languages over 3 seeds: the default and the yardstick (C chosen on validation macro-F1);
+* training wall time (one thread), parameters, numpy prediction throughput and a cold
+  `nameclf predict Tribbiani`;
+* the machine and the command.
+
+The test split is read here only to report; nothing is chosen on it. `--quick` (`make bench-quick`)
+runs the same code on 2 seeds, few epochs and one 18-language seed, to check the pipeline in a few
+minutes: its figures are not the ones to quote, and it writes BENCHMARKS-quick.md instead.
+
+    .venv/bin/python benchmarks/bench.py            # the full run, about 20-25 min on 2 cores
+    .venv/bin/python benchmarks/bench.py --quick    # under 5 min
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import common  # noqa: E402
+import numpy as np  # noqa: E402
+
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPT = Path(sys.executable).with_name("nameclf")
+PAIR, MANY = common.TASKS["pair"], common.TASKS["many"]
+CELLS = ("lstm", "gru", "rnn")
+PARTS = ("validation", "test", "oos")
+
+FULL = dict(pair_seeds=list(range(10)), many_seeds=[0, 1, 2], seed003_epochs=30, options={}, many_options={})
+QUICK = dict(pair_seeds=[0, 1], many_seeds=[0], seed003_epochs=2, options=dict(epochs=3), many_options=dict(epochs=1))
+
+
+def say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def machine() -> dict[str, Any]:
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT)
+    return {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "platform": platform.platform(),
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "commit": commit.stdout.strip() or "unknown",
+        "threads": 1,
+    }
+
+
+def summary(rows: list[dict], key: str) -> dict[str, float]:
+    mean, spread = common.mean_spread([row[key] for row in rows])
+    return {"mean": mean, "spread": spread, "min": min(row[key] for row in rows), "max": max(row[key] for row in rows)}
+
+
+def pair_task(settings: dict, keep: Path) -> dict[str, Any]:
+    say(f"German/Italian, seeds {settings['pair_seeds']}")
+    result: dict[str, Any] = {"languages": PAIR, "seeds": settings["pair_seeds"], "runs": {}}
+    yardstick = [common.yardstick_run(PAIR, seed, PARTS, "accuracy") for seed in settings["pair_seeds"]]
+    result["runs"]["yardstick"] = yardstick
+    for cell in CELLS:
+        rows = []
+        for seed in settings["pair_seeds"]:
+            kept = keep / "pair" if (cell == "lstm" and seed == settings["pair_seeds"][0]) else None
+            rows.append(common.nameclf_run(PAIR, seed, PARTS, keep=kept, cell=cell, **settings["options"]))
+            say(f"  {cell} seed {seed}: test {rows[-1]['test_accuracy']:.4f}, oos {rows[-1]['oos_accuracy']:.4f}")
+        result["runs"][cell] = rows
+    result["oos_names"] = len(common.out_of_source(PAIR))
+    return result
+
+
+def many_task(settings: dict, keep: Path) -> dict[str, Any]:
+    say(f"18 languages, seeds {settings['many_seeds']}")
+    result: dict[str, Any] = {"languages": MANY, "seeds": settings["many_seeds"], "runs": {}}
+    result["runs"]["yardstick"] = [
+        common.yardstick_run(MANY, seed, PARTS, "macro_f1") for seed in settings["many_seeds"]
+    ]
+    rows = []
+    for seed in settings["many_seeds"]:
+        kept = keep / "many" if seed == settings["many_seeds"][0] else None
+        rows.append(common.nameclf_run(MANY, seed, PARTS, keep=kept, **settings["many_options"]))
+        say(f"  default seed {seed}: test F1 {rows[-1]['test_macro_f1']:.4f}, {rows[-1]['train_seconds']:.0f} s")
+    result["runs"]["default"] = rows
+    result["oos_names"] = len(common.out_of_source(MANY))
+    return result
+
+
+def seed003_task(settings: dict) -> dict[str, Any]:
+    import seed003
+
+    out: dict[str, Any] = {"epochs": settings["seed003_epochs"]}
+    for mode in ("leaky", "clean"):
+        say(f"seed 003 replica, {mode} split")
+        trained = seed003.train_model(mode, 0, common.NAMES_DIR, epochs=settings["seed003_epochs"])
+        figures = dict(trained.figures)
+        oos = list(common.out_of_source(PAIR))
+        probabilities = seed003.probabilities(trained, [example.name for example in oos])
+        labels = list(seed003.LABELS)
+        from nameclf.evaluate import score
+
+        report = score(labels, [e.labels for e in oos], [labels[i] for i in probabilities.argmax(1)], "oos")
+        figures["oos_accuracy"] = report.accuracy
+        out[mode] = {key: value for key, value in figures.items() if isinstance(value, (int, float, str, type(None)))}
+    return out
+
+
+def cold_predict(model: Path, repeats: int) -> dict[str, float]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("NAMECLF_")}
+    times = []
+    for _ in range(repeats + 1):  # the first run warms the file cache and is not counted
+        started = time.perf_counter()
+        subprocess.run(
+            [str(SCRIPT), "predict", "Tribbiani", "--model", str(model)], check=True, capture_output=True, env=env
+        )
+        times.append(time.perf_counter() - started)
+    return {"median_seconds": statistics.median(times[1:]), "min_seconds": min(times[1:]), "runs": repeats}
+
+
+def throughput(model: Path, names: int) -> float:
+    from nameclf.data import read_names
+    from nameclf.predict import Predictor
+
+    pool = [name for path in sorted(common.NAMES_DIR.glob("*.txt")) for name in read_names(path)]
+    rng = np.random.default_rng(0)
+    chosen = [pool[i] for i in rng.integers(0, len(pool), size=names)]
+    predictor = Predictor.load(model)
+    predictor.predict(chosen[:1000])
+    best = float("inf")
+    for _ in range(3):
+        started = time.perf_counter()
+        predictor.predict(chosen)
+        best = min(best, time.perf_counter() - started)
+    return names / best
+
+
+def speed_task(keep: Path, quick: bool) -> dict[str, Any]:
+    say("prediction speed")
+    names = 20_000 if quick else 100_000
+    return {
+        task: {
+            "names": names,
+            "names_per_second": throughput(keep / task, names),
+            "cold_predict": cold_predict(keep / task, 3 if quick else 5),
+        }
+        for task in ("pair", "many")
+    }
+
+
+def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each target of the issue, its measured figure, and whether it is met."""
+    pair, many, seed = results["pair"]["runs"], results["many"]["runs"], results["seed003"]
+    rows = []
+
+    def add(name: str, figure: str, met: bool) -> None:
+        rows.append({"target": name, "figure": figure, "met": bool(met)})
+
+    ours, theirs = summary(pair["lstm"], "test_accuracy"), summary(pair["yardstick"], "test_accuracy")
+    add(
+        "German/Italian: mean test accuracy over the seeds >= the yardstick's",
+        f"{ours['mean']:.4f} vs {theirs['mean']:.4f}",
+        ours["mean"] >= theirs["mean"] - 1e-12,
+    )
+    ours, theirs = summary(pair["lstm"], "oos_accuracy"), summary(pair["yardstick"], "oos_accuracy")
+    add(
+        "German/Italian out-of-source accuracy >= the yardstick's (mean over seeds)",
+        f"{ours['mean']:.4f} vs {theirs['mean']:.4f}",
+        ours["mean"] >= theirs["mean"] - 1e-12,
+    )
+    ours, theirs = summary(many["default"], "test_macro_f1"), summary(many["yardstick"], "test_macro_f1")
+    add(
+        "18 languages: mean test macro-F1 >= the yardstick's + 0.03",
+        f"{ours['mean']:.4f} vs {theirs['mean']:.4f} + 0.03",
+        ours["mean"] >= theirs["mean"] + 0.03,
+    )
+    ours, theirs = summary(many["default"], "oos_accuracy"), summary(many["yardstick"], "oos_accuracy")
+    add(
+        "18 languages: out-of-source accuracy >= the yardstick's",
+        f"{ours['mean']:.4f} vs {theirs['mean']:.4f}",
+        ours["mean"] >= theirs["mean"] - 1e-12,
+    )
+    slowest = max(row["train_seconds"] for row in many["default"])
+    add("`nameclf train --languages all` <= 5 min (slowest seed, one thread)", f"{slowest:.0f} s", slowest <= 300)
+    default_seconds = statistics.median(row["train_seconds"] for row in pair["lstm"])
+    add(
+        "German/Italian default trains in <= 15 s (median over seeds)",
+        f"{default_seconds:.1f} s",
+        default_seconds <= 15,
+    )
+    seed_seconds = seed["clean"]["train_seconds"]
+    add(
+        "... and in <= 1/10 of the seed-003 procedure's time (same run)",
+        f"{default_seconds:.1f} s vs {seed_seconds:.1f} s ({default_seconds / seed_seconds:.2f})",
+        default_seconds <= seed_seconds / 10,
+    )
+    for task in ("pair", "many"):
+        speed = results["speed"][task]
+        add(
+            f"numpy predictor >= 20,000 names/s ({task} default)",
+            f"{speed['names_per_second']:,.0f} names/s",
+            speed["names_per_second"] >= 20_000,
+        )
+        cold = speed["cold_predict"]["median_seconds"]
+        add(f"cold `nameclf predict Tribbiani` <= 0.5 s ({task} default)", f"{cold:.2f} s", cold <= 0.5)
+    return rows
+
+
+def fmt(stats: dict[str, float]) -> str:
+    return f"{stats['mean']:.4f} ± {stats['spread']:.4f}"
+
+
+def markdown(results: dict[str, Any], command: str) -> str:
+    pair, many, seed, speed = results["pair"], results["many"], results["seed003"], results["speed"]
+    m = results["machine"]
+    lines = [
+        "# nameclf benchmarks",
+        "",
+        f"Made by `{command}` on {m['date']} at commit {m['commit']}: {m['cpu']}, {m['cores']} cores, "
+        f"{m['platform']}, Python {m['python']}, torch {m['torch']}, numpy {m['numpy']}; every model trained "
+        "with one thread. Figures are means ± standard deviation over seeds; each seed is its own split, "
+        "and nameclf and the yardstick are compared on the same split. Nothing here was chosen on the test "
+        "split: the defaults were chosen on validation and out-of-source names (`benchmarks/levers.py`).",
+        "",
+    ]
+    if results["quick"]:
+        lines += ["**Quick run** (`make bench-quick`): few seeds and epochs, to check the pipeline. Do not quote.", ""]
+    lines += ["## Targets", "", "| target | measured | met |", "|---|---|---|"]
+    lines += [
+        f"| {row['target']} | {row['figure']} | {'yes' if row['met'] else '**no**'} |" for row in results["targets"]
+    ]
+    lines += [
+        "",
+        f"## German/Italian, seeds {pair['seeds'][0]}-{pair['seeds'][-1]}",
+        "",
+        f"Test split: 140 names per seed (one name is 0.7 points). Out-of-source: {pair['oos_names']} Faker "
+        "surnames (German and Italian locales) that are in none of the 18 dataset files.",
+        "",
+        "| model | validation accuracy | test accuracy | test vs yardstick (mean diff, wins/losses/ties) "
+        "| out-of-source accuracy | oos vs yardstick | train s (median) | parameters |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    base = pair["runs"]["yardstick"]
+    for name, rows in pair["runs"].items():
+        label = (
+            "n-gram yardstick (TF-IDF 1-4-grams, logistic regression)"
+            if name == "yardstick"
+            else (f"nameclf `--cell {name}`" + (" (default)" if name == "lstm" else ""))
+        )
+        if name == "yardstick":
+            versus_test = versus_oos = "-"
+            seconds = statistics.median(row["fit_seconds"] for row in rows)
+            parameters = "-"
+        else:
+            t = common.paired([r["test_accuracy"] for r in rows], [r["test_accuracy"] for r in base])
+            o = common.paired([r["oos_accuracy"] for r in rows], [r["oos_accuracy"] for r in base])
+            versus_test = f"{t['mean_difference']:+.4f}, {t['wins']}/{t['losses']}/{t['ties']}"
+            versus_oos = f"{o['mean_difference']:+.4f}, {o['wins']}/{o['losses']}/{o['ties']}"
+            seconds = statistics.median(row["train_seconds"] for row in rows)
+            parameters = f"{rows[0]['parameters']:,}"
+        lines.append(
+            f"| {label} | {fmt(summary(rows, 'validation_accuracy'))} | {fmt(summary(rows, 'test_accuracy'))} | "
+            f"{versus_test} | {fmt(summary(rows, 'oos_accuracy'))} | {versus_oos} | {seconds:.1f} | {parameters} |"
+        )
+    lines += [
+        "",
+        "## Seed 003's procedure, replicated",
+        "",
+        f"`benchmarks/seed003.py`, seed 0, {seed['epochs']} epochs: its fixed-length RNN trained as the seed "
+        "document says, on its own split (duplicates kept, so test names also occur in training, and the "
+        "epoch kept by test accuracy) and on nameclf's clean split (epoch kept by validation accuracy).",
+        "",
+        "| split | test accuracy (final epoch) | test accuracy of the kept epoch | test names also in training "
+        "| out-of-source accuracy | train s | parameters |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for mode in ("leaky", "clean"):
+        row = seed[mode]
+        lines.append(
+            f"| {mode} | {row['test_accuracy']:.4f} | {row.get('selected_test_accuracy', float('nan')):.4f} | "
+            f"{row['leaked_test_names']} of {row['test_size']} | {row['oos_accuracy']:.4f} | "
+            f"{row['train_seconds']:.1f} | {row['parameters']:,} |"
+        )
+    lines += [
+        "",
+        f"## All 18 languages, seeds {many['seeds'][0]}-{many['seeds'][-1]}",
+        "",
+        f"A multi-label name counts as right in any of its languages. Out-of-source: {many['oos_names']} Faker "
+        "surnames from the locales mapped in `benchmarks/oos.py`.",
+        "",
+        "| model | validation acc | validation macro-F1 | test acc | test macro-F1 | out-of-source acc "
+        "| oos macro-F1 | train s | parameters |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for name, rows in many["runs"].items():
+        label = "n-gram yardstick (C by validation macro-F1)" if name == "yardstick" else "nameclf default"
+        seconds = statistics.median(r.get("train_seconds", r.get("fit_seconds", 0)) for r in rows)
+        parameters = f"{rows[0]['parameters']:,}" if "parameters" in rows[0] else "-"
+        lines.append(
+            f"| {label} | {fmt(summary(rows, 'validation_accuracy'))} | {fmt(summary(rows, 'validation_macro_f1'))} "
+            f"| {fmt(summary(rows, 'test_accuracy'))} | {fmt(summary(rows, 'test_macro_f1'))} "
+            f"| {fmt(summary(rows, 'oos_accuracy'))} | {fmt(summary(rows, 'oos_macro_f1'))} | {seconds:.1f} "
+            f"| {parameters} |"
+        )
+    lines += [
+        "",
+        "## Prediction",
+        "",
+        "| model | numpy names/s | cold `nameclf predict Tribbiani` (median) |",
+        "|---|---|---|",
+    ]
+    for task, row in speed.items():
+        lines.append(
+            f"| {task} default | {row['names_per_second']:,.0f} (best of 3 over {row['names']:,} names) | "
+            f"{row['cold_predict']['median_seconds']:.2f} s (of {row['cold_predict']['runs']}) |"
+        )
+    lines += ["", f"Raw figures: `benchmarks/results{'-quick' if results['quick'] else ''}.json`.", ""]
+    return "\n".join(lines)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true")
+    args = parser.parse_args()
+    settings = QUICK if args.quick else FULL
+    command = "make bench-quick" if args.quick else "make bench"
+    started = time.perf_counter()
+    keep = Path(tempfile.mkdtemp(prefix="nameclf-bench-models-"))
+    try:
+        results: dict[str, Any] = {"quick": args.quick, "machine": machine()}
+        results["pair"] = pair_task(settings, keep)
+        results["seed003"] = seed003_task(settings)
+        results["many"] = many_task(settings, keep)
+        results["speed"] = speed_task(keep, args.quick)
+    finally:
+        shutil.rmtree(keep, ignore_errors=True)
+    results["targets"] = targets(results)
+    results["bench_seconds"] = round(time.perf_counter() - started, 1)
+    suffix = "-quick" if args.quick else ""
+    (ROOT / "benchmarks" / f"results{suffix}.json").write_text(json.dumps(results, indent=1) + "\n")
+    text = markdown(results, command) + f"The whole run took {results['bench_seconds'] / 60:.1f} min.\n"
+    (ROOT / f"BENCHMARKS{suffix}.md").write_text(text)
+    say(f"wrote BENCHMARKS{suffix}.md and benchmarks/results{suffix}.json in {results['bench_seconds']:.0f} s")
+
+
+if __name__ == "__main__":
+    main()

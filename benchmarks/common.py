@@ -1,0 +1,112 @@
+"""What the benchmarks share: the task's data and split, the out-of-source names, and one function
+each to train-and-score nameclf and the n-gram yardstick on the same split, so every comparison is
+paired split by split.
+
+Figures are computed by `nameclf.evaluate.score` for both, so accuracy and macro-F1 mean the same
+thing everywhere (a multi-label name is right in any of its languages).
+"""
+
+from __future__ import annotations
+
+import functools
+import statistics
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from nameclf.data import Dataset, Example, Split, load_dataset, split_dataset
+from nameclf.evaluate import evaluate_examples
+from nameclf.paths import bundled_names_dir
+
+NAMES_DIR = bundled_names_dir()
+DATA_DIR = NAMES_DIR.parent  # train() takes the folder that holds names/
+TASKS = {"pair": "German,Italian", "many": "all"}
+
+
+@functools.cache
+def dataset(languages: str) -> Dataset:
+    return load_dataset(NAMES_DIR, languages)
+
+
+@functools.cache
+def split(languages: str, seed: int) -> Split:
+    return split_dataset(dataset(languages), seed)
+
+
+@functools.cache
+def out_of_source(languages: str) -> tuple[Example, ...]:
+    """Faker's surnames for these languages, minus every name of the 18 dataset files (benchmarks/oos.py)."""
+    import oos
+
+    return tuple(oos.out_of_source(dataset(languages).languages, oos.corpus_names(NAMES_DIR), NAMES_DIR))
+
+
+def figures_of(report, prefix: str) -> dict[str, float]:
+    return {f"{prefix}_accuracy": report.accuracy, f"{prefix}_macro_f1": report.macro_f1}
+
+
+def nameclf_run(
+    languages: str, seed: int, parts: Sequence[str], keep: Path | None = None, **options: Any
+) -> dict[str, Any]:
+    """Train nameclf (task defaults plus `options`) on the seed's split, one thread, and score it on
+    `parts` ("validation" from the run's own record, "oos", "test"). The model is saved to `keep`,
+    or thrown away."""
+    from nameclf.predict import Predictor
+    from nameclf.train import TrainConfig, train
+
+    with tempfile.TemporaryDirectory(prefix="nameclf-bench-") as scratch:
+        out = Path(keep) if keep is not None else Path(scratch) / "model"
+        started = time.perf_counter()
+        result = train(
+            TrainConfig(languages=languages, seed=seed, threads=1, **options), DATA_DIR, out, mark_latest=False
+        )
+        seconds = time.perf_counter() - started
+        predictor = Predictor.load(out)
+        row: dict[str, Any] = {
+            "seed": seed,
+            "train_seconds": round(seconds, 2),
+            "parameters": result.config["parameters"],
+            "members": result.config["ensemble"]["members"],
+            "best_epoch": result.config["training"]["best_epoch"],
+            "validation_kind": result.config["ensemble"]["validation"],
+            "validation_accuracy": result.config["metrics"]["validation_accuracy"],
+            "validation_macro_f1": result.config["metrics"]["validation_macro_f1"],
+        }
+        for part in parts:
+            if part == "validation":
+                continue
+            examples = list(out_of_source(languages)) if part == "oos" else getattr(split(languages, seed), part)
+            row.update(figures_of(evaluate_examples(predictor, examples, part), part))
+    return row
+
+
+def yardstick_run(languages: str, seed: int, parts: Sequence[str], metric: str) -> dict[str, Any]:
+    """The n-gram yardstick on the same split: C chosen on validation by `metric`, then scored on `parts`."""
+    import yardstick
+
+    chosen_split = split(languages, seed)
+    labels = dataset(languages).languages
+    started = time.perf_counter()
+    fitted, c, _ = yardstick.choose_and_fit(chosen_split.train, chosen_split.validation, labels, metric=metric)
+    row: dict[str, Any] = {"seed": seed, "C": c, "fit_seconds": round(time.perf_counter() - started, 2)}
+    for part in parts:
+        examples = list(out_of_source(languages)) if part == "oos" else getattr(chosen_split, part)
+        row.update(figures_of(fitted.report(examples, part), part))
+    return row
+
+
+def mean_spread(values: Sequence[float]) -> tuple[float, float]:
+    return statistics.fmean(values), (statistics.stdev(values) if len(values) > 1 else 0.0)
+
+
+def paired(ours: Sequence[float], theirs: Sequence[float]) -> dict[str, float | int]:
+    """Split-by-split comparison: mean difference, wins, losses and ties of `ours` against `theirs`."""
+    differences = [a - b for a, b in zip(ours, theirs, strict=True)]
+    return {
+        "mean_difference": statistics.fmean(differences),
+        "wins": sum(d > 1e-12 for d in differences),
+        "losses": sum(d < -1e-12 for d in differences),
+        "ties": sum(abs(d) <= 1e-12 for d in differences),
+    }

@@ -1,0 +1,315 @@
+"""An out-of-source validation set: surnames from Faker's per-locale lists, none of them in the dataset.
+
+The dataset's own test split comes from the same files as its training split, so it cannot tell
+whether a model learnt a language's spelling or the habits of the one list it was trained on. These
+names come from another source (Faker's person providers, written by other people for other
+purposes) and are FOR VALIDATION ONLY: never train or choose defaults on them and then quote them as
+an unbiased figure.
+
+The whole list of each provider is read from its class (`faker.providers.person.<locale>.Provider`);
+nothing is sampled, so the set is the same on every run with the same Faker version. Only
+Latin-script lists are used, because the dataset writes every language in Latin letters.
+
+Locale → language (Faker 40; "why" is what was found in each list):
+
+=========== =========================================== ===============================================
+language    source (locale.attribute)                   why
+=========== =========================================== ===============================================
+Arabic      fr_DZ.last_names                            the only Latin list of Arab surnames (Algerian,
+                                                        French transliteration: Benali, Boukhalfa); the
+                                                        ar_* lists are Arabic script. The loosest
+                                                        mapping here: the dataset's Arabic is Levantine
+                                                        and English-transliterated (Khoury, Nahas).
+Chinese     zh_CN.last_romanized_names,                 pinyin (zh_CN) and Wade-Giles (zh_TW, written in
+            zh_TW.last_romanized_names                  capitals, title-cased here); the dataset mixes
+                                                        both (Chang, Chao, Bai).
+Czech       cs_CZ.last_names                            male and female forms, as the dataset has both
+                                                        (Bartonova).
+Dutch       nl_NL.last_names, nl_BE.last_names          Dutch and Flemish.
+English     en_GB.last_names                            en_US also lists Hispanic and other immigrant
+                                                        names (Garcia, Nguyen); en_GB is cleaner. en_US,
+                                                        en and en_NZ serve the ambiguity check only.
+French      fr_FR.last_names                            fr_BE lists Flemish names (Aerts) and fr_CH
+                                                        Swiss-German ones (Aebi) as French; fr_CA/fr_QC
+                                                        are French-origin but one region's stock. All
+                                                        four serve the ambiguity check only.
+German      de_DE, de_AT, de_CH .last_names             the German-speaking countries; de_LU (mostly
+                                                        Luxembourgish and French) and de_LI (50 names)
+                                                        serve the ambiguity check only.
+Irish       en_IE.last_names, ga_IE.last_names          anglicised (O'Bryan, McGovern) and Irish-
+                                                        language (Cillín) forms, as the dataset has both
+                                                        (Ahearn, Aodh); most of ga_IE is two words
+                                                        (Ó Beirn), dropped as the dataset's Irish never
+                                                        is.
+Italian     it_IT.last_names                            Faker has no it_CH.
+Japanese    ja_JP.last_romanized_names                  Hepburn romanisation, like the dataset.
+Polish      pl_PL.unisex_last_names,                    pl_PL.last_names is a placeholder ('Doe'); the
+            pl_PL.male_last_names                       real lists live under these two names.
+Portuguese  pt_PT.last_names, pt_BR.last_names          Brazil's surnames are Portuguese in origin.
+Russian     ru_RU.last_names_male, romanised with       no Latin list exists; Faker's own deterministic
+            faker.providers.person.ru_RU.translit       transliteration (kh, ts, ya, y for й) is the
+                                                        dataset's convention (Abakumov, Abakeliya). Male
+                                                        forms only: the dataset has almost no -ova.
+                                                        et_EE.last_names_rus is left out: its Estonian
+                                                        spelling (Fjodorov, Kisseljov) is not the
+                                                        dataset's.
+Spanish     es_ES.last_names                            Spain, as the dataset; es_CA and the Latin
+                                                        American lists serve the ambiguity check only.
+Vietnamese  vi_VN.last_names                            with diacritics, folded to ASCII (below); its
+                                                        10 names are all in the dataset or in en_US
+                                                        (Tran), so none is left.
+Greek       none                                        el_GR is Greek script only.
+Korean      none                                        ko_KR is Hangul only.
+Scottish    none                                        no Faker locale.
+=========== =========================================== ===============================================
+
+Each name is cleaned to the dataset's own conventions, which `dataset_conventions` reads from the
+dataset files:
+
+* `nameclf.data.normalise` (NFC, stripped); a name written all in capitals is title-cased, and the
+  first letter is a capital, as in every dataset name;
+* for a language the dataset writes in plain ASCII letters (Czech, Dutch, Vietnamese, the romanised
+  languages...), diacritics are folded away (Bartošová → Bartosova, Nguyễn → Nguyen): the dataset
+  spells these languages without them, so a diacritic would give the language away, or be a
+  character the model never saw;
+* one word only: every character must be a Latin letter, or an apostrophe or hyphen that the
+  language's own dataset file uses, with the letter after it cased as there (Irish O'Brien, Chinese
+  Au-Yong, but Italian D'ambrosio). Names of several words are dropped: the dataset has 52 (De luca,
+  Von brandt, Ter Avest), Faker's are in other case conventions (De Boer, da Cruz) or are double
+  names and numerals (Koch II), so they would differ by a convention rather than by language.
+
+Then, compared case-insensitively: names within a language are deduplicated; a name claimed by two
+languages is dropped as ambiguous, counting all the mapped languages (whichever are asked for) and,
+for that check only, the other lists of those languages (`AMBIGUITY_ONLY`: en_US lists Irish and
+Italian names as American, fr_BE Flemish ones as Belgian); and every name of the caller's corpus is
+dropped, so no dataset name (of any language) can leak in.
+
+What is left, and its known flaws (Faker 40, `--languages all`): 10,254 names. English keeps only 5
+(Bibi, Fry, Iqbal, Mahmood, Miah): en_GB's 500 common names are nearly all in the dataset's 3,668,
+so English is not measured here. Vietnamese keeps none, Japanese 3. Irish (1,727) leans on en_IE,
+which lists every surname common in Ireland, English-origin ones included (Beresford); nl_NL
+includes some medieval given names (Amalrada); Polish (3,729) is a third of the set, so read the
+figures per language, not pooled.
+
+    .venv/bin/python benchmarks/oos.py                           # German,Italian: counts
+    .venv/bin/python benchmarks/oos.py --languages all --tsv oos.tsv
+    .venv/bin/nameclf evaluate --file oos.tsv                    # a trained model on these names
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import string
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from nameclf.data import Example, normalise, read_names
+from nameclf.paths import bundled_names_dir
+
+LANGUAGES = (
+    "Arabic", "Chinese", "Czech", "Dutch", "English", "French", "German", "Greek", "Irish",
+    "Italian", "Japanese", "Korean", "Polish", "Portuguese", "Russian", "Scottish", "Spanish", "Vietnamese",
+)  # fmt: skip
+
+SEPARATORS = "'-"  # the only non-letters a kept name may hold, each only where the dataset uses it
+
+
+@dataclass(frozen=True)
+class Source:
+    """One Faker list: `faker.providers.person.<locale>.Provider.<attribute>`."""
+
+    locale: str
+    attribute: str = "last_names"
+    transliterate: bool = False  # Cyrillic list: romanise with Faker's own ru_RU.translit
+
+
+SOURCES: dict[str, tuple[Source, ...]] = {
+    "Arabic": (Source("fr_DZ"),),
+    "Chinese": (Source("zh_CN", "last_romanized_names"), Source("zh_TW", "last_romanized_names")),
+    "Czech": (Source("cs_CZ"),),
+    "Dutch": (Source("nl_NL"), Source("nl_BE")),
+    "English": (Source("en_GB"),),
+    "French": (Source("fr_FR"),),
+    "German": (Source("de_DE"), Source("de_AT"), Source("de_CH")),
+    "Irish": (Source("en_IE"), Source("ga_IE")),
+    "Italian": (Source("it_IT"),),
+    "Japanese": (Source("ja_JP", "last_romanized_names"),),
+    "Polish": (Source("pl_PL", "unisex_last_names"), Source("pl_PL", "male_last_names")),
+    "Portuguese": (Source("pt_PT"), Source("pt_BR")),
+    "Russian": (Source("ru_RU", "last_names_male", transliterate=True),),
+    "Spanish": (Source("es_ES"),),
+    "Vietnamese": (Source("vi_VN"),),
+}
+
+# Lists that are never returned but count as their language when deciding whether a name is claimed
+# by two languages: Irish-origin names in en_US (Murphy) or Flemish ones in fr_BE (Aerts) are not
+# clean examples of one language.
+AMBIGUITY_ONLY: dict[str, tuple[Source, ...]] = {
+    "English": (Source("en_US"), Source("en"), Source("en_NZ")),
+    "French": (Source("fr_BE"), Source("fr_CH"), Source("fr_CA"), Source("fr_QC")),
+    "German": (Source("de_LI"), Source("de_LU")),
+    "Spanish": (Source("es_MX"), Source("es_AR"), Source("es_CL"), Source("es_CO"), Source("es_CA")),
+}
+
+# Letters that carry no combining mark to strip, and their plain spelling.
+UNDECOMPOSABLE = {"Đ": "D", "đ": "d", "Ł": "L", "ł": "l", "Ø": "O", "ø": "o", "ß": "ss", "Æ": "Ae", "æ": "ae",
+                  "Œ": "Oe", "œ": "oe", "ı": "i"}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Convention:
+    """How the dataset spells one language.
+
+    `separators` maps each separator the language's file uses to whether the letter after it is a
+    capital there (O'Brien, Au-Yong) or not (D'ambrosio).
+    """
+
+    ascii_letters_only: bool = False
+    separators: dict[str, bool] = field(default_factory=dict)
+
+
+def dataset_conventions(names_dir: Path) -> dict[str, Convention]:
+    """Each language's spelling conventions, read from its dataset file."""
+    conventions = {}
+    for path in sorted(Path(names_dir).glob("*.txt")):
+        names = read_names(path)
+        letters = {character for name in names for character in name if character.isalpha()}
+        capitals: dict[str, list[bool]] = {}
+        for name in names:
+            for before, after in zip(name, name[1:]):
+                if before in SEPARATORS and after.isalpha():
+                    capitals.setdefault(before, []).append(after.isupper())
+        conventions[path.stem] = Convention(
+            ascii_letters_only=letters <= set(string.ascii_letters),
+            separators={separator: sum(votes) * 2 > len(votes) for separator, votes in capitals.items()},
+        )
+    return conventions
+
+
+def corpus_names(names_dir: Path) -> set[str]:
+    """Every name of every `*.txt` in a `names/` folder: what an out-of-source name must not be."""
+    return {name for path in sorted(Path(names_dir).glob("*.txt")) for name in read_names(path)}
+
+
+def source_names(source: Source) -> list[str]:
+    """The whole list a Faker provider holds (a tuple, a list, or an OrderedDict of weights)."""
+    module = importlib.import_module(f"faker.providers.person.{source.locale}")
+    names = [str(name) for name in getattr(module.Provider, source.attribute)]
+    if not source.transliterate:
+        return names
+    romanised = []
+    for name in names:
+        try:
+            romanised.append(module.translit(name))
+        except KeyError:  # a letter Faker's table lacks (it holds a Latin Ë where Cyrillic Ё belongs)
+            continue
+    return romanised
+
+
+def fold_to_ascii(name: str) -> str:
+    """The name without diacritics: Nguyễn → Nguyen, Bartošová → Bartosova, Đặng → Dang."""
+    decomposed = unicodedata.normalize("NFKD", name)
+    stripped = "".join(character for character in decomposed if not unicodedata.combining(character))
+    return "".join(UNDECOMPOSABLE.get(character, character) for character in stripped)
+
+
+def is_latin_letter(character: str) -> bool:
+    return character.isalpha() and unicodedata.name(character, "").startswith("LATIN ")
+
+
+def clean(name: str, convention: Convention) -> str | None:
+    """The name spelt as the dataset spells its language, or None if it does not fit it."""
+    name = normalise(name)
+    if name.isupper() and len(name) > 1:
+        name = name.title()  # zh_TW's CHEN
+    if convention.ascii_letters_only:
+        name = normalise(fold_to_ascii(name))
+    if not name or not name[0].isalpha():
+        return None
+    characters = [name[0].upper()]  # the dataset's names all begin with a capital
+    for before, character in zip(name, name[1:]):
+        if before in convention.separators and character.isalpha():
+            character = character.upper() if convention.separators[before] else character.lower()
+        characters.append(character)
+    name = "".join(characters)
+    for character in name:
+        if character in convention.separators:
+            continue
+        if not is_latin_letter(character) or (convention.ascii_letters_only and not character.isascii()):
+            return None
+    return name
+
+
+def spellings_by_language(
+    sources: dict[str, tuple[Source, ...]], conventions: dict[str, Convention]
+) -> dict[str, dict[str, str]]:
+    """language → {case-folded name: spelling} for these lists, before any name is dropped."""
+    by_language: dict[str, dict[str, str]] = {}
+    for language, language_sources in sources.items():
+        convention = conventions.get(language, Convention())
+        spellings = by_language.setdefault(language, {})
+        for source in language_sources:
+            for raw in source_names(source):
+                name = clean(raw, convention)
+                if name is not None:
+                    key = name.casefold()
+                    spellings[key] = min(spellings.get(key, name), name)  # one spelling, whatever the order
+    return by_language
+
+
+def out_of_source(languages: Sequence[str], corpus: Iterable[str], names_dir: Path | None = None) -> list[Example]:
+    """Faker's surnames of `languages` that are in no language of `corpus` nor under two languages.
+
+    `corpus` must hold every dataset name (all 18 files: `corpus_names(names_dir)`), so that no
+    training name of any language can be scored as out-of-source. `names_dir` is where the
+    spelling conventions are read (the bundled dataset by default). Sorted by language, then name.
+    """
+    unknown = [language for language in languages if language not in LANGUAGES]
+    if unknown:
+        raise ValueError(f"unknown language {', '.join(unknown)}; choose from {', '.join(LANGUAGES)}")
+    conventions = dataset_conventions(names_dir if names_dir is not None else bundled_names_dir())
+    by_language = spellings_by_language(SOURCES, conventions)
+    owners: dict[str, set[str]] = {}
+    for claims in (by_language, spellings_by_language(AMBIGUITY_ONLY, conventions)):
+        for language, spellings in claims.items():
+            for key in spellings:
+                owners.setdefault(key, set()).add(language)
+    seen = {normalise(name).casefold() for name in corpus}
+    examples = [
+        Example(spelling, (language,))
+        for language in sorted(set(languages))
+        for key, spelling in by_language.get(language, {}).items()
+        if len(owners[key]) == 1 and key not in seen
+    ]
+    return sorted(examples, key=lambda example: (example.labels[0], example.name))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--languages", default="German,Italian", help="comma-separated, or `all`")
+    parser.add_argument("--names-dir", type=Path, default=bundled_names_dir(), help="the dataset's names/ folder")
+    parser.add_argument("--tsv", type=Path, help="also write name<TAB>language lines (for `nameclf evaluate --file`)")
+    args = parser.parse_args()
+    languages = (
+        LANGUAGES
+        if args.languages.strip().lower() == "all"
+        else [part.strip() for part in args.languages.split(",") if part.strip()]
+    )
+    examples = out_of_source(languages, corpus_names(args.names_dir), args.names_dir)
+    counts = {language: 0 for language in sorted(set(languages))}
+    for example in examples:
+        counts[example.labels[0]] += 1
+    for language, count in counts.items():
+        note = "" if language in SOURCES else "  (no Latin-script Faker list)"
+        print(f"{language:12s} {count:5d}{note}")
+    print(f"{'total':12s} {len(examples):5d}")
+    if args.tsv:
+        args.tsv.write_text("".join(f"{example.name}\t{example.labels[0]}\n" for example in examples), encoding="utf-8")
+        print(f"wrote {args.tsv}")
+
+
+if __name__ == "__main__":
+    main()

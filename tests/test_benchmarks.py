@@ -1,0 +1,247 @@
+"""benchmarks/oos.py, yardstick.py and seed003.py really run, on tiny hand-made data (no mocks)."""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import string
+import sys
+from pathlib import Path
+from types import ModuleType
+
+import numpy as np
+import pytest
+
+from nameclf.data import Example, load_dataset, split_dataset
+from nameclf.paths import bundled_names_dir
+
+BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
+
+GERMAN = [
+    "Abel", "Bauer", "Becker", "Brandt", "Eichmann", "Fischer", "Hoffmann", "Kaiser", "Koch", "Krause",
+    "Lehmann", "Müller", "Neumann", "Richter", "Schmidt", "Schneider", "Schulz", "Wagner", "Weber", "Zimmermann",
+]  # fmt: skip
+ITALIAN = [
+    "Abate", "Bianchi", "Bruno", "Colombo", "Conti", "Costa", "Esposito", "Ferrari", "Gallo", "Greco",
+    "Lombardi", "Marino", "Moretti", "Ricci", "Rinaldi", "Romano", "Rossi", "Russo", "Santoro", "Villa",
+]  # fmt: skip
+SHARED = "Sommer"
+
+
+def load_benchmark(name: str) -> ModuleType:
+    """Import benchmarks/<name>.py by path: benchmarks/ is a folder of scripts, not a package."""
+    qualified = f"benchmarks_{name}"
+    if qualified in sys.modules:
+        return sys.modules[qualified]
+    spec = importlib.util.spec_from_file_location(qualified, BENCHMARKS / f"{name}.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[qualified] = module  # dataclasses look their module up while the class is built
+    spec.loader.exec_module(module)
+    return module
+
+
+def write_names(root: Path, files: dict[str, list[str]]) -> Path:
+    """A `names/` folder with one file per language, one name per line, final newline included."""
+    names_dir = root / "names"
+    names_dir.mkdir(parents=True)
+    for language, names in files.items():
+        (names_dir / f"{language}.txt").write_text("".join(f"{name}\n" for name in names), encoding="utf-8")
+    return names_dir
+
+
+@pytest.fixture
+def tiny_names_dir(tmp_path: Path) -> Path:
+    """German and Italian, 20 names each; no name in both files."""
+    return write_names(tmp_path, {"German": GERMAN, "Italian": ITALIAN})
+
+
+@pytest.fixture
+def leaky_names_dir(tmp_path: Path) -> Path:
+    """German with one name 20 times over, also once in Italian: the seed removes one copy from each
+    file, so 19 copies stay and some land on both sides of its split."""
+    return write_names(tmp_path, {"German": GERMAN + [SHARED] * 20, "Italian": ITALIAN + [SHARED]})
+
+
+# --- yardstick ----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def yardstick() -> ModuleType:
+    pytest.importorskip("sklearn")
+    return load_benchmark("yardstick")
+
+
+def test_yardstick_chooses_c_on_validation_and_gives_probabilities(yardstick, tiny_names_dir):
+    dataset = load_dataset(tiny_names_dir, "German,Italian")
+    split = split_dataset(dataset, 0)
+    grid = (0.3, 1, 3)
+    model, chosen, scores = yardstick.choose_and_fit(split.train, split.validation, dataset.languages, grid)
+
+    assert chosen in grid and list(scores) == list(grid)
+    assert scores[chosen] == max(scores.values())
+    assert chosen == next(c for c in grid if scores[c] == max(scores.values()))  # ties go to the first
+    refit = yardstick.Yardstick().fit(split.train, dataset.languages, chosen)
+    assert refit.report(split.validation, "validation").accuracy == scores[chosen]  # the score is validation's
+
+    names = ["Tribbiani", "Schwarzenegger", "X", "Müller"]
+    probabilities = model.probabilities(names)
+    assert probabilities.shape == (len(names), 2)
+    assert np.allclose(probabilities.sum(axis=1), 1.0)
+    assert model.predict(names) == [dataset.languages[i] for i in probabilities.argmax(axis=1)]
+
+
+def test_yardstick_columns_follow_the_given_label_order(yardstick, tiny_names_dir):
+    split = split_dataset(load_dataset(tiny_names_dir, "German,Italian"), 0)
+    forward = yardstick.Yardstick().fit(split.train, ["German", "Italian"], 1.0).probabilities(["Rossi", "Fischer"])
+    backward = yardstick.Yardstick().fit(split.train, ["Italian", "German"], 1.0).probabilities(["Rossi", "Fischer"])
+    assert np.allclose(forward, backward[:, ::-1])
+
+
+def test_yardstick_macro_f1_metric_and_multi_label_names(yardstick):
+    def examples(german: list[str], italian: list[str]) -> list[Example]:
+        return [Example(name, ("German",)) for name in german] + [Example(name, ("Italian",)) for name in italian]
+
+    train = examples(GERMAN[:15], ITALIAN[:15])
+    train.append(Example(SHARED, ("German", "Italian")))  # one row per language, weight 1/2 each
+    validation = examples(GERMAN[15:], ITALIAN[15:])
+    model, chosen, scores = yardstick.choose_and_fit(
+        train, validation, ["German", "Italian"], grid=(1, 10), metric="macro_f1"
+    )
+    assert chosen in (1, 10) and all(0.0 <= value <= 1.0 for value in scores.values())
+    assert model.probabilities([SHARED]).shape == (1, 2)
+    with pytest.raises(ValueError, match="metric"):
+        yardstick.choose_and_fit(train, validation, ["German", "Italian"], grid=(1,), metric="precision")
+
+
+def test_class_weights_are_sklearns_balanced_when_every_weight_is_one(yardstick):
+    from sklearn.utils.class_weight import compute_class_weight
+
+    targets = ["German"] * 7 + ["Italian"] * 3 + ["Irish"] * 2
+    ours = yardstick.balanced_class_weights(targets, [1.0] * len(targets))
+    classes = np.array(sorted(set(targets)))
+    theirs = compute_class_weight("balanced", classes=classes, y=np.array(targets))
+    assert ours == pytest.approx(dict(zip(classes.tolist(), theirs.tolist())))
+    # a name of two languages counts one half for each
+    spread = yardstick.balanced_class_weights(["German", "Italian", "German"], [0.5, 0.5, 1.0])
+    assert spread == pytest.approx({"German": 2 / (2 * 1.5), "Italian": 2 / (2 * 0.5)})
+
+
+# --- seed 003 replica ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def seed003() -> ModuleType:
+    return load_benchmark("seed003")
+
+
+TINY_RUN = dict(epochs=1, batch_size=4, hidden=8, threads=1)
+
+
+@pytest.mark.parametrize("mode", ["leaky", "clean"])
+def test_seed003_trains_one_epoch_in_both_modes(seed003, tiny_names_dir, mode):
+    trained = seed003.train_model(mode, 0, tiny_names_dir, **TINY_RUN)
+    figures = trained.figures
+    assert figures["mode"] == mode and figures["seed"] == 0
+    for key in ("train_seconds", "test_accuracy", "seed_style_test_accuracy", "selected_test_accuracy"):
+        assert math.isfinite(figures[key]), key
+    assert 0.0 <= figures["test_accuracy"] <= 1.0
+    assert figures["parameters"] > 0 and figures["train_size"] > figures["test_size"] > 0
+    assert figures["alphabet_size"] == len(set("".join(GERMAN + ITALIAN)) | set(string.ascii_letters))  # + ü
+    if mode == "leaky":
+        assert figures["validation_accuracy"] is None and figures["selected_on"] == "test"
+        assert figures["train_size"] + figures["test_size"] == len(GERMAN) + len(ITALIAN)
+    else:
+        assert 0.0 <= figures["validation_accuracy"] <= 1.0 and figures["selected_on"] == "validation"
+
+    names = ["Tribbiani", "Schwarzenegger-Grimmelshausen-Von", "Ωmega", ""]  # too long, unknown letter, empty
+    probabilities = seed003.probabilities(trained, names)
+    assert probabilities.shape == (len(names), 2)
+    assert np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
+
+
+def test_seed003_leaky_split_reports_the_leak_and_clean_has_none(seed003, leaky_names_dir):
+    leaky = seed003.run("leaky", 0, leaky_names_dir, **TINY_RUN)
+    clean = seed003.run("clean", 0, leaky_names_dir, **TINY_RUN)
+    assert leaky["leaked_test_names"] > 0
+    assert clean["leaked_test_names"] == 0
+    # the seed keeps 19 of the 20 copies (and drops the Italian one and the empty last line)
+    assert leaky["train_size"] + leaky["test_size"] == len(GERMAN) + 19 + len(ITALIAN)
+
+
+def test_seed003_is_reproducible_and_refuses_unknown_modes(seed003, tiny_names_dir):
+    first = seed003.run("clean", 3, tiny_names_dir, **TINY_RUN)
+    again = seed003.run("clean", 3, tiny_names_dir, **TINY_RUN)
+    timing = ("train_seconds",)
+    assert {k: v for k, v in first.items() if k not in timing} == {k: v for k, v in again.items() if k not in timing}
+    with pytest.raises(ValueError, match="mode"):
+        seed003.run("tidy", 0, tiny_names_dir, **TINY_RUN)
+
+
+def test_seed003_encoding_pads_cuts_and_zeroes_unknown_characters(seed003):
+    encoded = seed003.encode(["Ab", "Abcdef", "A?"], "Aabcdef", length=4)
+    assert encoded.shape == (3, 4, 7)
+    assert encoded[0].sum(dim=1).tolist() == [1, 1, 0, 0]  # zero rows after the name
+    assert encoded[1].sum(dim=1).tolist() == [1, 1, 1, 1]  # cut at the fixed length
+    assert encoded[2].sum(dim=1).tolist() == [1, 0, 0, 0]  # '?' is not in the alphabet
+
+
+# --- out-of-source names ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def oos() -> ModuleType:
+    pytest.importorskip("faker")
+    return load_benchmark("oos")
+
+
+@pytest.fixture(scope="module")
+def german_italian_oos(oos) -> list[Example]:
+    """Faker's German and Italian surnames, with an empty corpus: nothing removed for leaking."""
+    return oos.out_of_source(["German", "Italian"], [])
+
+
+def test_out_of_source_drops_every_corpus_name(oos, german_italian_oos):
+    german = [example.name for example in german_italian_oos if example.labels == ("German",)]
+    italian = [example.name for example in german_italian_oos if example.labels == ("Italian",)]
+    assert len(german) > 100 and len(italian) > 100
+    corpus = german[:5] + [name.upper() for name in italian[:5]]  # case does not hide a name
+    kept = oos.out_of_source(["German", "Italian"], corpus)
+
+    assert not {example.name.casefold() for example in kept} & {name.casefold() for name in corpus}
+    assert kept == [example for example in german_italian_oos if example.name not in german[:5] + italian[:5]]
+
+
+def test_out_of_source_never_returns_a_dataset_name(oos, names_dir):
+    corpus = oos.corpus_names(names_dir)
+    kept = oos.out_of_source(["German", "Italian"], corpus)
+    assert kept and not {example.name.casefold() for example in kept} & {name.casefold() for name in corpus}
+
+
+def test_out_of_source_returns_only_the_requested_languages_sorted(oos, german_italian_oos):
+    italian = oos.out_of_source(["Italian"], [])
+    assert italian and {example.labels for example in italian} == {("Italian",)}
+    assert italian == [example for example in german_italian_oos if example.labels == ("Italian",)]
+    assert german_italian_oos == sorted(german_italian_oos, key=lambda example: (example.labels, example.name))
+    assert oos.out_of_source(["Greek"], []) == []  # no Latin-script list
+    with pytest.raises(ValueError, match="unknown language"):
+        oos.out_of_source(["Klingon"], [])
+
+
+def test_out_of_source_names_are_single_latin_words(oos, german_italian_oos):
+    for example in german_italian_oos:
+        assert example.name[0].isupper() and " " not in example.name
+        assert all(oos.is_latin_letter(character) or character in "'-" for character in example.name)
+
+
+def test_cleaning_follows_the_datasets_spelling(oos):
+    convention = oos.dataset_conventions(bundled_names_dir())
+    assert oos.clean("Nguyễn", convention["Vietnamese"]) == "Nguyen"  # the dataset's Vietnamese is ASCII
+    assert oos.clean("Bartošová", convention["Czech"]) == "Bartosova"
+    assert oos.clean("Müller", convention["German"]) == "Müller"  # German keeps its umlauts
+    assert oos.clean("O'bryan", convention["Irish"]) == "O'Bryan"  # the dataset writes O'Brien
+    assert oos.clean("D'Amico", convention["Italian"]) == "D'amico"  # and D'ambrosio
+    assert oos.clean("CHEN", convention["Chinese"]) == "Chen"
+    assert oos.clean("Смирнов", convention["Russian"]) is None  # not Latin script
+    assert oos.clean("van Dijk", convention["Dutch"]) is None  # one word only
+    assert oos.clean("Ab-Cd", convention["German"]) is None  # the dataset's German has no hyphen
