@@ -78,15 +78,20 @@ def member_count(config: dict[str, Any]) -> int:
     """Members of the ensemble a config describes (1 for a single model and for format 1)."""
     members = config.get("ensemble", {}).get("members", 1)
     if not isinstance(members, int) or isinstance(members, bool) or not 1 <= members <= MAX_MEMBERS:
-        raise ValueError(f"ensemble members must be a whole number from 1 to {MAX_MEMBERS}, not {members!r}")
+        raise ValueError(f"ensemble members must be a whole number from 1 to {MAX_MEMBERS}, not {_quoted(members)}")
     return members
 
 
 def fold_case(config: dict[str, Any]) -> bool:
     value = config.get("text", {}).get("fold_case", False)
     if not isinstance(value, bool):
-        raise ValueError(f"text.fold_case must be true or false, not {value!r}")
+        raise ValueError(f"text.fold_case must be true or false, not {_quoted(value)}")
     return value
+
+
+def _quoted(value: Any, most: int = 30) -> str:
+    text = repr(value)
+    return text if len(text) <= most else text[: most - 1] + "…"
 
 
 def expected_shapes(spec: NetworkSpec, members: int) -> dict[str, tuple[int, ...]]:
@@ -349,6 +354,8 @@ def _load_unlocked(path: Path) -> SavedModel:
             f"{config_path} is model format {version}, newer than this nameclf reads ({FORMAT_VERSION}); "
             "upgrade nameclf (update your checkout, then `make install`) or retrain with `nameclf train`"
         )
+    if version < 2:  # format 1 had no ensembles and no case folding: what such keys say does not apply
+        config = {key: value for key, value in config.items() if key not in ("ensemble", "text")}
     try:
         spec = NetworkSpec(**config["network"])
         labels, vocabulary = config["labels"], config["vocabulary"]

@@ -353,6 +353,7 @@ def train(
         print(
             f"saved {result.model_dir}  ({training['cell']}, {len(result.config['labels'])} languages, "
             f"{_epochs_text(result.config)}, "
+            f"{'out-of-fold ' if len(training['member_epochs']) > 1 else ''}"
             f"validation accuracy {metrics['validation_accuracy']:.2%}, "
             f"{result.config['training_seconds']:.1f} s on {training['device']})"
         )

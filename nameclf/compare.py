@@ -94,8 +94,15 @@ def compare(
 
     if not 1 <= seeds <= MAX_SEEDS:
         raise UsageError(f"--seeds must be between 1 and {MAX_SEEDS}")
+    cells = [Cell(cell) for cell in cells]
+    if save_dir is not None:  # every folder checked before the first run, not when its turn comes
+        from nameclf.checkpoint import prepare_target
+
+        for cell in cells:
+            for seed in range(seeds):
+                prepare_target(Path(save_dir) / f"{cell.value}-seed{seed}")
     summaries = []
-    for cell in (Cell(cell) for cell in cells):
+    for cell in cells:
         impl = Impl.torch if cell in TORCH_CELLS else Impl.scratch
         summary = CellSummary(cell.value)
         for seed in range(seeds):

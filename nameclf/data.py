@@ -143,11 +143,18 @@ def load_dataset(
     names_dir: Path,
     languages: str | Sequence[str] | None = None,
     shared_names: SharedNames | str = SharedNames.auto,
+    fold_case: bool = False,
 ) -> Dataset:
-    """Read the selected languages and apply the dedupe and cross-language rules."""
+    """Read the selected languages and apply the dedupe and cross-language rules.
+
+    With `fold_case` every name is lower-cased first, so names a case-folding model cannot tell
+    apart ("An" and "an") are one example, and never end up in two parts of the split.
+    """
     known = available_languages(names_dir)
     chosen = resolve_languages(languages, known)
     per_language = {language: read_names(Path(names_dir) / f"{language}.txt") for language in chosen}
+    if fold_case:
+        per_language = {language: list(dict.fromkeys(map(fold, names))) for language, names in per_language.items()}
     raw_counts = {language: len(names) for language, names in per_language.items()}
     if empty := [language for language, count in raw_counts.items() if count == 0]:
         files = ", ".join(f"{language}.txt" for language in empty)

@@ -106,7 +106,9 @@ def test_examples(saved: SavedModel, data_dir: Path) -> list[Example]:
             f"the dataset in {data_dir} has no {', '.join(missing)}, which {saved.path} was trained on; "
             "evaluate with --file, or retrain on this dataset"
         )
-    dataset = load_dataset(names_dir, data.get("languages"), data.get("shared_names", "auto"))
+    dataset = load_dataset(
+        names_dir, data.get("languages"), data.get("shared_names", "auto"), fold_case=saved.vocabulary.fold_case
+    )
     if dataset.fingerprint != data.get("fingerprint"):
         raise DataError(
             f"the dataset in {data_dir} differs from the one {saved.path} was trained on; "

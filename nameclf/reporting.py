@@ -34,11 +34,17 @@ class Reporter:
 
 
 class ValidationLog(Reporter):
-    """Keeps every epoch's validation predictions (benchmarks/recipes.py compares selection rules with them)."""
+    """Keeps every epoch's validation predictions (benchmarks/recipes.py compares selection rules with them).
+
+    For an ensemble it holds the network being trained: each member starts a new log.
+    """
 
     def __init__(self):
         self.examples: list[Example] = []
         self.probabilities: list[np.ndarray] = []
+
+    def member(self, index: int, members: int) -> None:
+        self.examples, self.probabilities = [], []
 
     def validated(self, examples: list[Example], probabilities: np.ndarray) -> None:
         self.examples = examples

@@ -90,7 +90,9 @@ class TrainConfig:
         if self.average is not None and not 0 <= self.average < 1:
             raise UsageError("--average must be in [0, 1) (0 turns weight averaging off)")
         if self.lr is not None and not 0 < self.lr <= 1:
-            raise UsageError("--lr must be in (0, 1]: Adam's steps are about lr in size, and the default is 0.01")
+            raise UsageError(
+                "--lr must be in (0, 1]: Adam's steps are about lr in size (the defaults are 0.01 and 0.005)"
+            )
         if self.patience is not None and self.patience < 1:
             raise UsageError("--patience must be at least 1")
         if self.unknown_rate is not None and not 0 <= self.unknown_rate < 1:
@@ -417,10 +419,11 @@ def train(
     started = time.perf_counter()
 
     names_dir = data_dir / "names"
-    dataset = load_dataset(names_dir, config.languages, config.shared_names)
+    languages = load_dataset(names_dir, config.languages, config.shared_names).languages
+    config = config.resolved(len(languages))
+    task = Task.of(len(languages))
+    dataset = load_dataset(names_dir, config.languages, config.shared_names, config.fold_case)
     labels = dataset.languages
-    task = Task.of(len(labels))
-    config = config.resolved(len(labels))
     split = split_dataset(dataset, config.seed)
     vocabulary = Vocabulary.build((example.name for example in dataset.examples), config.fold_case)
     spec = NetworkSpec(config.cell, vocabulary.size, config.hidden, config.layers, config.bidirectional, len(labels))
@@ -436,7 +439,13 @@ def train(
     if config.members == 1:
         parts = [(split.train, split.validation)]
     else:
-        parts = member_folds(split.train + split.validation, config.members, config.seed)
+        pool = split.train + split.validation
+        if config.members > len(pool):
+            raise UsageError(
+                f"--members {config.members}: only {len(pool)} training and validation names to deal into folds; "
+                "choose fewer members"
+            )
+        parts = member_folds(pool, config.members, config.seed)
     fitted: list[Fitted] = []
     for index, (training_names, validation_names) in enumerate(parts):
         reporter.member(index, len(parts))
@@ -458,14 +467,16 @@ def train(
     examples = [example for member in fitted for example in member.validation.examples]
     probabilities = np.concatenate([member.validation_probabilities for member in fitted])
     report = score(labels, [e.labels for e in examples], [labels[i] for i in probabilities.argmax(1)], "validation")
-    weights = torch.from_numpy(class_weights(EncodedSplit(split.train, vocabulary, labels).targets))
-    losses = [measure(member.model, member.validation, weights.to(device), device) for member in fitted]
-    validation_loss = float(np.average([loss for _, loss in losses], weights=[len(m.validation) for m in fitted]))
-    train_accuracy, train_loss = (
-        measure(fitted[0].model, EncodedSplit(split.train, vocabulary, labels), weights.to(device), device)
-        if len(fitted) == 1
-        else (None, None)
-    )
+    first = fitted[0]
+    # each member's loss at its kept epoch, with its own class weights, pooled over all its names
+    kept = [member.history[member.best_epoch - 1] for member in fitted]
+    counts = [len(member.validation) for member in fitted]
+    validation_loss = sum(r["validation_loss"] * n for r, n in zip(kept, counts)) / max(sum(counts), 1)
+    train_accuracy, train_loss = None, None
+    if len(fitted) == 1:
+        train_split = EncodedSplit(split.train, vocabulary, labels)
+        weights = torch.from_numpy(class_weights(train_split.targets)).to(device)
+        train_accuracy, train_loss = measure(first.model, train_split, weights, device)
     seconds = time.perf_counter() - started
     settings = asdict(config)
     settings.update(
@@ -477,7 +488,6 @@ def train(
         languages=labels,
         task=task.value,
     )
-    first = fitted[0]
     saved_config = {
         "network": spec.to_dict(),
         "vocabulary": vocabulary.characters,

@@ -259,9 +259,19 @@ def test_compare_runs_through_the_cli_on_a_users_tiny_dataset(tiny_three_languag
 def test_compare_can_save_its_models(tiny_three_languages, user_env, tmp_path):
     saved = tmp_path / "saved"
     result = run_cli(
-        "compare", "--cells", "gru", "--seeds", "1", "--languages", "all", "--data", str(tiny_three_languages),
-        "--save", str(saved),
-        "--quiet", env=user_env,
+        "compare",
+        "--cells",
+        "gru",
+        "--seeds",
+        "1",
+        "--languages",
+        "all",
+        "--data",
+        str(tiny_three_languages),
+        "--save",
+        str(saved),
+        "--quiet",
+        env=user_env,
     )
     assert result.returncode == 0, result.stderr
     assert checkpoint.load(saved / "gru-seed0").labels == ["German", "Italian", "Japanese"]
@@ -275,3 +285,73 @@ def test_compare_refuses_bad_options_in_one_line(tiny_three_languages, user_env,
     result = run_cli("compare", "--data", str(tiny_three_languages), *args, env=user_env)
     assert result.returncode == 2
     assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
+
+
+def test_a_dataset_too_small_for_a_validation_split_still_trains(tmp_path, monkeypatch):
+    """Four names a language leave no validation names (round(0.4) = 0): training must not crash."""
+    monkeypatch.setenv("NAMECLF_MODELS", str(tmp_path / "models"))
+    names = tmp_path / "data" / "names"
+    names.mkdir(parents=True)
+    (names / "German.txt").write_text("Abel\nBauer\nKlein\nMuller\n", encoding="utf-8")
+    (names / "Italian.txt").write_text("Rossi\nBianchi\nVerdi\nRusso\n", encoding="utf-8")
+    result = train(TrainConfig(**TINY), tmp_path / "data", tmp_path / "m")
+    assert result.config["metrics"]["validation_names"] == 0
+    assert checkpoint.load(tmp_path / "m").labels == ["German", "Italian"]
+    with pytest.raises(UsageError, match="only 8 training and validation names"):
+        train(TrainConfig(members=9, **TINY), tmp_path / "data", tmp_path / "e")
+
+
+def test_case_folding_never_puts_two_spellings_of_a_name_in_two_parts(tmp_path):
+    """Vietnamese holds both "An" and "an": folded, they are one example, in one part of the split."""
+    from nameclf.data import load_dataset, split_dataset
+
+    dataset = load_dataset(bundled_names_dir(), "all", fold_case=True)
+    assert sum(example.name == "an" for example in dataset.examples) == 1
+    assert not any(example.name != example.name.lower() for example in dataset.examples if example.name.isascii())
+    for seed in (0, 2, 3, 7):
+        parts = split_dataset(dataset, seed)
+        seen = [{e.name for e in part} for part in (parts.train, parts.validation, parts.test)]
+        assert not (seen[0] & seen[1] or seen[0] & seen[2] or seen[1] & seen[2])
+
+
+def test_a_format_1_folder_ignores_keys_format_1_never_had(tiny_model_dir):
+    config = json.loads((tiny_model_dir / "config.json").read_text())
+    config.update(format_version=1, ensemble={"members": 2}, text={"fold_case": True})
+    (tiny_model_dir / "config.json").write_text(json.dumps(config))
+    saved = checkpoint.load(tiny_model_dir)
+    assert saved.members == 1 and not saved.vocabulary.fold_case
+
+
+def test_an_ensembles_validation_log_holds_the_member_being_trained(dataset_dir, tmp_path):
+    from nameclf.reporting import ValidationLog
+
+    log = ValidationLog()
+    train(
+        TrainConfig(cell="gru", members=2, epochs=2, **{k: v for k, v in TINY.items() if k != "epochs"}),
+        dataset_dir,
+        tmp_path / "m",
+        reporter=log,
+    )
+    assert len(log.probabilities) == 2  # the second member's two epochs, not four
+    assert all(p.shape == (len(log.examples), 2) for p in log.probabilities)
+
+
+def test_compare_checks_every_save_folder_before_training(tiny_three_languages, user_env, tmp_path):
+    saved = tmp_path / "saved"
+    (saved / "gru-seed1").mkdir(parents=True)
+    (saved / "gru-seed1" / "thesis.txt").write_text("mine")
+    result = run_cli(
+        "compare",
+        "--cells",
+        "rnn,gru",
+        "--seeds",
+        "2",
+        "--data",
+        str(tiny_three_languages),
+        "--save",
+        str(saved),
+        env=user_env,
+    )
+    assert result.returncode == 2 and "gru-seed1" in result.stderr
+    assert "rnn seed 0" not in result.stderr  # refused before any training
+    assert (saved / "gru-seed1" / "thesis.txt").read_text() == "mine"
