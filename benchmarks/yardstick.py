@@ -38,7 +38,7 @@ from nameclf.data import Example, load_dataset, normalise, split_dataset
 from nameclf.evaluate import Report, score
 from nameclf.paths import bundled_names_dir
 
-C_GRID = (0.3, 1, 3, 10, 30, 100, 300, 1000)  # wide enough that the chosen C is inside it on both tasks
+C_GRID = (0.03, 0.1, 0.3, 1, 3, 10, 30, 100, 300, 1000)  # wide enough that the chosen C is inside it on both tasks
 METRICS = ("accuracy", "macro_f1")
 MAX_ITERATIONS = 10_000
 
