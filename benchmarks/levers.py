@@ -41,18 +41,17 @@ RECIPES: dict[str, dict[str, dict]] = {
         "hidden 128": dict(hidden=128),
         "3 members": dict(members=3),
         "5 members": dict(members=5),
-        "5 members, gru": dict(members=5, cell="gru"),
+        "5 members + gru": dict(members=5, cell="gru"),
     },
     "many": {
         "default": {},
-        "hidden 128": dict(hidden=128),
+        "hidden 256": dict(hidden=256),
+        "hidden 256 + char dropout 0.05": dict(hidden=256, unknown_rate=0.05),
         "lstm": dict(cell="lstm"),
-        "unidirectional": dict(bidirectional=False),
-        "char dropout 0.05": dict(unknown_rate=0.05),
-        "label smoothing 0.1": dict(label_smoothing=0.1),
-        "fold case": dict(fold_case=True),
-        "3 members, hidden 128": dict(members=3, hidden=128),
-        "2 layers, dropout 0.3": dict(layers=2, dropout=0.3),
+        "patience 10 + 40 epochs": dict(patience=10, epochs=40),
+        "unidirectional + patience 10 + 40 epochs": dict(bidirectional=False, patience=10, epochs=40),
+        "hidden 64 + patience 10 + 40 epochs": dict(hidden=64, patience=10, epochs=40),
+        "hidden 64 + lr 0.01 + patience 10 + 40 epochs": dict(hidden=64, lr=0.01, patience=10, epochs=40),
     },
 }
 YARDSTICK = "n-gram yardstick"
@@ -120,7 +119,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--task", choices=sorted(common.TASKS), default="pair")
     parser.add_argument("--seeds", default="0-9")
-    parser.add_argument("--recipes", default=None, help="comma-separated; default: all of the task's")
+    parser.add_argument("--recipes", default=None, help="comma-separated names; default: all of the task's")
     parser.add_argument("--report", action="store_true", help="print the cached results only")
     args = parser.parse_args()
     seeds = parse_seeds(args.seeds)
