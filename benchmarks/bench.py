@@ -180,60 +180,81 @@ def speed_task(keep: Path, quick: bool) -> dict[str, Any]:
 
 
 def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
-    """Each target of the issue, its measured figure, and whether it is met."""
+    """Each target of the issue, its measured figure, whether it is met, and if not by how much."""
     pair, many, seed = results["pair"]["runs"], results["many"]["runs"], results["seed003"]
     rows = []
 
-    def add(name: str, figure: str, met: bool) -> None:
-        rows.append({"target": name, "figure": figure, "met": bool(met)})
+    def add(name: str, figure: str, met: bool, short: str) -> None:
+        rows.append({"target": name, "figure": figure, "met": bool(met), "short_by": "" if met else short})
 
-    ours, theirs = summary(pair["lstm"], "test_accuracy"), summary(pair["yardstick"], "test_accuracy")
-    add(
+    def at_least(name: str, ours: float, theirs: float, margin: float = 0.0, names: int | None = None) -> None:
+        gap = theirs + margin - ours
+        count = f" ({gap * names:.1f} of {names:,} names)" if names else ""
+        extra = f" + {margin:g}" if margin else ""
+        add(name, f"{ours:.4f} vs {theirs:.4f}{extra}", gap <= 1e-12, f"{gap:.4f}{count}")
+
+    mean = lambda rows, key: summary(rows, key)["mean"]  # noqa: E731
+    at_least(
         "German/Italian: mean test accuracy over the seeds >= the yardstick's",
-        f"{ours['mean']:.4f} vs {theirs['mean']:.4f}",
-        ours["mean"] >= theirs["mean"] - 1e-12,
+        mean(pair["lstm"], "test_accuracy"),
+        mean(pair["yardstick"], "test_accuracy"),
+        names=140,
     )
-    ours, theirs = summary(pair["lstm"], "oos_accuracy"), summary(pair["yardstick"], "oos_accuracy")
-    add(
+    at_least(
         "German/Italian out-of-source accuracy >= the yardstick's (mean over seeds)",
-        f"{ours['mean']:.4f} vs {theirs['mean']:.4f}",
-        ours["mean"] >= theirs["mean"] - 1e-12,
+        mean(pair["lstm"], "oos_accuracy"),
+        mean(pair["yardstick"], "oos_accuracy"),
+        names=results["pair"]["oos_names"],
     )
-    ours, theirs = summary(many["default"], "test_macro_f1"), summary(many["yardstick"], "test_macro_f1")
-    add(
+    at_least(
         "18 languages: mean test macro-F1 >= the yardstick's + 0.03",
-        f"{ours['mean']:.4f} vs {theirs['mean']:.4f} + 0.03",
-        ours["mean"] >= theirs["mean"] + 0.03,
+        mean(many["default"], "test_macro_f1"),
+        mean(many["yardstick"], "test_macro_f1"),
+        margin=0.03,
     )
-    ours, theirs = summary(many["default"], "oos_accuracy"), summary(many["yardstick"], "oos_accuracy")
-    add(
+    at_least(
         "18 languages: out-of-source accuracy >= the yardstick's",
-        f"{ours['mean']:.4f} vs {theirs['mean']:.4f}",
-        ours["mean"] >= theirs["mean"] - 1e-12,
+        mean(many["default"], "oos_accuracy"),
+        mean(many["yardstick"], "oos_accuracy"),
+        names=results["many"]["oos_names"],
     )
     slowest = max(row["train_seconds"] for row in many["default"])
-    add("`nameclf train --languages all` <= 5 min (slowest seed, one thread)", f"{slowest:.0f} s", slowest <= 300)
+    add(
+        "`nameclf train --languages all` <= 5 min (slowest seed, one thread)",
+        f"{slowest:.0f} s",
+        slowest <= 300,
+        f"{slowest - 300:.0f} s",
+    )
     default_seconds = statistics.median(row["train_seconds"] for row in pair["lstm"])
     add(
         "German/Italian default trains in <= 15 s (median over seeds)",
         f"{default_seconds:.1f} s",
         default_seconds <= 15,
+        f"{default_seconds - 15:.1f} s",
     )
     seed_seconds = seed["clean"]["train_seconds"]
     add(
         "... and in <= 1/10 of the seed-003 procedure's time (same run)",
         f"{default_seconds:.1f} s vs {seed_seconds:.1f} s ({default_seconds / seed_seconds:.2f})",
         default_seconds <= seed_seconds / 10,
+        f"{default_seconds - seed_seconds / 10:.1f} s",
     )
     for task in ("pair", "many"):
         speed = results["speed"][task]
+        rate = speed["names_per_second"]
         add(
             f"numpy predictor >= 20,000 names/s ({task} default)",
-            f"{speed['names_per_second']:,.0f} names/s",
-            speed["names_per_second"] >= 20_000,
+            f"{rate:,.0f} names/s",
+            rate >= 20_000,
+            f"{20_000 - rate:,.0f} names/s",
         )
         cold = speed["cold_predict"]["median_seconds"]
-        add(f"cold `nameclf predict Tribbiani` <= 0.5 s ({task} default)", f"{cold:.2f} s", cold <= 0.5)
+        add(
+            f"cold `nameclf predict Tribbiani` <= 0.5 s ({task} default)",
+            f"{cold:.2f} s",
+            cold <= 0.5,
+            f"{cold - 0.5:.2f} s",
+        )
     return rows
 
 
@@ -256,9 +277,10 @@ def markdown(results: dict[str, Any], command: str) -> str:
     ]
     if results["quick"]:
         lines += ["**Quick run** (`make bench-quick`): few seeds and epochs, to check the pipeline. Do not quote.", ""]
-    lines += ["## Targets", "", "| target | measured | met |", "|---|---|---|"]
+    lines += ["## Targets", "", "| target | measured | met | short by |", "|---|---|---|---|"]
     lines += [
-        f"| {row['target']} | {row['figure']} | {'yes' if row['met'] else '**no**'} |" for row in results["targets"]
+        f"| {row['target']} | {row['figure']} | {'yes' if row['met'] else '**no**'} | {row['short_by']} |"
+        for row in results["targets"]
     ]
     lines += [
         "",
@@ -349,10 +371,37 @@ def markdown(results: dict[str, Any], command: str) -> str:
     return "\n".join(lines)
 
 
+WHY = (
+    'Why the misses: README, "Defaults and what they give". In short, on German/Italian the RNN and the '
+    "yardstick are level on the tutorial's own test names (the gap is under one name per split, in the spread "
+    "between splits) and the RNN leads on other sources; on 18 languages a well-regularised n-gram model is "
+    "ahead of an RNN of a size that trains in two minutes and answers fast; the wider networks that close part "
+    "of the gap answer several times slower (`benchmarks/levers.py`). Timings on this shared machine vary by "
+    "about 30% from run to run."
+)
+
+
+def write(results: dict[str, Any], command: str) -> None:
+    suffix = "-quick" if results["quick"] else ""
+    (ROOT / "benchmarks" / f"results{suffix}.json").write_text(json.dumps(results, indent=1) + "\n")
+    text = markdown(results, command) + f"The whole run took {results['bench_seconds'] / 60:.1f} min.\n"
+    text = text.replace("\n## German/Italian", f"\n{WHY}\n\n## German/Italian", 1)
+    (ROOT / f"BENCHMARKS{suffix}.md").write_text(text)
+    say(f"wrote BENCHMARKS{suffix}.md and benchmarks/results{suffix}.json")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument(
+        "--from-results", type=Path, help="re-render the markdown from a saved results.json, training nothing"
+    )
     args = parser.parse_args()
+    if args.from_results is not None:
+        results = json.loads(args.from_results.read_text())
+        results["targets"] = targets(results)
+        write(results, "make bench-quick" if results["quick"] else "make bench")
+        return
     settings = QUICK if args.quick else FULL
     command = "make bench-quick" if args.quick else "make bench"
     started = time.perf_counter()
@@ -367,11 +416,7 @@ def main() -> None:
         shutil.rmtree(keep, ignore_errors=True)
     results["targets"] = targets(results)
     results["bench_seconds"] = round(time.perf_counter() - started, 1)
-    suffix = "-quick" if args.quick else ""
-    (ROOT / "benchmarks" / f"results{suffix}.json").write_text(json.dumps(results, indent=1) + "\n")
-    text = markdown(results, command) + f"The whole run took {results['bench_seconds'] / 60:.1f} min.\n"
-    (ROOT / f"BENCHMARKS{suffix}.md").write_text(text)
-    say(f"wrote BENCHMARKS{suffix}.md and benchmarks/results{suffix}.json in {results['bench_seconds']:.0f} s")
+    write(results, command)
 
 
 if __name__ == "__main__":
