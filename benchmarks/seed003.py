@@ -301,18 +301,10 @@ def train_model(
     return trained
 
 
-def run(
-    mode: str,
-    seed: int,
-    names_dir: Path,
-    epochs: int = 30,
-    batch_size: int = 8,
-    lr: float = 5e-6,
-    hidden: int = 256,
-    threads: int = 1,
-) -> dict[str, Any]:
-    """Train and return the figures (see the module docstring); `train_model` also gives the network."""
-    return train_model(mode, seed, names_dir, epochs, batch_size, lr, hidden, threads).figures
+def run(mode: str, seed: int, names_dir: Path, **settings: Any) -> dict[str, Any]:
+    """Train and return the figures (see the module docstring); `settings` as `train_model` takes them,
+    which also gives the network."""
+    return train_model(mode, seed, names_dir, **settings).figures
 
 
 def main() -> None:

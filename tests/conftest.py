@@ -29,6 +29,15 @@ def data_dir(tmp_path: Path, names_dir: Path) -> Path:
 
 
 @pytest.fixture
+def dataset_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A data folder with the real 18 files and a models folder, both private to the test, for training."""
+    data = tmp_path / "data"
+    shutil.copytree(paths.bundled_names_dir(), data / "names")
+    monkeypatch.setenv(paths.MODELS_ENV, str(tmp_path / "models"))
+    return data
+
+
+@pytest.fixture
 def env_dirs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, Path]:
     """NAMECLF_MODELS and NAMECLF_DATA pointed at fresh (not yet created) tmp folders."""
     dirs = {"models": tmp_path / "env-models", "data": tmp_path / "env-data"}

@@ -4,7 +4,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -25,14 +24,6 @@ from nameclf.train import TrainConfig, member_folds, train, weighted_loss
 TINY = dict(hidden=8, epochs=1, batch_size=64, threads=1, device="cpu")
 PROBE_NAMES = ["Tribbiani", "Schmidt", "Rossi", "Müller", "Abbing", "Zimmermann", "Ab", "MCDONALD", "de la Cruz"]
 SCRIPT = Path(sys.executable).with_name("nameclf")
-
-
-@pytest.fixture
-def dataset_dir(tmp_path, monkeypatch):
-    data = tmp_path / "data"
-    shutil.copytree(bundled_names_dir(), data / "names")
-    monkeypatch.setenv("NAMECLF_MODELS", str(tmp_path / "models"))
-    return data
 
 
 def torch_member_probabilities(saved: checkpoint.SavedModel, names: list[str]) -> np.ndarray:

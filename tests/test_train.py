@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
 
 import numpy as np
 import pytest
@@ -14,7 +13,6 @@ from nameclf import checkpoint
 from nameclf.cells import Cell
 from nameclf.errors import DataError, Interrupted, ModelError, UsageError
 from nameclf.model import NameClassifier
-from nameclf.paths import bundled_names_dir
 from nameclf.predict import Predictor
 from nameclf.reporting import Reporter, ValidationLog
 from nameclf.train import (
@@ -29,15 +27,6 @@ from nameclf.train import (
 
 TINY = dict(hidden=8, epochs=1, batch_size=64, threads=1, device="cpu")
 PROBE_NAMES = ["Tribbiani", "Schmidt", "Rossi", "Müller", "Abbing", "Zimmermann", "Ab", "Paternosterio"]
-
-
-@pytest.fixture
-def dataset_dir(tmp_path, monkeypatch):
-    """A data folder with the real 18 files, and a models folder, both private to the test."""
-    data = tmp_path / "data"
-    shutil.copytree(bundled_names_dir(), data / "names")
-    monkeypatch.setenv("NAMECLF_MODELS", str(tmp_path / "models"))
-    return data
 
 
 def torch_log_probabilities(saved: checkpoint.SavedModel, names: list[str]) -> np.ndarray:
