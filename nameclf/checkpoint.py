@@ -29,7 +29,9 @@ from nameclf.paths import default_models_dir
 FORMAT = "nameclf-model"
 # 1: one network. 2: adds `ensemble.members` (weights of member i under `members.{i}.`, when more
 # than one) and `text.fold_case`; a version-1 folder reads as one member that keeps case.
-FORMAT_VERSION = 2
+# 3: adds `calibration.temperature`; an older folder reads as uncalibrated (T = 1).
+FORMAT_VERSION = 3
+ADDED_IN = {"ensemble": 2, "text": 2, "calibration": 3}  # keys a folder of an older format never meant
 MAX_MEMBERS = 64
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
@@ -60,6 +62,11 @@ class SavedModel:
     def members(self) -> int:
         return member_count(self.config)
 
+    @property
+    def temperature(self) -> float | None:
+        """The calibration temperature, or None for a model saved without one (it answers at T = 1)."""
+        return temperature_of(self.config)
+
     def member_weights(self) -> list[dict[str, np.ndarray]]:
         """Each member's weights under the network's own names (one dict for a single model)."""
         if self.members == 1:
@@ -80,6 +87,16 @@ def member_count(config: dict[str, Any]) -> int:
     if not isinstance(members, int) or isinstance(members, bool) or not 1 <= members <= MAX_MEMBERS:
         raise ValueError(f"ensemble members must be a whole number from 1 to {MAX_MEMBERS}, not {_quoted(members)}")
     return members
+
+
+def temperature_of(config: dict[str, Any]) -> float | None:
+    block = config.get("calibration")
+    if block is None:
+        return None
+    value = block.get("temperature") if isinstance(block, dict) else None
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 < value <= 100:
+        raise ValueError(f"calibration.temperature must be a number in (0, 100], not {_quoted(value)}")
+    return float(value)
 
 
 def fold_case(config: dict[str, Any]) -> bool:
@@ -354,8 +371,8 @@ def _load_unlocked(path: Path) -> SavedModel:
             f"{config_path} is model format {version}, newer than this nameclf reads ({FORMAT_VERSION}); "
             "upgrade nameclf (update your checkout, then `make install`) or retrain with `nameclf train`"
         )
-    if version < 2:  # format 1 had no ensembles and no case folding: what such keys say does not apply
-        config = {key: value for key, value in config.items() if key not in ("ensemble", "text")}
+    # what an older format never had does not apply to it, whatever a hand-edited file says
+    config = {key: value for key, value in config.items() if ADDED_IN.get(key, 0) <= version}
     try:
         spec = NetworkSpec(**config["network"])
         labels, vocabulary = config["labels"], config["vocabulary"]
@@ -364,6 +381,7 @@ def _load_unlocked(path: Path) -> SavedModel:
         if not isinstance(config.get("ensemble", {}), dict) or not isinstance(config.get("text", {}), dict):
             raise ValueError("ensemble and text must be objects")
         members = member_count(config)
+        temperature_of(config)
         if Vocabulary(vocabulary, fold_case(config)).size != spec.vocab_size:
             raise ValueError("vocabulary size does not match the network")
         if not all(isinstance(label, str) and label for label in labels) or len(set(labels)) != len(labels):

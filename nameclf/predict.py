@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from nameclf import cells
+from nameclf import calibration, cells
 from nameclf.checkpoint import SavedModel, load, resolve_model_dir
 from nameclf.data import length_batches, normalise
 from nameclf.errors import UsageError
@@ -62,6 +62,8 @@ class Predictor:
         self.labels = saved.labels
         self.vocabulary = saved.vocabulary
         self.backend = backend
+        # every probability the predictor gives is calibrated; a model saved without a temperature answers at T = 1
+        self.temperature = saved.temperature if saved.temperature is not None else 1.0
         if backend == "numpy":
             self._prepared = [_prepare_numpy(self.spec, weights) for weights in saved.member_weights()]
         elif backend == "torch":
@@ -73,8 +75,10 @@ class Predictor:
     def load(cls, model: Path | None = None, backend: str = "numpy", device: str = "cpu") -> Predictor:
         return cls(load(resolve_model_dir(model)), backend=backend, device=device)
 
-    def log_probabilities(self, encoded: Sequence[np.ndarray]) -> np.ndarray:
-        """(n, labels) log-probabilities for encoded names (each non-empty); grouped by length."""
+    def log_probabilities(self, encoded: Sequence[np.ndarray], calibrated: bool = True) -> np.ndarray:
+        """(n, labels) log-probabilities for encoded names (each non-empty); grouped by length.
+
+        `calibrated=False` gives the network's own, before the temperature."""
         from threadpoolctl import threadpool_limits
 
         result = np.zeros((len(encoded), len(self.labels)), dtype=np.float32)
@@ -84,6 +88,8 @@ class Predictor:
             for batch in length_batches([len(e) for e in encoded], CHUNK):
                 indices = np.stack([encoded[i] for i in batch])
                 result[batch] = self._log_probabilities(indices)
+        if calibrated and self.temperature != 1.0:
+            result = calibration.scaled(result, self.temperature).astype(np.float32)
         return result
 
     def _log_probabilities(self, indices: np.ndarray) -> np.ndarray:

@@ -17,7 +17,7 @@ import torch
 from torch.nn import functional as F
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-from nameclf import __version__, checkpoint
+from nameclf import __version__, calibration, checkpoint
 from nameclf.cells import NetworkSpec, parameter_shapes
 from nameclf.choices import TASK_DEFAULTS, Cell, Task
 from nameclf.data import (
@@ -468,6 +468,23 @@ def train(
     probabilities = np.concatenate([member.validation_probabilities for member in fitted])
     report = score(labels, [e.labels for e in examples], [labels[i] for i in probabilities.argmax(1)], "validation")
     first = fitted[0]
+    # Calibration: a temperature fitted on one seeded half of those validation names (for an ensemble,
+    # on its members' out-of-fold predictions); the other half is kept apart from it, and shows what
+    # the temperature does on names it was not fitted on.
+    truth = calibration.truth_matrix([e.labels for e in examples], labels)
+    fit_rows, held_rows = calibration.calibration_halves(len(examples), config.seed)
+    log_probabilities = np.log(np.maximum(probabilities.astype(np.float64), calibration.SMALLEST))
+    temperature = calibration.fit_temperature(log_probabilities[fit_rows], truth[fit_rows])
+    calibrated = {
+        "temperature": temperature,
+        "fitted_on": "validation" if len(fitted) == 1 else "out-of-fold validation",
+        "fit_names": len(fit_rows),
+        "held_out_names": len(held_rows),
+        "held_out_before": calibration.figures(log_probabilities[held_rows], truth[held_rows]),
+        "held_out_after": calibration.figures(
+            calibration.scaled(log_probabilities[held_rows], temperature), truth[held_rows]
+        ),
+    }
     # each member's loss at its kept epoch, with its own class weights, pooled over all its names
     kept = [member.history[member.best_epoch - 1] for member in fitted]
     counts = [len(member.validation) for member in fitted]
@@ -498,6 +515,7 @@ def train(
             "validation": "split" if len(fitted) == 1 else f"{len(fitted)}-fold over train + validation",
         },
         "parameters": parameter_count(spec) * len(fitted),
+        "calibration": calibrated,
         "training": {
             **settings,
             "best_epoch": first.best_epoch,

@@ -1,0 +1,126 @@
+"""Calibration: a temperature for a model's scores, fitted on validation names, and the figures that
+say how well its probabilities match how often it is right. numpy only: predict, evaluate, train and
+the benchmarks share it.
+
+A model's log-probabilities divided by a temperature T and renormalised are its calibrated
+probabilities: T > 1 softens an overconfident model, T < 1 sharpens a timid one, and the answer (the
+most likely language) never changes. T is the value that minimises the negative log-likelihood of
+the validation names the temperature is fitted on.
+
+The validation names are split in two halves by a seeded draw (`calibration_halves`): the temperature
+is fitted on the first; the second is kept apart for what must not have seen the temperature's data
+(the conformal prediction sets).
+
+A name may belong to several languages: it counts as right when the answer is any of them, its
+likelihood is the probability given to all of them together, and its Brier target spreads evenly
+over them, as its training target does.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+ECE_BINS = 15
+TEMPERATURE_RANGE = (0.05, 20.0)
+SMALLEST = 1e-30  # a probability of 0 (float32 underflow) is read as this, so its log stays finite
+
+
+def truth_matrix(truths: Sequence[Sequence[str]], labels: Sequence[str]) -> np.ndarray:
+    """(names, labels) booleans: which languages each name belongs to."""
+    index = {label: i for i, label in enumerate(labels)}
+    matrix = np.zeros((len(truths), len(labels)), dtype=bool)
+    for row, truth in enumerate(truths):
+        for label in truth:
+            matrix[row, index[label]] = True
+    return matrix
+
+
+def log_softmax(scores: np.ndarray) -> np.ndarray:
+    shifted = scores - scores.max(axis=-1, keepdims=True)
+    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+
+
+def scaled(log_probabilities: np.ndarray, temperature: float) -> np.ndarray:
+    """Log-probabilities at temperature T (T = 1 gives them back, up to rounding)."""
+    return log_softmax(np.asarray(log_probabilities, dtype=np.float64) / temperature)
+
+
+def negative_log_likelihood(log_probabilities: np.ndarray, truth: np.ndarray) -> float:
+    """Mean of -log P(the name's languages); 0 for no names."""
+    if not len(truth):
+        return 0.0
+    probabilities = np.exp(np.asarray(log_probabilities, dtype=np.float64))
+    right = np.maximum((probabilities * truth).sum(axis=1), SMALLEST)
+    return float(-np.log(right).mean())
+
+
+def brier(probabilities: np.ndarray, truth: np.ndarray) -> float:
+    """Mean over names of the squared distance between the distribution and the target (summed over languages)."""
+    if not len(truth):
+        return 0.0
+    target = truth / truth.sum(axis=1, keepdims=True)
+    return float(((np.asarray(probabilities, dtype=np.float64) - target) ** 2).sum(axis=1).mean())
+
+
+def expected_calibration_error(probabilities: np.ndarray, truth: np.ndarray, bins: int = ECE_BINS) -> float:
+    """|accuracy − confidence| per equal-width bin of the top probability, weighted by the bin's share."""
+    if not len(truth):
+        return 0.0
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    confidence = probabilities.max(axis=1)
+    correct = truth[np.arange(len(truth)), probabilities.argmax(axis=1)]
+    # bin b holds confidences in (b/bins, (b+1)/bins]; a confidence of exactly 0 goes to the first
+    which = np.clip(np.ceil(confidence * bins).astype(int) - 1, 0, bins - 1)
+    error = 0.0
+    for b in range(bins):
+        members = which == b
+        if members.any():
+            error += members.mean() * abs(correct[members].mean() - confidence[members].mean())
+    return float(error)
+
+
+def figures(log_probabilities: np.ndarray, truth: np.ndarray) -> dict[str, float]:
+    probabilities = np.exp(np.asarray(log_probabilities, dtype=np.float64))
+    return {
+        "ece": expected_calibration_error(probabilities, truth),
+        "nll": negative_log_likelihood(log_probabilities, truth),
+        "brier": brier(probabilities, truth),
+    }
+
+
+def fit_temperature(log_probabilities: np.ndarray, truth: np.ndarray) -> float:
+    """The temperature in TEMPERATURE_RANGE that minimises the NLL (golden-section search on log T;
+    the NLL is convex in 1/T). 1.0 when there are no names to fit on."""
+    if not len(truth):
+        return 1.0
+    low, high = (math.log(t) for t in TEMPERATURE_RANGE)
+    ratio = (math.sqrt(5) - 1) / 2
+
+    def loss(log_t: float) -> float:
+        return negative_log_likelihood(scaled(log_probabilities, math.exp(log_t)), truth)
+
+    a, b = high - ratio * (high - low), low + ratio * (high - low)
+    loss_a, loss_b = loss(a), loss(b)
+    for _ in range(80):
+        if loss_a <= loss_b:
+            high, b, loss_b = b, a, loss_a
+            a = high - ratio * (high - low)
+            loss_a = loss(a)
+        else:
+            low, a, loss_a = a, b, loss_b
+            b = low + ratio * (high - low)
+            loss_b = loss(b)
+    best = (low + high) / 2
+    # the search assumes one minimum inside the range; at an edge, keep whichever end is better
+    candidates = [best, math.log(TEMPERATURE_RANGE[0]), math.log(TEMPERATURE_RANGE[1]), 0.0]
+    return float(math.exp(min(candidates, key=loss)))
+
+
+def calibration_halves(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Indices of the validation names the temperature is fitted on, and of those kept apart from it."""
+    order = np.random.default_rng([seed, 11]).permutation(count)
+    half = (count + 1) // 2
+    return np.sort(order[:half]), np.sort(order[half:])
