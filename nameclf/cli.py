@@ -439,8 +439,16 @@ def predict(
     device: Annotated[
         Device | None, typer.Option(help="With --backend torch: where to run.", show_default="cpu")
     ] = None,
+    min_confidence: Annotated[
+        float | None,
+        typer.Option(
+            help="Answer `unsure` (with the likeliest candidates) when the top calibrated probability is below P.",
+            show_default="answer every name",
+            metavar="P",
+        ),
+    ] = None,
 ) -> None:
-    """Say which language each name comes from."""
+    """Say which language each name comes from. Probabilities are calibrated on validation names."""
     with handled():
         from nameclf.predict import Predictor
 
@@ -456,11 +464,13 @@ def predict(
         predictor = Predictor.load(model, backend=backend.value, device=device.value)
         writer = csv.writer(sys.stdout) if as_csv else None
         if writer is not None:
-            writer.writerow(["name", "language", "probability", "top", "unknown_characters", "error", "warning"])
+            writer.writerow(
+                ["name", "language", "probability", "top", "unknown_characters", "error", "warning", "abstained"]
+            )
         total = failed = 0
-        for prediction in predictor.predict_stream(source, top_k):
+        for prediction in predictor.predict_stream(source, top_k, min_confidence=min_confidence):
             total += 1
-            failed += prediction.language is None
+            failed += prediction.language is None and not prediction.abstained
             if as_json:
                 print(json.dumps(prediction.to_dict(), ensure_ascii=False))
             elif writer is not None:
@@ -475,6 +485,7 @@ def predict(
                         prediction.unknown_characters,
                         prediction.error or "",
                         prediction.warning or "",
+                        "true" if prediction.abstained else "false",
                     ]
                 )
             else:
@@ -497,6 +508,9 @@ def _text_line(prediction) -> str:
     shown = "".join(ch if ch.isprintable() else "\ufffd" for ch in shown)
     if len(shown) > 60:
         shown = shown[:57] + "..."
+    if prediction.abstained:
+        candidates = "  ".join(f"{language} {p:.1%}" for language, p in prediction.top)
+        return f"{shown:<20}  unsure  ({candidates})"
     if prediction.language is None:
         reason = prediction.error or prediction.warning or "no answer"
         return f"{shown:<20}  -  ({reason})"
@@ -520,8 +534,15 @@ def evaluate(
         Path | None, typer.Option(help="Folder holding names/.", show_default="$NAMECLF_DATA or ./data")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the figures as one JSON object.")] = False,
+    min_confidence: Annotated[
+        float | None,
+        typer.Option(
+            help="Also report the share of names answered at this top calibrated probability, and their accuracy.",
+            metavar="P",
+        ),
+    ] = None,
 ) -> None:
-    """Score a model on its own test split, or on your labelled list."""
+    """Score a model on its own test split, or on your labelled list, with its calibration."""
     with handled():
         from nameclf.checkpoint import load, resolve_model_dir
         from nameclf.evaluate import evaluate_examples, read_labelled, test_examples
@@ -537,7 +558,7 @@ def evaluate(
         else:
             examples = test_examples(saved, data if data is not None else default_data_dir())
             source = "test split"
-        report = evaluate_examples(predictor, examples, source)
+        report = evaluate_examples(predictor, examples, source, min_confidence)
         if as_json:
             print(json.dumps({**report.to_dict(), "model": str(saved.path), "skipped_lines": skipped}))
             return
@@ -551,6 +572,15 @@ def _print_report(report, model_path: Path, skipped: int) -> None:
     )
     if skipped:
         out.print(f"{skipped} line(s) skipped (not name<TAB>language, or a language the model does not know)")
+    _print_calibration(report.calibration)
+    if report.abstention is not None:
+        figures = report.abstention
+        accuracy = figures["accuracy_answered"]
+        out.print(
+            f"at --min-confidence {figures['min_confidence']:g}: answered {figures['coverage']:.1%} "
+            f"({figures['answered']} names), accuracy on those "
+            + (f"[bold]{accuracy:.2%}[/bold]" if accuracy is not None else "- (none answered)")
+        )
     per = Table(title="per language")
     for column in ("language", "precision", "recall", "F1", "names"):
         per.add_column(column, justify="left" if column == "language" else "right")
@@ -571,6 +601,19 @@ def _print_report(report, model_path: Path, skipped: int) -> None:
     for label, row in zip(report.labels, report.confusion):
         confusion.add_row(label, *[str(value) for value in row[: len(columns)]])
     out.print(confusion)
+
+
+def _print_calibration(figures: dict) -> None:
+    before = figures["before"]
+    line = "ECE {ece:.3f}, NLL {nll:.3f}, Brier {brier:.3f}"
+    if not figures["calibrated"]:
+        out.print(f"uncalibrated (saved without a temperature; retrain to calibrate): {line.format(**before)}")
+        return
+    after = figures["after"]
+    out.print(
+        f"calibration, temperature {figures['temperature']:.2f}: before {line.format(**before)}; "
+        f"after {line.format(**after)}"
+    )
 
 
 # --- compare ------------------------------------------------------------------------------------

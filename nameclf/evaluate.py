@@ -14,10 +14,11 @@ from typing import Any
 
 import numpy as np
 
+from nameclf import calibration
 from nameclf.checkpoint import SavedModel
 from nameclf.data import Example, iter_text_lines, load_dataset, normalise, split_dataset, split_fingerprint
 from nameclf.errors import DataError, ModelError
-from nameclf.predict import Predictor
+from nameclf.predict import Predictor, check_confidence
 
 NO_ANSWER = "(no answer)"
 
@@ -32,9 +33,13 @@ class Report:
     confusion: list[list[int]]  # rows: true language, columns: predicted (labels, then NO_ANSWER)
     unanswered: int
     source: str
+    calibration: dict[str, Any] | None = None
+    abstention: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "calibration": self.calibration,
+            "abstention": self.abstention,
             "source": self.source,
             "count": self.count,
             "accuracy": self.accuracy,
@@ -89,11 +94,38 @@ def score(
     )
 
 
-def evaluate_examples(predictor: Predictor, examples: Sequence[Example], source: str) -> Report:
+def evaluate_examples(
+    predictor: Predictor, examples: Sequence[Example], source: str, min_confidence: float | None = None
+) -> Report:
+    """The figures of `score`, plus calibration before and after the model's temperature, and with
+    `min_confidence` the share of names answered (coverage) and the accuracy on those."""
     predictions = predictor.predict([example.name for example in examples])
-    return score(
-        predictor.labels, [example.labels for example in examples], [p.language for p in predictions], source
+    truths = [example.labels for example in examples]
+    report = score(predictor.labels, truths, [p.language for p in predictions], source)
+    answered = [i for i, prediction in enumerate(predictions) if prediction.language is not None]
+    raw = predictor.log_probabilities(
+        [predictor.vocabulary.encode(normalise(examples[i].name)) for i in answered], calibrated=False
     )
+    truth = calibration.truth_matrix([truths[i] for i in answered], predictor.labels)
+    temperature = predictor.saved.temperature
+    report.calibration = {
+        "temperature": temperature,
+        "calibrated": temperature is not None,
+        "names": len(answered),
+        "before": calibration.figures(raw, truth),
+        "after": calibration.figures(calibration.scaled(raw, temperature), truth) if temperature else None,
+    }
+    if min_confidence is not None:
+        check_confidence(min_confidence)
+        sure = [i for i in answered if predictions[i].probability >= min_confidence]
+        right = sum(predictions[i].language in truths[i] for i in sure)
+        report.abstention = {
+            "min_confidence": min_confidence,
+            "coverage": len(sure) / report.count if report.count else 0.0,
+            "answered": len(sure),
+            "accuracy_answered": right / len(sure) if sure else None,
+        }
+    return report
 
 
 def test_examples(saved: SavedModel, data_dir: Path) -> list[Example]:

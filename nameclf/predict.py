@@ -22,6 +22,7 @@ from nameclf.errors import UsageError
 MAX_NAME_LENGTH = 256
 MOSTLY_UNKNOWN = 0.5  # above this share of unknown characters a name gets no language
 CHUNK = 1024  # names per forward pass
+UNSURE_CANDIDATES = 3  # languages listed for a name the model is unsure of
 
 
 class Unreadable(str):
@@ -40,6 +41,7 @@ class Prediction:
     length: int = 0
     error: str | None = None
     warning: str | None = None
+    abstained: bool = False  # below --min-confidence: no language, `top` still says what it might be
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -50,6 +52,7 @@ class Prediction:
             "unknown_characters": self.unknown_characters,
             "error": self.error,
             "warning": self.warning,
+            "abstained": self.abstained,
         }
 
 
@@ -112,11 +115,14 @@ class Predictor:
         top = stacked.max(axis=0)
         return (top + np.log(np.exp(stacked - top).mean(axis=0))).astype(np.float32)
 
-    def predict(self, names: Iterable[str], top_k: int = 1) -> list[Prediction]:
-        """One Prediction per name, in order."""
+    def predict(self, names: Iterable[str], top_k: int = 1, min_confidence: float | None = None) -> list[Prediction]:
+        """One Prediction per name, in order. With `min_confidence`, a name whose top calibrated
+        probability is below it is `abstained`: no language, and at least its three likeliest in `top`."""
         if top_k < 1:
             raise UsageError("--top-k must be at least 1")
+        check_confidence(min_confidence)
         top_k = min(top_k, len(self.labels))
+        unsure_k = min(max(top_k, UNSURE_CANDIDATES), len(self.labels))
         predictions: list[Prediction] = []
         pending: list[int] = []
         encoded: list[np.ndarray] = []
@@ -150,23 +156,35 @@ class Predictor:
             encoded.append(codes)
         if encoded:
             probabilities = np.exp(self.log_probabilities(encoded))
-            order = np.argsort(-probabilities, axis=1, kind="stable")[:, :top_k]
+            order = np.argsort(-probabilities, axis=1, kind="stable")
             for row, position in enumerate(pending):
                 prediction = predictions[position]
-                prediction.top = [(self.labels[j], float(probabilities[row, j])) for j in order[row]]
+                unsure = min_confidence is not None and probabilities[row, order[row, 0]] < min_confidence
+                shown = order[row, : unsure_k if unsure else top_k]
+                prediction.top = [(self.labels[j], float(probabilities[row, j])) for j in shown]
                 prediction.language, prediction.probability = prediction.top[0]
+                if unsure:
+                    prediction.language, prediction.abstained = None, True
         return predictions
 
-    def predict_stream(self, names: Iterable[str], top_k: int = 1, batch: int = 4096) -> Iterator[Prediction]:
+    def predict_stream(
+        self, names: Iterable[str], top_k: int = 1, batch: int = 4096, min_confidence: float | None = None
+    ) -> Iterator[Prediction]:
         """Predict an iterable of any length in bounded memory, `batch` names at a time."""
+        check_confidence(min_confidence)
         chunk: list[str] = []
         for name in names:
             chunk.append(name)
             if len(chunk) >= batch:
-                yield from self.predict(chunk, top_k)
+                yield from self.predict(chunk, top_k, min_confidence)
                 chunk = []
         if chunk:
-            yield from self.predict(chunk, top_k)
+            yield from self.predict(chunk, top_k, min_confidence)
+
+
+def check_confidence(min_confidence: float | None) -> None:
+    if min_confidence is not None and not 0 <= min_confidence <= 1:
+        raise UsageError("--min-confidence must be a probability in [0, 1], e.g. 0.9")
 
 
 def _prepare_numpy(spec: cells.NetworkSpec, weights: dict[str, np.ndarray]) -> dict[str, Any]:

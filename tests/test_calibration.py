@@ -3,7 +3,13 @@ model, is saved with the model and applied to every probability; older models an
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import os
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -55,6 +61,14 @@ def test_the_temperature_softens_an_overconfident_model_and_sharpens_a_timid_one
     assert calibration.fit_temperature(np.zeros((0, 3)), np.zeros((0, 3), dtype=bool)) == 1.0
 
 
+def test_a_model_right_on_every_fitted_name_is_not_sharpened_without_end():
+    """Likelihood alone pushes T to 0 when no fitted name is wrong; the prior keeps it near 1."""
+    logits = np.array([[4.0, 0.0]] * 70)
+    truth = np.array([[True, False]] * 70)
+    temperature = calibration.fit_temperature(calibration.log_softmax(logits), truth)
+    assert 0.3 < temperature <= 1.0
+
+
 def validation_truth(saved: checkpoint.SavedModel, data_dir) -> tuple[list[str], np.ndarray]:
     dataset = load_dataset(data_dir / "names", saved.labels)
     names = split_dataset(dataset, saved.config["data"]["split_seed"]).validation
@@ -81,9 +95,9 @@ def test_training_fits_a_temperature_on_half_the_validation_names_and_predict_ap
     np.testing.assert_allclose([p.probability for p in top], np.exp(shown[:5]).max(axis=1), atol=1e-6)
     # the temperature is the best one for the half it was fitted on
     fit_rows, _ = calibration.calibration_halves(len(names), saved.config["data"]["split_seed"])
-    best = calibration.negative_log_likelihood(calibration.scaled(raw[fit_rows], saved.temperature), truth[fit_rows])
+    best = calibration.objective(raw[fit_rows], truth[fit_rows], saved.temperature)
     for other in (saved.temperature * 0.8, saved.temperature * 1.25, 1.0):
-        assert best <= calibration.negative_log_likelihood(calibration.scaled(raw[fit_rows], other), truth[fit_rows])
+        assert best <= calibration.objective(raw[fit_rows], truth[fit_rows], other) + 1e-9
 
 
 def test_the_temperature_lowers_the_nll_of_a_model_made_overconfident(dataset_dir, tmp_path):
@@ -95,7 +109,7 @@ def test_the_temperature_lowers_the_nll_of_a_model_made_overconfident(dataset_di
     names, truth = validation_truth(saved, dataset_dir)
     raw = Predictor(overconfident).log_probabilities([saved.vocabulary.encode(n) for n in names], calibrated=False)
     temperature = calibration.fit_temperature(raw, truth)
-    assert temperature > 2
+    assert temperature > 1.5  # softened
     before = calibration.negative_log_likelihood(raw, truth)
     after = calibration.negative_log_likelihood(calibration.scaled(raw, temperature), truth)
     assert after < before
@@ -117,3 +131,99 @@ def test_an_impossible_temperature_is_a_one_line_model_error(tiny_model_dir, val
     (tiny_model_dir / "config.json").write_text(json.dumps(config))
     with pytest.raises(ModelError, match="calibration.temperature must be a number"):
         checkpoint.load(tiny_model_dir)
+
+
+def test_abstention_marks_exactly_the_names_below_the_threshold(tiny_model_dir):
+    predictor = Predictor.load(tiny_model_dir)
+    names = ["Abel", "Rossi", "Müller", "Schmidt", "Bianchi", "Zzyzx", ""]
+    plain = predictor.predict(names, top_k=2)
+    threshold = float(np.median([p.probability for p in plain if p.probability is not None]))
+    unsure = predictor.predict(names, top_k=1, min_confidence=threshold)
+    for before, after in zip(plain, unsure):
+        if before.probability is None:  # no answer at all (empty): not an abstention
+            assert not after.abstained and after.error == before.error
+            continue
+        assert after.abstained == (before.probability < threshold)
+        if after.abstained:
+            assert after.language is None and len(after.top) == 2  # its candidates, at least three or all
+            assert after.top[0] == before.top[0]
+            assert after.to_dict()["abstained"] is True and after.to_dict()["language"] is None
+        else:
+            assert after.language == before.language and len(after.top) == 1
+    assert any(p.abstained for p in unsure) and any(p.language for p in unsure)
+    with pytest.raises(Exception, match="--min-confidence must be a probability"):
+        predictor.predict(names, min_confidence=1.5)
+
+
+def run_cli(*args: str, cwd) -> subprocess.CompletedProcess:
+    script = Path(sys.executable).with_name("nameclf")
+    command = [str(script), *args] if script.exists() else [sys.executable, "-m", "nameclf", *args]
+    env = {key: value for key, value in os.environ.items() if not key.startswith("NAMECLF_")}
+    env.update(NAMECLF_MODELS=str(cwd / "models"), NAMECLF_DATA=str(cwd / "data"), COLUMNS="200")
+    return subprocess.run(command, capture_output=True, text=True, env=env, cwd=cwd, timeout=120, encoding="utf-8")
+
+
+def test_predict_min_confidence_through_the_cli(tiny_model_dir, tmp_path):
+    model = str(tiny_model_dir)
+    names = ["Abel", "Rossi", "Müller", "Schmidt", "Bianchi"]
+    plain = [
+        json.loads(line)
+        for line in run_cli("predict", *names, "--model", model, "--json", cwd=tmp_path).stdout.splitlines()
+    ]
+    threshold = float(np.median([row["probability"] for row in plain]))
+    low = [row["name"] for row in plain if row["probability"] < threshold]
+    assert low
+
+    text = run_cli("predict", *names, "--model", model, "--min-confidence", str(threshold), cwd=tmp_path)
+    assert text.returncode == 0, text.stderr  # an abstention is an answer, not a failure
+    for line in text.stdout.splitlines():
+        assert ("unsure" in line) == (line.split()[0] in low)
+
+    rows = [
+        json.loads(line)
+        for line in run_cli(
+            "predict", *names, "--model", model, "--min-confidence", str(threshold), "--json", cwd=tmp_path
+        ).stdout.splitlines()
+    ]
+    for row in rows:
+        assert row["abstained"] == (row["name"] in low)
+        assert (row["language"] is None) == row["abstained"] and row["top"]
+
+    table = run_cli("predict", *names, "--model", model, "--min-confidence", str(threshold), "--csv", cwd=tmp_path)
+    records = list(csv.DictReader(io.StringIO(table.stdout)))
+    for record in records:
+        assert (record["language"] == "") == (record["name"] in low)
+        assert record["abstained"] == ("true" if record["name"] in low else "false")
+
+    bad = run_cli("predict", "Abel", "--model", model, "--min-confidence", "2", cwd=tmp_path)
+    assert bad.returncode == 2 and "--min-confidence must be a probability" in bad.stderr
+
+
+def test_evaluate_reports_calibration_and_coverage(tiny_model_dir, tmp_path):
+    labelled = tmp_path / "labelled.tsv"
+    labelled.write_text("Abel\tGerman\nRossi\tItalian\nSchmidt\tGerman\nBianchi\tItalian\nMüller\tGerman\n")
+    model = str(tiny_model_dir)
+    result = run_cli(
+        "evaluate", "--model", model, "--file", str(labelled), "--json", "--min-confidence", "0.5", cwd=tmp_path
+    )
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["calibration"]["calibrated"] is False and report["calibration"]["after"] is None
+    assert set(report["calibration"]["before"]) == {"ece", "nll", "brier"}
+    assert 0 <= report["abstention"]["coverage"] <= 1
+    text = run_cli("evaluate", "--model", model, "--file", str(labelled), "--min-confidence", "0.5", cwd=tmp_path)
+    assert "uncalibrated (saved without a temperature" in text.stdout
+    assert "at --min-confidence 0.5: answered" in text.stdout
+
+
+def test_evaluate_shows_before_and_after_for_a_calibrated_model(dataset_dir, tmp_path):
+    out = tmp_path / "m"
+    train(TrainConfig(cell="gru", **TINY), dataset_dir, out)
+    labelled = tmp_path / "labelled.tsv"
+    labelled.write_text("Abel\tGerman\nRossi\tItalian\nSchmidt\tGerman\nBianchi\tItalian\n")
+    report = json.loads(
+        run_cli("evaluate", "--model", str(out), "--file", str(labelled), "--json", cwd=tmp_path).stdout
+    )
+    assert report["calibration"]["calibrated"] is True
+    assert report["calibration"]["temperature"] == checkpoint.load(out).temperature
+    assert set(report["calibration"]["after"]) == {"ece", "nll", "brier"}
