@@ -23,6 +23,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from nameclf.cells import log_softmax_numpy
+
 ECE_BINS = 15
 TEMPERATURE_RANGE = (0.05, 20.0)
 PRIOR_SD = 0.2  # of log T: see `objective` (chosen on held-out validation halves: README, "Calibration")
@@ -39,14 +41,9 @@ def truth_matrix(truths: Sequence[Sequence[str]], labels: Sequence[str]) -> np.n
     return matrix
 
 
-def log_softmax(scores: np.ndarray) -> np.ndarray:
-    shifted = scores - scores.max(axis=-1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
-
-
 def scaled(log_probabilities: np.ndarray, temperature: float) -> np.ndarray:
     """Log-probabilities at temperature T (T = 1 gives them back, up to rounding)."""
-    return log_softmax(np.asarray(log_probabilities, dtype=np.float64) / temperature)
+    return log_softmax_numpy(np.asarray(log_probabilities, dtype=np.float64) / temperature)
 
 
 def negative_log_likelihood(log_probabilities: np.ndarray, truth: np.ndarray) -> float:

@@ -83,27 +83,34 @@ def member_prefix(index: int) -> str:
 
 def member_count(config: dict[str, Any]) -> int:
     """Members of the ensemble a config describes (1 for a single model and for format 1)."""
-    members = config.get("ensemble", {}).get("members", 1)
+    members = _section(config, "ensemble").get("members", 1)
     if not isinstance(members, int) or isinstance(members, bool) or not 1 <= members <= MAX_MEMBERS:
         raise ValueError(f"ensemble members must be a whole number from 1 to {MAX_MEMBERS}, not {_quoted(members)}")
     return members
 
 
 def temperature_of(config: dict[str, Any]) -> float | None:
-    block = config.get("calibration")
-    if block is None:
+    if "calibration" not in config:
         return None
-    value = block.get("temperature") if isinstance(block, dict) else None
+    value = _section(config, "calibration").get("temperature")
     if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 < value <= 100:
         raise ValueError(f"calibration.temperature must be a number in (0, 100], not {_quoted(value)}")
     return float(value)
 
 
 def fold_case(config: dict[str, Any]) -> bool:
-    value = config.get("text", {}).get("fold_case", False)
+    value = _section(config, "text").get("fold_case", False)
     if not isinstance(value, bool):
         raise ValueError(f"text.fold_case must be true or false, not {_quoted(value)}")
     return value
+
+
+def _section(config: dict[str, Any], key: str) -> dict[str, Any]:
+    """A config's optional section (`ensemble`, `text`, `calibration`): an object, empty when absent."""
+    section = config.get(key, {})
+    if not isinstance(section, dict):
+        raise ValueError(f"{key} must be an object, not {_quoted(section)}")
+    return section
 
 
 def _quoted(value: Any, most: int = 30) -> str:
@@ -378,8 +385,6 @@ def _load_unlocked(path: Path) -> SavedModel:
         labels, vocabulary = config["labels"], config["vocabulary"]
         if not (isinstance(labels, list) and isinstance(vocabulary, str) and len(labels) == spec.num_labels):
             raise ValueError("labels or vocabulary do not match the network")
-        if not isinstance(config.get("ensemble", {}), dict) or not isinstance(config.get("text", {}), dict):
-            raise ValueError("ensemble and text must be objects")
         members = member_count(config)
         temperature_of(config)
         if Vocabulary(vocabulary, fold_case(config)).size != spec.vocab_size:

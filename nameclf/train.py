@@ -28,6 +28,7 @@ from nameclf.data import (
     available_languages,
     length_batches,
     load_dataset,
+    resolve_languages,
     split_dataset,
     split_fingerprint,
     stratum,
@@ -42,9 +43,6 @@ from nameclf.reporting import Reporter
 # all far above anything that trains well on this data.
 LIMITS = {"hidden": 4096, "layers": 16, "epochs": 100_000, "batch_size": 100_000}
 MAX_THREADS = 1024
-
-
-MAX_MEMBERS = checkpoint.MAX_MEMBERS
 
 
 @dataclass
@@ -99,8 +97,10 @@ class TrainConfig:
             raise UsageError("--char-dropout must be in [0, 1)")
         if self.label_smoothing is not None and not 0 <= self.label_smoothing < 1:
             raise UsageError("--label-smoothing must be in [0, 1)")
-        if self.members is not None and not (self.members == 1 or 2 <= self.members <= MAX_MEMBERS):
-            raise UsageError(f"--members must be 1 (one network) or from 2 to {MAX_MEMBERS} (k-fold ensemble)")
+        if self.members is not None and not 1 <= self.members <= checkpoint.MAX_MEMBERS:
+            raise UsageError(
+                f"--members must be 1 (one network) or from 2 to {checkpoint.MAX_MEMBERS} (k-fold ensemble)"
+            )
         if not 0 <= self.seed < 2**32:
             raise UsageError(f"--seed must be between 0 and {2**32 - 1}")
         if self.threads is not None and not 1 <= self.threads <= MAX_THREADS:
@@ -419,7 +419,7 @@ def train(
     started = time.perf_counter()
 
     names_dir = data_dir / "names"
-    languages = load_dataset(names_dir, config.languages, config.shared_names).languages
+    languages = resolve_languages(config.languages, available_languages(names_dir))
     config = config.resolved(len(languages))
     task = Task.of(len(languages))
     dataset = load_dataset(names_dir, config.languages, config.shared_names, config.fold_case)

@@ -6,15 +6,14 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_runner import run, user_env
 
 from nameclf import calibration, checkpoint
+from nameclf.cells import log_softmax_numpy
 from nameclf.data import load_dataset, split_dataset
 from nameclf.errors import ModelError
 from nameclf.predict import Predictor
@@ -49,12 +48,12 @@ def test_the_temperature_softens_an_overconfident_model_and_sharpens_a_timid_one
     logits = rng.normal(size=(400, 3))
     logits[np.arange(400), truth_index] += 1.5  # right about 70% of the time
     truth = np.eye(3, dtype=bool)[truth_index]
-    honest = calibration.fit_temperature(calibration.log_softmax(logits), truth)
-    loud = calibration.fit_temperature(calibration.log_softmax(logits * 6), truth)
-    quiet = calibration.fit_temperature(calibration.log_softmax(logits / 6), truth)
+    honest = calibration.fit_temperature(log_softmax_numpy(logits), truth)
+    loud = calibration.fit_temperature(log_softmax_numpy(logits * 6), truth)
+    quiet = calibration.fit_temperature(log_softmax_numpy(logits / 6), truth)
     assert loud > 3 * honest and quiet < honest / 3
     for scale in (6, 1 / 6):
-        raw = calibration.log_softmax(logits * scale)
+        raw = log_softmax_numpy(logits * scale)
         fitted = calibration.scaled(raw, calibration.fit_temperature(raw, truth))
         assert calibration.negative_log_likelihood(fitted, truth) < calibration.negative_log_likelihood(raw, truth)
         np.testing.assert_array_equal(fitted.argmax(1), raw.argmax(1))  # answers never change
@@ -65,7 +64,7 @@ def test_a_model_right_on_every_fitted_name_is_not_sharpened_without_end():
     """Likelihood alone pushes T to 0 when no fitted name is wrong; the prior keeps it near 1."""
     logits = np.array([[4.0, 0.0]] * 70)
     truth = np.array([[True, False]] * 70)
-    temperature = calibration.fit_temperature(calibration.log_softmax(logits), truth)
+    temperature = calibration.fit_temperature(log_softmax_numpy(logits), truth)
     assert 0.3 < temperature <= 1.0
 
 
@@ -155,12 +154,8 @@ def test_abstention_marks_exactly_the_names_below_the_threshold(tiny_model_dir):
         predictor.predict(names, min_confidence=1.5)
 
 
-def run_cli(*args: str, cwd) -> subprocess.CompletedProcess:
-    script = Path(sys.executable).with_name("nameclf")
-    command = [str(script), *args] if script.exists() else [sys.executable, "-m", "nameclf", *args]
-    env = {key: value for key, value in os.environ.items() if not key.startswith("NAMECLF_")}
-    env.update(NAMECLF_MODELS=str(cwd / "models"), NAMECLF_DATA=str(cwd / "data"), COLUMNS="200")
-    return subprocess.run(command, capture_output=True, text=True, env=env, cwd=cwd, timeout=120, encoding="utf-8")
+def run_cli(*args: str, cwd: Path):
+    return run(*args, env=user_env(cwd / "models", cwd / "data"), cwd=cwd)
 
 
 def test_predict_min_confidence_through_the_cli(tiny_model_dir, tmp_path):

@@ -9,31 +9,21 @@ import shutil
 import subprocess
 import sys
 import zipfile
-from pathlib import Path
 
 import pytest
+from cli_runner import SCRIPT, run, user_env
 from servers import LocalServer, closed_port
 
 from nameclf import __version__
 from nameclf.paths import bundled_names_dir
 
-SCRIPT = Path(sys.executable).with_name("nameclf")
 FAST_TRAIN = ["--hidden", "16", "--epochs", "2", "--threads", "1", "--quiet"]
-
-
-def run(*args: str, env: dict | None = None, stdin: str | None = None, cwd: Path | None = None):
-    command = [str(SCRIPT), *args] if SCRIPT.exists() else [sys.executable, "-m", "nameclf", *args]
-    return subprocess.run(
-        command, capture_output=True, text=True, env=env, input=stdin, cwd=cwd, timeout=300, encoding="utf-8"
-    )
 
 
 @pytest.fixture
 def env(tmp_path):
     """A user's environment: data and models in private folders, no debug."""
-    values = {key: value for key, value in os.environ.items() if not key.startswith("NAMECLF_")}
-    values.update(NAMECLF_DATA=str(tmp_path / "data"), NAMECLF_MODELS=str(tmp_path / "models"), COLUMNS="200")
-    return values
+    return user_env(tmp_path / "models", tmp_path / "data")
 
 
 @pytest.fixture
@@ -47,8 +37,7 @@ def trained(tmp_path_factory):
     """One model trained with the default settings, as `make demo` does."""
     root = tmp_path_factory.mktemp("trained")
     shutil.copytree(bundled_names_dir(), root / "data" / "names")
-    values = {key: value for key, value in os.environ.items() if not key.startswith("NAMECLF_")}
-    values.update(NAMECLF_DATA=str(root / "data"), NAMECLF_MODELS=str(root / "models"), COLUMNS="200")
+    values = user_env(root / "models", root / "data")
     result = run("train", "--quiet", env=values)
     assert result.returncode == 0, result.stderr
     return values

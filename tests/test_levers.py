@@ -4,13 +4,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from cli_runner import run, user_env
 
 from nameclf import checkpoint
 from nameclf.choices import TASK_DEFAULTS, Cell, Task, task_default_text
@@ -23,7 +21,6 @@ from nameclf.train import TrainConfig, member_folds, train, weighted_loss
 
 TINY = dict(hidden=8, epochs=1, batch_size=64, threads=1, device="cpu")
 PROBE_NAMES = ["Tribbiani", "Schmidt", "Rossi", "Müller", "Abbing", "Zimmermann", "Ab", "MCDONALD", "de la Cruz"]
-SCRIPT = Path(sys.executable).with_name("nameclf")
 
 
 def torch_member_probabilities(saved: checkpoint.SavedModel, names: list[str]) -> np.ndarray:
@@ -139,6 +136,15 @@ def test_an_impossible_member_count_is_a_one_line_model_error(tiny_model_dir, me
         checkpoint.load(tiny_model_dir)
 
 
+@pytest.mark.parametrize("section", ["ensemble", "text", "calibration"])
+def test_a_config_section_that_is_not_an_object_is_a_one_line_model_error(tiny_model_dir, section):
+    config = json.loads((tiny_model_dir / "config.json").read_text())
+    config[section] = [2]
+    (tiny_model_dir / "config.json").write_text(json.dumps(config))
+    with pytest.raises(ModelError, match=f"{section} must be an object"):
+        checkpoint.load(tiny_model_dir)
+
+
 def test_member_weights_that_do_not_match_the_member_count_are_refused(dataset_dir, tmp_path):
     out = tmp_path / "ensemble"
     train(TrainConfig(cell="gru", members=2, **TINY), dataset_dir, out)
@@ -217,23 +223,14 @@ def tiny_three_languages(tmp_path):
     return tmp_path / "data"
 
 
-def run_cli(*args: str, env: dict) -> subprocess.CompletedProcess:
-    command = [str(SCRIPT), *args] if SCRIPT.exists() else [sys.executable, "-m", "nameclf", *args]
-    return subprocess.run(command, capture_output=True, text=True, env=env, timeout=300, encoding="utf-8")
-
-
 @pytest.fixture
-def user_env(tmp_path, monkeypatch):
-    import os
-
-    values = {key: value for key, value in os.environ.items() if not key.startswith("NAMECLF_")}
-    values.update(NAMECLF_MODELS=str(tmp_path / "models"), COLUMNS="200")
-    return values
+def env(tmp_path):
+    return user_env(tmp_path / "models")
 
 
-def test_compare_runs_through_the_cli_on_a_users_tiny_dataset(tiny_three_languages, user_env, tmp_path):
+def test_compare_runs_through_the_cli_on_a_users_tiny_dataset(tiny_three_languages, env, tmp_path):
     data = str(tiny_three_languages)
-    result = run_cli("compare", "--cells", "rnn,gru", "--seeds", "2", "--data", data, "--json", env=user_env)
+    result = run("compare", "--cells", "rnn,gru", "--seeds", "2", "--data", data, "--json", env=env)
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert [cell["cell"] for cell in report["cells"]] == ["rnn", "gru"]
@@ -244,14 +241,14 @@ def test_compare_runs_through_the_cli_on_a_users_tiny_dataset(tiny_three_languag
     assert "rnn seed 1: validation accuracy" in result.stderr
     assert not (tmp_path / "models").exists()  # nothing saved, LATEST untouched
 
-    table = run_cli("compare", "--cells", "lstm", "--seeds", "1", "--data", data, "--quiet", env=user_env)
+    table = run("compare", "--cells", "lstm", "--seeds", "1", "--data", data, "--quiet", env=env)
     assert table.returncode == 0, table.stderr
     assert "lstm" in table.stdout and "±" in table.stdout and table.stderr == ""
 
 
-def test_compare_can_save_its_models(tiny_three_languages, user_env, tmp_path):
+def test_compare_can_save_its_models(tiny_three_languages, env, tmp_path):
     saved = tmp_path / "saved"
-    result = run_cli(
+    result = run(
         "compare",
         "--cells",
         "gru",
@@ -264,7 +261,7 @@ def test_compare_can_save_its_models(tiny_three_languages, user_env, tmp_path):
         "--save",
         str(saved),
         "--quiet",
-        env=user_env,
+        env=env,
     )
     assert result.returncode == 0, result.stderr
     assert checkpoint.load(saved / "gru-seed0").labels == ["German", "Italian", "Japanese"]
@@ -274,8 +271,8 @@ def test_compare_can_save_its_models(tiny_three_languages, user_env, tmp_path):
     ("args", "message"),
     [(["--cells", "rnn,transformer"], "unknown cell 'transformer'"), (["--seeds", "0"], "--seeds must be between")],
 )
-def test_compare_refuses_bad_options_in_one_line(tiny_three_languages, user_env, args, message):
-    result = run_cli("compare", "--data", str(tiny_three_languages), *args, env=user_env)
+def test_compare_refuses_bad_options_in_one_line(tiny_three_languages, env, args, message):
+    result = run("compare", "--data", str(tiny_three_languages), *args, env=env)
     assert result.returncode == 2
     assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
@@ -329,11 +326,11 @@ def test_an_ensembles_validation_log_holds_the_member_being_trained(dataset_dir,
     assert all(p.shape == (len(log.examples), 2) for p in log.probabilities)
 
 
-def test_compare_checks_every_save_folder_before_training(tiny_three_languages, user_env, tmp_path):
+def test_compare_checks_every_save_folder_before_training(tiny_three_languages, env, tmp_path):
     saved = tmp_path / "saved"
     (saved / "gru-seed1").mkdir(parents=True)
     (saved / "gru-seed1" / "thesis.txt").write_text("mine")
-    result = run_cli(
+    result = run(
         "compare",
         "--cells",
         "rnn,gru",
@@ -343,7 +340,7 @@ def test_compare_checks_every_save_folder_before_training(tiny_three_languages, 
         str(tiny_three_languages),
         "--save",
         str(saved),
-        env=user_env,
+        env=env,
     )
     assert result.returncode == 2 and "gru-seed1" in result.stderr
     assert "rnn seed 0" not in result.stderr  # refused before any training
