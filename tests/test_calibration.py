@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from cli_runner import run, user_env
+from model_files import edit_config
 
 from nameclf import calibration, checkpoint
 from nameclf.cells import log_softmax_numpy
@@ -117,17 +118,13 @@ def test_the_temperature_lowers_the_nll_of_a_model_made_overconfident(dataset_di
 def test_a_model_saved_without_a_temperature_answers_at_t_1(tiny_model_dir):
     saved = checkpoint.load(tiny_model_dir)
     assert saved.temperature is None and Predictor(saved).temperature == 1.0
-    config = json.loads((tiny_model_dir / "config.json").read_text())
-    config.update(format_version=2, calibration={"temperature": 5.0})  # format 2 never had one: ignored
-    (tiny_model_dir / "config.json").write_text(json.dumps(config))
+    edit_config(tiny_model_dir, format_version=2, calibration={"temperature": 5.0})  # format 2 never had one
     assert checkpoint.load(tiny_model_dir).temperature is None
 
 
 @pytest.mark.parametrize("value", [0, -1, 1000, "2", True, None])
 def test_an_impossible_temperature_is_a_one_line_model_error(tiny_model_dir, value):
-    config = json.loads((tiny_model_dir / "config.json").read_text())
-    config["calibration"] = {"temperature": value}
-    (tiny_model_dir / "config.json").write_text(json.dumps(config))
+    edit_config(tiny_model_dir, calibration={"temperature": value})
     with pytest.raises(ModelError, match="calibration.temperature must be a number"):
         checkpoint.load(tiny_model_dir)
 

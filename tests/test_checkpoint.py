@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from model_files import edit_config, write_config
 from safetensors.numpy import save_file
 
 from nameclf import __version__, checkpoint
@@ -214,16 +215,6 @@ class TouchOnUnpickle:
 
     def __reduce__(self):
         return (Path.touch, (self.marker,))
-
-
-def write_config(model: Path, config) -> None:
-    (model / CONFIG_FILE).write_text(json.dumps(config), encoding="utf-8")
-
-
-def edit_config(model: Path, **changes) -> None:
-    config = json.loads((model / CONFIG_FILE).read_text(encoding="utf-8"))
-    config.update(changes)
-    write_config(model, config)
 
 
 def rewrite_weights(model: Path, change) -> None:

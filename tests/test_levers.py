@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 from cli_runner import run, user_env
+from model_files import edit_config, read_config, write_config
 
 from nameclf import checkpoint
 from nameclf.choices import TASK_DEFAULTS, Cell, Task, task_default_text
@@ -117,11 +118,11 @@ def test_a_format_1_model_folder_still_loads_and_predicts_the_same(dataset_dir, 
     out = tmp_path / "model"
     train(TrainConfig(cell="gru", **TINY), dataset_dir, out)
     before = numpy_probabilities(checkpoint.load(out), PROBE_NAMES)
-    config = json.loads((out / "config.json").read_text())
+    config = read_config(out)
     config["format_version"] = 1
-    for added in ("ensemble", "text", "parameters"):
+    for added in ("ensemble", "text", "parameters", "calibration"):
         del config[added]
-    (out / "config.json").write_text(json.dumps(config))
+    write_config(out, config)
     old = checkpoint.load(out)
     assert old.members == 1 and not old.vocabulary.fold_case
     np.testing.assert_array_equal(numpy_probabilities(old, PROBE_NAMES), before)
@@ -129,18 +130,14 @@ def test_a_format_1_model_folder_still_loads_and_predicts_the_same(dataset_dir, 
 
 @pytest.mark.parametrize("members", [0, 65, "3", True])
 def test_an_impossible_member_count_is_a_one_line_model_error(tiny_model_dir, members):
-    config = json.loads((tiny_model_dir / "config.json").read_text())
-    config["ensemble"] = {"members": members}
-    (tiny_model_dir / "config.json").write_text(json.dumps(config))
+    edit_config(tiny_model_dir, ensemble={"members": members})
     with pytest.raises(ModelError, match="ensemble members must be a whole number"):
         checkpoint.load(tiny_model_dir)
 
 
 @pytest.mark.parametrize("section", ["ensemble", "text", "calibration"])
 def test_a_config_section_that_is_not_an_object_is_a_one_line_model_error(tiny_model_dir, section):
-    config = json.loads((tiny_model_dir / "config.json").read_text())
-    config[section] = [2]
-    (tiny_model_dir / "config.json").write_text(json.dumps(config))
+    edit_config(tiny_model_dir, **{section: [2]})
     with pytest.raises(ModelError, match=f"{section} must be an object"):
         checkpoint.load(tiny_model_dir)
 
@@ -148,9 +145,7 @@ def test_a_config_section_that_is_not_an_object_is_a_one_line_model_error(tiny_m
 def test_member_weights_that_do_not_match_the_member_count_are_refused(dataset_dir, tmp_path):
     out = tmp_path / "ensemble"
     train(TrainConfig(cell="gru", members=2, **TINY), dataset_dir, out)
-    config = json.loads((out / "config.json").read_text())
-    config["ensemble"]["members"] = 3
-    (out / "config.json").write_text(json.dumps(config))
+    edit_config(out, ensemble={**read_config(out)["ensemble"], "members": 3})
     with pytest.raises(ModelError, match=r"lacks weight members\.2\."):
         checkpoint.load(out)
 
@@ -305,9 +300,7 @@ def test_case_folding_never_puts_two_spellings_of_a_name_in_two_parts(tmp_path):
 
 
 def test_a_format_1_folder_ignores_keys_format_1_never_had(tiny_model_dir):
-    config = json.loads((tiny_model_dir / "config.json").read_text())
-    config.update(format_version=1, ensemble={"members": 2}, text={"fold_case": True})
-    (tiny_model_dir / "config.json").write_text(json.dumps(config))
+    edit_config(tiny_model_dir, format_version=1, ensemble={"members": 2}, text={"fold_case": True})
     saved = checkpoint.load(tiny_model_dir)
     assert saved.members == 1 and not saved.vocabulary.fold_case
 

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from model_files import edit_config
 from safetensors.numpy import save_file
 
 from nameclf.checkpoint import CONFIG_FILE, FORMAT_VERSION, WEIGHTS_FILE
@@ -47,12 +48,6 @@ def run(*args: str, debug_env: str | None = None, tmp_path: Path) -> subprocess.
     return subprocess.run(
         [*command, *args], capture_output=True, text=True, encoding="utf-8", errors="replace", env=env, timeout=120
     )
-
-
-def edit_config(model: Path, **changes) -> None:
-    config = json.loads((model / CONFIG_FILE).read_text(encoding="utf-8"))
-    config.update(changes)
-    (model / CONFIG_FILE).write_text(json.dumps(config), encoding="utf-8")
 
 
 # --- the damage: each returns (what to pass as --model, the file the message must name) -------
