@@ -98,6 +98,9 @@ def pair_task(settings: dict, keep: Path) -> dict[str, Any]:
             rows.append(common.nameclf_run(PAIR, seed, PARTS, keep=kept, cell=cell, **settings["options"]))
             say(f"  {cell} seed {seed}: test {rows[-1]['test_accuracy']:.4f}, oos {rows[-1]['oos_accuracy']:.4f}")
         result["runs"][cell] = rows
+        pooled = common.pooled_calibration(rows)
+        if cell == "lstm":
+            result["calibration_pooled"] = pooled
     result["oos_names"] = len(common.out_of_source(PAIR))
     return result
 
@@ -114,6 +117,7 @@ def many_task(settings: dict, keep: Path) -> dict[str, Any]:
         rows.append(common.nameclf_run(MANY, seed, PARTS, keep=kept, **settings["many_options"]))
         say(f"  default seed {seed}: test F1 {rows[-1]['test_macro_f1']:.4f}, {rows[-1]['train_seconds']:.0f} s")
     result["runs"]["default"] = rows
+    result["calibration_pooled"] = common.pooled_calibration(rows)
     result["oos_names"] = len(common.out_of_source(MANY))
     return result
 
@@ -149,34 +153,41 @@ def cold_predict(model: Path, repeats: int) -> dict[str, float]:
     return {"median_seconds": statistics.median(times[1:]), "min_seconds": min(times[1:]), "runs": repeats}
 
 
-def throughput(model: Path, names: int) -> float:
+def throughput(model: Path, names: int) -> dict[str, float]:
+    """Names per second of the numpy predictor, best of 3, as saved (calibrated) and at T = 1, the two
+    alternated so that the machine's noise falls on both alike."""
     from nameclf.data import read_names
     from nameclf.predict import Predictor
 
     pool = [name for path in sorted(common.NAMES_DIR.glob("*.txt")) for name in read_names(path)]
     rng = np.random.default_rng(0)
     chosen = [pool[i] for i in rng.integers(0, len(pool), size=names)]
-    predictor = Predictor.load(model)
-    predictor.predict(chosen[:1000])
-    best = float("inf")
+    calibrated = Predictor.load(model)
+    plain = Predictor.load(model)
+    plain.temperature = 1.0  # skips the rescaling, as a model saved without a temperature does
+    calibrated.predict(chosen[:1000])
+    best = {"calibrated": float("inf"), "uncalibrated": float("inf")}
     for _ in range(3):
-        started = time.perf_counter()
-        predictor.predict(chosen)
-        best = min(best, time.perf_counter() - started)
-    return names / best
+        for kind, predictor in (("calibrated", calibrated), ("uncalibrated", plain)):
+            started = time.perf_counter()
+            predictor.predict(chosen)
+            best[kind] = min(best[kind], time.perf_counter() - started)
+    return {kind: names / seconds for kind, seconds in best.items()}
 
 
 def speed_task(keep: Path, quick: bool) -> dict[str, Any]:
     say("prediction speed")
     names = 20_000 if quick else 100_000
-    return {
-        task: {
+    results = {}
+    for task in ("pair", "many"):
+        rates = throughput(keep / task, names)
+        results[task] = {
             "names": names,
-            "names_per_second": throughput(keep / task, names),
+            "names_per_second": rates["calibrated"],
+            "names_per_second_uncalibrated": rates["uncalibrated"],
             "cold_predict": cold_predict(keep / task, 3 if quick else 5),
         }
-        for task in ("pair", "many")
-    }
+    return results
 
 
 def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
@@ -239,6 +250,44 @@ def targets(results: dict[str, Any]) -> list[dict[str, Any]]:
         default_seconds <= seed_seconds / 10,
         f"{default_seconds - seed_seconds / 10:.1f} s",
     )
+    for task, label in (("many", "18 languages: mean over seeds"), ("pair", "German/Italian: pooled over seeds")):
+        if task == "many":
+            before = mean(many["default"], "test_ece_before")
+            after = mean(many["default"], "test_ece_after")
+        else:
+            pooled = results["pair"]["calibration_pooled"]
+            before, after = pooled["before"]["ece"], pooled["after"]["ece"]
+        add(
+            f"calibration: test ECE after <= 0.02 and lower than before ({label})",
+            f"{after:.4f} (before {before:.4f})",
+            after <= 0.02 and after < before,
+            f"{max(after - 0.02, 0):.4f}" + ("" if after < before else "; not lower than before"),
+        )
+    covered = mean(many["default"], "test_coverage_0.9")
+    add(
+        "prediction sets: 18-language test coverage at --coverage 0.9 in [0.88, 0.95] (mean over seeds)",
+        f"{covered:.4f}, mean set size {mean(many['default'], 'test_set_size_0.9'):.2f}",
+        0.88 <= covered <= 0.95,
+        f"{max(0.88 - covered, covered - 0.95):.4f}",
+    )
+    share = max(
+        row["calibration_seconds"] / row["train_seconds"] for rows in (pair["lstm"], many["default"]) for row in rows
+    )
+    add(
+        "calibration adds <= 5% to training time (largest share over the default runs)",
+        f"{share:.3%}",
+        share <= 0.05,
+        f"{share - 0.05:.3%}",
+    )
+    for task in ("pair", "many"):
+        speed = results["speed"][task]
+        ratio = speed["names_per_second"] / speed["names_per_second_uncalibrated"]
+        add(
+            f"calibration adds nothing measurable to prediction: names/s calibrated / at T = 1 >= 0.97 ({task})",
+            f"{ratio:.3f}",
+            ratio >= 0.97,
+            f"{0.97 - ratio:.3f}",
+        )
     for task in ("pair", "many"):
         speed = results["speed"][task]
         rate = speed["names_per_second"]
@@ -357,14 +406,51 @@ def markdown(results: dict[str, Any], command: str) -> str:
         )
     lines += [
         "",
+        "## Calibration and prediction sets (test splits)",
+        "",
+        "ECE: expected calibration error, 15 equal-width bins of the top probability. Before: the network's "
+        "own probabilities; after: at the temperature fitted on half the validation names. Coverage: the share "
+        "of test names whose `--coverage C` set holds a true language (split conformal, threshold from the "
+        "other validation half); in brackets the mean set size. German/Italian: the default (lstm), test names "
+        "of all seeds pooled; 18 languages: mean over seeds.",
+        "",
+        "| task | names | ECE before → after | NLL before → after | temperature (mean) | coverage 0.8 "
+        "| coverage 0.9 | coverage 0.95 | calibration s / train s (largest) |",
+        "|---|---|---|---|---|---|---|---|---|",
+    ]
+    for title, task, rows in (
+        ("German/Italian", pair, pair["runs"]["lstm"]),
+        ("18 languages", many, many["runs"]["default"]),
+    ):
+        pooled = task["calibration_pooled"]
+        if task is pair:
+            ece = f"{pooled['before']['ece']:.4f} → {pooled['after']['ece']:.4f}"
+            nll = f"{pooled['before']['nll']:.4f} → {pooled['after']['nll']:.4f}"
+        else:
+            ece = f"{fmt(summary(rows, 'test_ece_before'))} → {fmt(summary(rows, 'test_ece_after'))}"
+            nll = f"{fmt(summary(rows, 'test_nll_before'))} → {fmt(summary(rows, 'test_nll_after'))}"
+        sets = [
+            f"{summary(rows, f'test_coverage_{c}')['mean']:.4f} ({summary(rows, f'test_set_size_{c}')['mean']:.2f})"
+            for c in common.COVERAGES
+        ]
+        share = max(row["calibration_seconds"] / row["train_seconds"] for row in rows)
+        lines.append(
+            f"| {title} | {pooled['names']:,} | {ece} | {nll} | {summary(rows, 'temperature')['mean']:.2f} | "
+            + " | ".join(sets)
+            + f" | {share:.3%} |"
+        )
+    lines += [
+        "",
         "## Prediction",
         "",
-        "| model | numpy names/s | cold `nameclf predict Tribbiani` (median) |",
-        "|---|---|---|",
+        "| model | numpy names/s | the same at T = 1 (uncalibrated), alternated | cold `nameclf predict Tribbiani` "
+        "(median) |",
+        "|---|---|---|---|",
     ]
     for task, row in speed.items():
         lines.append(
             f"| {task} default | {row['names_per_second']:,.0f} (best of 3 over {row['names']:,} names) | "
+            f"{row['names_per_second_uncalibrated']:,.0f} | "
             f"{row['cold_predict']['median_seconds']:.2f} s (of {row['cold_predict']['runs']}) |"
         )
     lines += ["", f"Raw figures: `benchmarks/results{'-quick' if results['quick'] else ''}.json`.", ""]

@@ -44,19 +44,42 @@ def main() -> None:
             tests = []
             for seed in args.seeds.split(","):
                 out = workdir / "models" / f"{cell}-{seed}"
-                command = [str(SCRIPT), "train", "--quiet", "--cell", cell, "--impl", impl, "--seed", seed,
-                           "--languages", args.languages, "--out", str(out), *args.extra]
+                command = [
+                    str(SCRIPT),
+                    "train",
+                    "--quiet",
+                    "--cell",
+                    cell,
+                    "--impl",
+                    impl,
+                    "--seed",
+                    seed,
+                    "--languages",
+                    args.languages,
+                    "--out",
+                    str(out),
+                    *args.extra,
+                ]
                 started = time.perf_counter()
                 subprocess.run(command, check=True, env=env, capture_output=True)
                 wall = time.perf_counter() - started
-                report = json.loads(subprocess.run(
-                    [str(SCRIPT), "evaluate", "--json", "--model", str(out)], check=True, env=env,
-                    capture_output=True, text=True).stdout)
+                report = json.loads(
+                    subprocess.run(
+                        [str(SCRIPT), "evaluate", "--json", "--model", str(out)],
+                        check=True,
+                        env=env,
+                        capture_output=True,
+                        text=True,
+                    ).stdout
+                )
                 config = json.loads((out / "config.json").read_text())
                 tests.append(report["accuracy"])
-                print(f"{cell + ('*' if impl == 'scratch' else ''):14s} {seed:>4s} {wall:12.1f} "
-                      f"{config['training']['best_epoch']:>10d} {config['metrics']['validation_accuracy']:10.4f} "
-                      f"{report['accuracy']:7.4f}", flush=True)
+                print(
+                    f"{cell + ('*' if impl == 'scratch' else ''):14s} {seed:>4s} {wall:12.1f} "
+                    f"{config['training']['best_epoch']:>10d} {config['metrics']['validation_accuracy']:10.4f} "
+                    f"{report['accuracy']:7.4f}",
+                    flush=True,
+                )
             if len(tests) > 1:
                 print(f"{cell:14s} mean test accuracy {statistics.mean(tests):.4f} ± {statistics.stdev(tests):.4f}")
     finally:

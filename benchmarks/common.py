@@ -74,12 +74,66 @@ def nameclf_run(
             "validation_accuracy": result.config["metrics"]["validation_accuracy"],
             "validation_macro_f1": result.config["metrics"]["validation_macro_f1"],
         }
+        row["calibration_seconds"] = result.config["calibration"]["seconds"]
+        row["temperature"] = result.config["calibration"]["temperature"]
         for part in parts:
             if part == "validation":
                 continue
             examples = list(out_of_source(languages)) if part == "oos" else getattr(split(languages, seed), part)
-            row.update(figures_of(evaluate_examples(predictor, examples, part), part))
+            report = evaluate_examples(predictor, examples, part)
+            row.update(figures_of(report, part))
+            if part == "test":
+                row.update(trust_figures(predictor, examples, report))
     return row
+
+
+COVERAGES = (0.8, 0.9, 0.95)
+
+
+def trust_figures(predictor, examples: Sequence[Example], report) -> dict[str, Any]:
+    """Calibration before and after the temperature, prediction sets at each of COVERAGES, and the
+    raw points (`_points`: uncalibrated log-probabilities and truth) for figures pooled over seeds."""
+    import numpy as np
+
+    from nameclf import calibration
+    from nameclf.data import normalise
+
+    row: dict[str, Any] = {
+        "test_ece_before": report.calibration["before"]["ece"],
+        "test_ece_after": report.calibration["after"]["ece"],
+        "test_nll_before": report.calibration["before"]["nll"],
+        "test_nll_after": report.calibration["after"]["nll"],
+    }
+    for coverage in COVERAGES:
+        sets = evaluate_examples(predictor, examples, "test", coverage=coverage).sets
+        row[f"test_coverage_{coverage}"] = sets["empirical_coverage"]
+        row[f"test_set_size_{coverage}"] = sets["mean_set_size"]
+    answered = [e for e, p in zip(examples, predictor.predict([e.name for e in examples])) if p.language]
+    encoded = [predictor.vocabulary.encode(normalise(e.name)) for e in answered]
+    row["_points"] = {
+        "raw": predictor.log_probabilities(encoded, calibrated=False).astype(np.float64),
+        "truth": calibration.truth_matrix([e.labels for e in answered], predictor.labels),
+        "temperature": predictor.temperature,
+    }
+    return row
+
+
+def pooled_calibration(rows: list[dict]) -> dict[str, float]:
+    """ECE, NLL and Brier over every seed's test names together, before and after each seed's own
+    temperature; removes the rows' `_points`."""
+    import numpy as np
+
+    from nameclf import calibration
+
+    points = [row.pop("_points") for row in rows]
+    truth = np.concatenate([p["truth"] for p in points])
+    before = np.concatenate([p["raw"] for p in points])
+    after = np.concatenate([calibration.scaled(p["raw"], p["temperature"]) for p in points])
+    return {
+        "names": len(truth),
+        "before": calibration.figures(before, truth),
+        "after": calibration.figures(after, truth),
+    }
 
 
 def yardstick_run(languages: str, seed: int, parts: Sequence[str], metric: str) -> dict[str, Any]:

@@ -55,15 +55,21 @@ def main() -> None:
         ngram_wrong = {e.name for e, i in zip(split.validation, top) if labels[i] not in e.labels}
 
         both = sorted(rnn_wrong & ngram_wrong)
-        counts.update(names=len(names), both=len(both), rnn=len(rnn_wrong - ngram_wrong),
-                      ngram=len(ngram_wrong - rnn_wrong))
+        counts.update(
+            names=len(names), both=len(both), rnn=len(rnn_wrong - ngram_wrong), ngram=len(ngram_wrong - rnn_wrong)
+        )
         shared += [f"{name} ({next(e for e in split.validation if e.name == name).labels[0]})" for name in both]
-        print(f"seed {seed}: RNN wrong {len(rnn_wrong)}, n-gram wrong {len(ngram_wrong)}, both {len(both)}: "
-              f"{', '.join(both)}", flush=True)
+        print(
+            f"seed {seed}: RNN wrong {len(rnn_wrong)}, n-gram wrong {len(ngram_wrong)}, both {len(both)}: "
+            f"{', '.join(both)}",
+            flush=True,
+        )
     n = counts["names"]
-    print(f"\n{n} validation names: both wrong {counts['both']} ({counts['both'] / n:.1%}), "
-          f"only the RNN {counts['rnn']} ({counts['rnn'] / n:.1%}), only the n-grams {counts['ngram']} "
-          f"({counts['ngram'] / n:.1%})")
+    print(
+        f"\n{n} validation names: both wrong {counts['both']} ({counts['both'] / n:.1%}), "
+        f"only the RNN {counts['rnn']} ({counts['rnn'] / n:.1%}), only the n-grams {counts['ngram']} "
+        f"({counts['ngram'] / n:.1%})"
+    )
     print("wrong for both:", ", ".join(sorted(set(shared))))
 
 

@@ -69,10 +69,16 @@ class Candidate:
 
     def cli_args(self) -> list[str]:
         return [
-            f"--cell={self.cell}", f"--hidden={self.hidden}", f"--layers={self.layers}",
-            "--bidirectional" if self.bidirectional else "--unidirectional", f"--dropout={self.dropout:g}",
-            f"--lr={self.lr:g}", f"--batch-size={self.batch_size}", f"--epochs={self.epochs}",
-            f"--patience={self.patience}", f"--average={NO_AVERAGING:g}",
+            f"--cell={self.cell}",
+            f"--hidden={self.hidden}",
+            f"--layers={self.layers}",
+            "--bidirectional" if self.bidirectional else "--unidirectional",
+            f"--dropout={self.dropout:g}",
+            f"--lr={self.lr:g}",
+            f"--batch-size={self.batch_size}",
+            f"--epochs={self.epochs}",
+            f"--patience={self.patience}",
+            f"--average={NO_AVERAGING:g}",
         ]
 
 
@@ -342,8 +348,16 @@ def wall_check(runner: Runner, chosen: Score, seed: int) -> float:
     script = Path(sys.executable).with_name("nameclf")
     program = [str(script)] if script.exists() else [sys.executable, "-m", "nameclf"]
     out = runner.out / "_wallcheck" / f"{chosen.candidate.cell}-seed{seed}"
-    command = [*program, "train", "--quiet", *chosen.candidate.cli_args(), f"--seed={seed}", "--device=cpu",
-               f"--data={runner.data}", f"--out={out}"]
+    command = [
+        *program,
+        "train",
+        "--quiet",
+        *chosen.candidate.cli_args(),
+        f"--seed={seed}",
+        "--device=cpu",
+        f"--data={runner.data}",
+        f"--out={out}",
+    ]
     started = time.perf_counter()
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
     return time.perf_counter() - started
@@ -357,9 +371,13 @@ def main() -> None:
     parser.add_argument("--top", type=int, default=3, help="configs per cell to confirm on every seed (default: 3)")
     parser.add_argument("--time-limit", type=float, default=10.0, help="most mean training seconds (default: 10)")
     parser.add_argument("--threads", type=int, default=2, help="torch threads per run (default: 2)")
-    parser.add_argument("--jobs", type=int, default=1,
-                        help="runs in parallel, each pinned to its own --threads cores (default: 1; keep 1 on a 2-core "
-                        "machine; on a bigger one, N jobs give 2-core timings as long as 2N <= cores)")
+    parser.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="runs in parallel, each pinned to its own --threads cores (default: 1; keep 1 on a 2-core "
+        "machine; on a bigger one, N jobs give 2-core timings as long as 2N <= cores)",
+    )
     parser.add_argument("--wall-seeds", default="0", help="seeds for --wall-check (default: 0)")
     parser.add_argument("--quick", action="store_true", help="a tiny grid, 2 screening seeds, 10 epochs: a smoke test")
     parser.add_argument("--report-test", action="store_true", help="test accuracy of the chosen config per cell")

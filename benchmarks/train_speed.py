@@ -87,8 +87,10 @@ def main() -> None:
     bucketed = length_batches([len(e) for e in encoded], args.batch_size, np.random.default_rng(0))
     sample = [order[i : i + 1] for i in range(args.one_by_one_sample)]
 
-    print(f"{len(train)} training names, {len(dataset.languages)} languages, batch {args.batch_size}, "
-          f"hidden {args.hidden}, {args.threads} thread(s); seconds per epoch:")
+    print(
+        f"{len(train)} training names, {len(dataset.languages)} languages, batch {args.batch_size}, "
+        f"hidden {args.hidden}, {args.threads} thread(s); seconds per epoch:"
+    )
     print(f"{'cell':5s} {'bucketed':>9s} {'padded':>9s} {'packed':>9s} {'1-by-1':>9s}  1-by-1/bucketed")
     for cell in (Cell.rnn, Cell.gru, Cell.lstm):
         times = {}

@@ -22,6 +22,7 @@ import numpy as np
 
 from nameclf import __version__
 from nameclf.cells import NetworkSpec, parameter_shapes
+from nameclf.conformal import saved_scores
 from nameclf.data import Vocabulary
 from nameclf.errors import ModelError, UsageError
 from nameclf.paths import default_models_dir
@@ -30,8 +31,9 @@ FORMAT = "nameclf-model"
 # 1: one network. 2: adds `ensemble.members` (weights of member i under `members.{i}.`, when more
 # than one) and `text.fold_case`; a version-1 folder reads as one member that keeps case.
 # 3: adds `calibration.temperature`; an older folder reads as uncalibrated (T = 1).
-FORMAT_VERSION = 3
-ADDED_IN = {"ensemble": 2, "text": 2, "calibration": 3}  # keys a folder of an older format never meant
+# 4: adds `conformal.scores`, for prediction sets (`predict --coverage`); an older folder has none.
+FORMAT_VERSION = 4
+ADDED_IN = {"ensemble": 2, "text": 2, "calibration": 3, "conformal": 4}  # keys a folder of an older format never meant
 MAX_MEMBERS = 64
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
@@ -66,6 +68,11 @@ class SavedModel:
     def temperature(self) -> float | None:
         """The calibration temperature, or None for a model saved without one (it answers at T = 1)."""
         return temperature_of(self.config)
+
+    @property
+    def conformal_scores(self) -> list[float] | None:
+        """The held-out names' sorted scores for prediction sets, or None for a model saved without them."""
+        return saved_scores(self.config)
 
     def member_weights(self) -> list[dict[str, np.ndarray]]:
         """Each member's weights under the network's own names (one dict for a single model)."""
@@ -387,6 +394,7 @@ def _load_unlocked(path: Path) -> SavedModel:
             raise ValueError("labels or vocabulary do not match the network")
         members = member_count(config)
         temperature_of(config)
+        saved_scores(config)
         if Vocabulary(vocabulary, fold_case(config)).size != spec.vocab_size:
             raise ValueError("vocabulary size does not match the network")
         if not all(isinstance(label, str) and label for label in labels) or len(set(labels)) != len(labels):

@@ -33,8 +33,10 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-out = Console(highlight=False, soft_wrap=True)
-err = Console(stderr=True, highlight=False, soft_wrap=True)
+# NO_COLOR (no-color.org) means plain text: no colour, and no bold or dim either
+_styles = {"color_system": None} if os.environ.get("NO_COLOR") else {}
+out = Console(highlight=False, soft_wrap=True, **_styles)
+err = Console(stderr=True, highlight=False, soft_wrap=True, **_styles)
 state = {"debug": False}
 
 
@@ -447,6 +449,16 @@ def predict(
             metavar="P",
         ),
     ] = None,
+    coverage: Annotated[
+        float | None,
+        typer.Option(
+            help="Also give each name a set of languages that holds its true one with probability C "
+            "(e.g. 0.9): on average over names like the training data's, not for each name "
+            "(split conformal prediction on validation names the temperature never saw).",
+            show_default="no sets",
+            metavar="C",
+        ),
+    ] = None,
 ) -> None:
     """Say which language each name comes from. Probabilities are calibrated on validation names."""
     with handled():
@@ -465,10 +477,20 @@ def predict(
         writer = csv.writer(sys.stdout) if as_csv else None
         if writer is not None:
             writer.writerow(
-                ["name", "language", "probability", "top", "unknown_characters", "error", "warning", "abstained"]
+                [
+                    "name",
+                    "language",
+                    "probability",
+                    "top",
+                    "unknown_characters",
+                    "error",
+                    "warning",
+                    "abstained",
+                    "set",
+                ]
             )
         total = failed = 0
-        for prediction in predictor.predict_stream(source, top_k, min_confidence=min_confidence):
+        for prediction in predictor.predict_stream(source, top_k, min_confidence=min_confidence, coverage=coverage):
             total += 1
             failed += prediction.language is None and not prediction.abstained
             if as_json:
@@ -486,6 +508,7 @@ def predict(
                         prediction.error or "",
                         prediction.warning or "",
                         "true" if prediction.abstained else "false",
+                        ";".join(prediction.set or []),
                     ]
                 )
             else:
@@ -508,17 +531,90 @@ def _text_line(prediction) -> str:
     shown = "".join(ch if ch.isprintable() else "\ufffd" for ch in shown)
     if len(shown) > 60:
         shown = shown[:57] + "..."
+    in_set = f"  set: {', '.join(prediction.set)}" if prediction.set is not None else ""
     if prediction.abstained:
         candidates = "  ".join(f"{language} {p:.1%}" for language, p in prediction.top)
-        return f"{shown:<20}  unsure  ({candidates})"
+        return f"{shown:<20}  unsure  ({candidates}){in_set}"
     if prediction.language is None:
         reason = prediction.error or prediction.warning or "no answer"
         return f"{shown:<20}  -  ({reason})"
     answer = "  ".join(f"{language} {p:.1%}" for language, p in prediction.top)
-    line = f"{shown:<20}  {answer}"
+    line = f"{shown:<20}  {answer}{in_set}"
     if prediction.warning:
         line += f"  ({prediction.warning})"
     return line
+
+
+# --- explain ------------------------------------------------------------------------------------
+
+
+@app.command()
+def explain(
+    names: Annotated[list[str], typer.Argument(help="Names to explain.", show_default=False)],
+    model: Annotated[Path | None, typer.Option(help="Model folder.", show_default="the last one trained")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+) -> None:
+    """Show how much each character moved the answer, and the most telling run of 2-4 characters.
+
+    Each character in turn is hidden (read as one the model never saw) and the name scored again: its
+    contribution is the drop in the answer's calibrated log-probability, in nats (0.69 halves it).
+    Green characters point to the answer, red ones away from it.
+    """
+    with handled():
+        from nameclf.explain import explain as explain_names
+        from nameclf.predict import Predictor
+
+        predictor = Predictor.load(model)
+        failed = 0
+        for explanation in explain_names(predictor, names):
+            failed += explanation.language is None
+            if as_json:
+                print(json.dumps(explanation.to_dict(), ensure_ascii=False))
+            else:
+                _print_explanation(explanation)
+        if failed:
+            err.print(f"[yellow]{failed} of {len(names)} name(s) got no answer (marked in the output)[/yellow]")
+            raise typer.Exit(DataError.exit_code)
+
+
+def _contribution_style(value: float, scale: float) -> str:
+    share = value / scale if scale > 0 else 0.0
+    if share >= 0.5:
+        return "bold green"
+    if share >= 0.15:
+        return "green"
+    if share <= -0.5:
+        return "bold red"
+    if share <= -0.15:
+        return "red"
+    return "dim"
+
+
+def _print_explanation(explanation) -> None:
+    from rich.text import Text
+
+    shown = one_line(explanation.name)
+    if explanation.language is None:
+        out.print(Text(f"{shown}  -  ({explanation.error or explanation.warning or 'no answer'})"))
+        return
+    scale = max(abs(value) for _, value in explanation.characters)
+    line = Text()
+    for character, value in explanation.characters:
+        line.append(one_line(character), style=_contribution_style(value, scale))
+    line.append(f"  {explanation.language} {explanation.probability:.1%}")
+    if explanation.substring is not None:
+        telling = explanation.substring
+        line.append(f"  most telling: {one_line(telling['text'])!r} {_nats(telling['contribution'])}")
+    if explanation.warning:
+        line.append(f"  ({explanation.warning})")
+    out.print(line)
+    out.print(Text("  " + "  ".join(f"{one_line(c)} {_nats(v)}" for c, v in explanation.characters)))
+
+
+def _nats(value: float) -> str:
+    """A contribution: two decimals, or two digits in scientific form for a small one (a sure answer's
+    characters each move its log-probability by little)."""
+    return f"{value:+.2f}" if abs(value) >= 0.005 or value == 0 else f"{value:+.1e}"
 
 
 # --- evaluate -----------------------------------------------------------------------------------
@@ -541,6 +637,14 @@ def evaluate(
             metavar="P",
         ),
     ] = None,
+    coverage: Annotated[
+        float | None,
+        typer.Option(
+            help="Also report how often the prediction sets at this coverage (e.g. 0.9) hold the true "
+            "language, and their mean size.",
+            metavar="C",
+        ),
+    ] = None,
 ) -> None:
     """Score a model on its own test split, or on your labelled list, with its calibration."""
     with handled():
@@ -558,7 +662,7 @@ def evaluate(
         else:
             examples = test_examples(saved, data if data is not None else default_data_dir())
             source = "test split"
-        report = evaluate_examples(predictor, examples, source, min_confidence)
+        report = evaluate_examples(predictor, examples, source, min_confidence, coverage)
         if as_json:
             print(json.dumps({**report.to_dict(), "model": str(saved.path), "skipped_lines": skipped}))
             return
@@ -580,6 +684,13 @@ def _print_report(report, model_path: Path, skipped: int) -> None:
             f"at --min-confidence {figures['min_confidence']:g}: answered {figures['coverage']:.1%} "
             f"({figures['answered']} names), accuracy on those "
             + (f"[bold]{accuracy:.2%}[/bold]" if accuracy is not None else "- (none answered)")
+        )
+    if report.sets is not None:
+        figures = report.sets
+        out.print(
+            f"at --coverage {figures['coverage']:g}: the set held the true language for "
+            f"[bold]{figures['empirical_coverage']:.1%}[/bold] of names, mean set size {figures['mean_set_size']:.2f} "
+            f"of {len(report.labels)} languages"
         )
     per = Table(title="per language")
     for column in ("language", "precision", "recall", "F1", "names"):

@@ -35,11 +35,13 @@ class Report:
     source: str
     calibration: dict[str, Any] | None = None
     abstention: dict[str, Any] | None = None
+    sets: dict[str, Any] | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "calibration": self.calibration,
             "abstention": self.abstention,
+            "sets": self.sets,
             "source": self.source,
             "count": self.count,
             "accuracy": self.accuracy,
@@ -95,11 +97,17 @@ def score(
 
 
 def evaluate_examples(
-    predictor: Predictor, examples: Sequence[Example], source: str, min_confidence: float | None = None
+    predictor: Predictor,
+    examples: Sequence[Example],
+    source: str,
+    min_confidence: float | None = None,
+    coverage: float | None = None,
 ) -> Report:
-    """The figures of `score`, plus calibration before and after the model's temperature, and with
-    `min_confidence` the share of names answered (coverage) and the accuracy on those."""
-    predictions = predictor.predict([example.name for example in examples])
+    """The figures of `score`, plus calibration before and after the model's temperature; with
+    `min_confidence` the share of names answered (coverage) and the accuracy on those; with `coverage`
+    the share of names whose prediction set holds a true language, and the sets' mean size (a name
+    that gets no answer, as one of unknown characters, counts as not covered)."""
+    predictions = predictor.predict([example.name for example in examples], coverage=coverage)
     truths = [example.labels for example in examples]
     report = score(predictor.labels, truths, [p.language for p in predictions], source)
     answered = [i for i, prediction in enumerate(predictions) if prediction.language is not None]
@@ -124,6 +132,15 @@ def evaluate_examples(
             "coverage": len(sure) / report.count if report.count else 0.0,
             "answered": len(sure),
             "accuracy_answered": right / len(sure) if sure else None,
+        }
+    if coverage is not None:
+        sized = [len(predictions[i].set) for i in answered]
+        covered = sum(any(language in truths[i] for language in predictions[i].set) for i in answered)
+        report.sets = {
+            "coverage": coverage,
+            "empirical_coverage": covered / report.count if report.count else 0.0,
+            "mean_set_size": float(np.mean(sized)) if sized else 0.0,
+            "held_out_names": len(predictor.saved.conformal_scores or []),
         }
     return report
 

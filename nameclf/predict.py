@@ -14,10 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from nameclf import calibration, cells
+from nameclf import calibration, cells, conformal
 from nameclf.checkpoint import SavedModel, load, resolve_model_dir
 from nameclf.data import length_batches, normalise
-from nameclf.errors import UsageError
+from nameclf.errors import ModelError, UsageError
 
 MAX_NAME_LENGTH = 256
 MOSTLY_UNKNOWN = 0.5  # above this share of unknown characters a name gets no language
@@ -42,6 +42,7 @@ class Prediction:
     error: str | None = None
     warning: str | None = None
     abstained: bool = False  # below --min-confidence: no language, `top` still says what it might be
+    set: list[str] | None = None  # with --coverage: the prediction set, most likely first
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -53,6 +54,7 @@ class Prediction:
             "error": self.error,
             "warning": self.warning,
             "abstained": self.abstained,
+            "set": self.set,
         }
 
 
@@ -115,48 +117,79 @@ class Predictor:
         top = stacked.max(axis=0)
         return (top + np.log(np.exp(stacked - top).mean(axis=0))).astype(np.float32)
 
-    def predict(self, names: Iterable[str], top_k: int = 1, min_confidence: float | None = None) -> list[Prediction]:
-        """One Prediction per name, in order. With `min_confidence`, a name whose top calibrated
-        probability is below it is `abstained`: no language, and at least its three likeliest in `top`."""
+    def checked(self, raw: Any) -> tuple[Prediction, np.ndarray | None]:
+        """A Prediction for one input, with an error or warning where it has one, and the name's
+        encoding when it can be answered (None when it cannot)."""
+        prediction = Prediction(name=raw)
+        if isinstance(raw, Unreadable):
+            prediction.error = raw.reason
+            return prediction, None
+        if not isinstance(raw, str):
+            prediction.error = "not text"
+            return prediction, None
+        name = normalise(raw)
+        prediction.length = len(name)
+        if not name:
+            prediction.error = "empty name"
+            return prediction, None
+        if len(name) > MAX_NAME_LENGTH:
+            prediction.error = f"name is {len(name)} characters long; the limit is {MAX_NAME_LENGTH}"
+            return prediction, None
+        codes = self.vocabulary.encode(name)
+        prediction.unknown_characters = int((codes == 0).sum())
+        if prediction.unknown_characters > MOSTLY_UNKNOWN * len(name):
+            prediction.warning = (
+                f"{prediction.unknown_characters} of {len(name)} characters are unknown to this model; no answer"
+            )
+            return prediction, None
+        if prediction.unknown_characters:
+            prediction.warning = f"{prediction.unknown_characters} unknown character(s) ignored"
+        return prediction, codes
+
+    def set_threshold(self, coverage: float) -> float:
+        """The conformal threshold for `coverage` (nameclf/conformal.py); a one-line error for a
+        model saved without the held-out scores it needs."""
+        conformal.check_coverage(coverage)
+        scores = self.saved.conformal_scores
+        if scores is None:
+            raise ModelError(
+                f"{self.saved.path} was saved without the held-out scores prediction sets need "
+                "(model format 3 or older); retrain it with `nameclf train` to use --coverage"
+            )
+        return conformal.threshold(scores, coverage)
+
+    def predict(
+        self,
+        names: Iterable[str],
+        top_k: int = 1,
+        min_confidence: float | None = None,
+        coverage: float | None = None,
+    ) -> list[Prediction]:
+        """One Prediction per name, in order.
+
+        With `min_confidence`, a name whose top calibrated probability is below it is `abstained`: no
+        language, and at least its three likeliest in `top`. With `coverage` (e.g. 0.9), each answered
+        name also gets `set`: the languages that hold its true one with that probability, on average over
+        names like the training data's (split conformal prediction, nameclf/conformal.py)."""
         if top_k < 1:
             raise UsageError("--top-k must be at least 1")
         check_confidence(min_confidence)
+        cutoff = None if coverage is None else self.set_threshold(coverage)
         top_k = min(top_k, len(self.labels))
         unsure_k = min(max(top_k, UNSURE_CANDIDATES), len(self.labels))
         predictions: list[Prediction] = []
         pending: list[int] = []
         encoded: list[np.ndarray] = []
         for raw in names:
-            prediction = Prediction(name=raw)
+            prediction, codes = self.checked(raw)
             predictions.append(prediction)
-            if isinstance(raw, Unreadable):
-                prediction.error = raw.reason
-                continue
-            if not isinstance(raw, str):
-                prediction.error = "not text"
-                continue
-            name = normalise(raw)
-            prediction.length = len(name)
-            if not name:
-                prediction.error = "empty name"
-                continue
-            if len(name) > MAX_NAME_LENGTH:
-                prediction.error = f"name is {len(name)} characters long; the limit is {MAX_NAME_LENGTH}"
-                continue
-            codes = self.vocabulary.encode(name)
-            prediction.unknown_characters = int((codes == 0).sum())
-            if prediction.unknown_characters > MOSTLY_UNKNOWN * len(name):
-                prediction.warning = (
-                    f"{prediction.unknown_characters} of {len(name)} characters are unknown to this model; no answer"
-                )
-                continue
-            if prediction.unknown_characters:
-                prediction.warning = f"{prediction.unknown_characters} unknown character(s) ignored"
-            pending.append(len(predictions) - 1)
-            encoded.append(codes)
+            if codes is not None:
+                pending.append(len(predictions) - 1)
+                encoded.append(codes)
         if encoded:
             probabilities = np.exp(self.log_probabilities(encoded))
             order = np.argsort(-probabilities, axis=1, kind="stable")
+            sets = None if cutoff is None else conformal.prediction_sets(probabilities, cutoff)
             for row, position in enumerate(pending):
                 prediction = predictions[position]
                 unsure = min_confidence is not None and probabilities[row, order[row, 0]] < min_confidence
@@ -165,21 +198,30 @@ class Predictor:
                 prediction.language, prediction.probability = prediction.top[0]
                 if unsure:
                     prediction.language, prediction.abstained = None, True
+                if sets is not None:
+                    prediction.set = [self.labels[j] for j in sets[row]]
         return predictions
 
     def predict_stream(
-        self, names: Iterable[str], top_k: int = 1, batch: int = 4096, min_confidence: float | None = None
+        self,
+        names: Iterable[str],
+        top_k: int = 1,
+        batch: int = 4096,
+        min_confidence: float | None = None,
+        coverage: float | None = None,
     ) -> Iterator[Prediction]:
         """Predict an iterable of any length in bounded memory, `batch` names at a time."""
         check_confidence(min_confidence)
+        if coverage is not None:
+            self.set_threshold(coverage)  # a model without scores fails before the first name
         chunk: list[str] = []
         for name in names:
             chunk.append(name)
             if len(chunk) >= batch:
-                yield from self.predict(chunk, top_k, min_confidence)
+                yield from self.predict(chunk, top_k, min_confidence, coverage)
                 chunk = []
         if chunk:
-            yield from self.predict(chunk, top_k, min_confidence)
+            yield from self.predict(chunk, top_k, min_confidence, coverage)
 
 
 def check_confidence(min_confidence: float | None) -> None:
@@ -215,6 +257,12 @@ def _torch_models(saved: SavedModel, device: str):
     return models, resolved
 
 
-def predict(names: Iterable[str], model: Path | None = None, top_k: int = 1) -> list[Prediction]:
+def predict(
+    names: Iterable[str],
+    model: Path | None = None,
+    top_k: int = 1,
+    min_confidence: float | None = None,
+    coverage: float | None = None,
+) -> list[Prediction]:
     """The Python API: `nameclf.predict.predict(["Tribbiani"])[0].language == "Italian"`."""
-    return Predictor.load(model).predict(names, top_k)
+    return Predictor.load(model).predict(names, top_k, min_confidence, coverage)

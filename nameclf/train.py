@@ -17,7 +17,7 @@ import torch
 from torch.nn import functional as F
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-from nameclf import __version__, calibration, checkpoint
+from nameclf import __version__, calibration, checkpoint, conformal
 from nameclf.cells import NetworkSpec, parameter_shapes
 from nameclf.choices import TASK_DEFAULTS, Cell, Task
 from nameclf.data import (
@@ -471,6 +471,7 @@ def train(
     # Calibration: a temperature fitted on one seeded half of those validation names (for an ensemble,
     # on its members' out-of-fold predictions); the other half is kept apart from it, and shows what
     # the temperature does on names it was not fitted on.
+    calibrating = time.perf_counter()
     truth = calibration.truth_matrix([e.labels for e in examples], labels)
     fit_rows, held_rows = calibration.calibration_halves(len(examples), config.seed)
     log_probabilities = np.log(np.maximum(probabilities.astype(np.float64), calibration.SMALLEST))
@@ -485,6 +486,14 @@ def train(
             calibration.scaled(log_probabilities[held_rows], temperature), truth[held_rows]
         ),
     }
+    # the prediction sets' scores come from the half the temperature never saw (nameclf/conformal.py)
+    held_out = np.exp(calibration.scaled(log_probabilities[held_rows], temperature))
+    conformal_section = {
+        "score": "1 - calibrated probability of the true language",
+        "fitted_on": f"the {calibrated['fitted_on']} names the temperature was not fitted on",
+        "scores": [round(float(s), 7) for s in conformal.scores(held_out, truth[held_rows])],
+    }
+    calibrated["seconds"] = round(time.perf_counter() - calibrating, 4)
     # each member's loss at its kept epoch, with its own class weights, pooled over all its names
     kept = [member.history[member.best_epoch - 1] for member in fitted]
     counts = [len(member.validation) for member in fitted]
@@ -516,6 +525,7 @@ def train(
         },
         "parameters": parameter_count(spec) * len(fitted),
         "calibration": calibrated,
+        **({"conformal": conformal_section} if len(held_rows) else {}),
         "training": {
             **settings,
             "best_epoch": first.best_epoch,

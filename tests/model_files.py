@@ -5,7 +5,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from nameclf.checkpoint import CONFIG_FILE
+import numpy as np
+
+from nameclf import calibration
+from nameclf.checkpoint import CONFIG_FILE, SavedModel
+from nameclf.data import load_dataset, split_dataset
 
 
 def read_config(model: Path) -> dict:
@@ -20,3 +24,10 @@ def edit_config(model: Path, **changes) -> None:
     config = read_config(model)
     config.update(changes)
     write_config(model, config)
+
+
+def validation_truth(saved: SavedModel, data_dir: Path) -> tuple[list[str], np.ndarray]:
+    """A trained model's validation names, rebuilt from its split seed, and their truth matrix."""
+    dataset = load_dataset(Path(data_dir) / "names", saved.labels)
+    names = split_dataset(dataset, saved.config["data"]["split_seed"]).validation
+    return [e.name for e in names], calibration.truth_matrix([e.labels for e in names], saved.labels)

@@ -11,11 +11,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 from cli_runner import run, user_env
-from model_files import edit_config
+from model_files import edit_config, validation_truth
 
 from nameclf import calibration, checkpoint
 from nameclf.cells import log_softmax_numpy
-from nameclf.data import load_dataset, split_dataset
 from nameclf.errors import ModelError
 from nameclf.predict import Predictor
 from nameclf.train import TrainConfig, train
@@ -67,12 +66,6 @@ def test_a_model_right_on_every_fitted_name_is_not_sharpened_without_end():
     truth = np.array([[True, False]] * 70)
     temperature = calibration.fit_temperature(log_softmax_numpy(logits), truth)
     assert 0.3 < temperature <= 1.0
-
-
-def validation_truth(saved: checkpoint.SavedModel, data_dir) -> tuple[list[str], np.ndarray]:
-    dataset = load_dataset(data_dir / "names", saved.labels)
-    names = split_dataset(dataset, saved.config["data"]["split_seed"]).validation
-    return [e.name for e in names], calibration.truth_matrix([e.labels for e in names], saved.labels)
 
 
 def test_training_fits_a_temperature_on_half_the_validation_names_and_predict_applies_it(dataset_dir, tmp_path):

@@ -398,7 +398,7 @@ def test_cli_arguments_csv_one_row_per_name(tiny_model_dir, predictor):
     assert rows[0] == ["name", "language", "probability", "top", "unknown_characters", "error", "warning", "abstained"]
     assert len(rows) == 1 + len(ARG_NAMES)
     for row, prediction in zip(rows[1:], expected):
-        assert len(row) == 8
+        assert len(row) == 9
         if arg_safe(prediction.name) and not any("\ud800" <= c <= "\udfff" for c in prediction.name):
             assert row[0] == prediction.name
         assert row[1] == (prediction.language or "")
@@ -589,7 +589,7 @@ def test_cli_csv_output_of_a_csv_input(tiny_model_dir, tmp_path):
     result = run("predict", "--model", str(tiny_model_dir), "--file", str(path), "--column", "surname", "--csv")
     assert result.returncode == 0
     rows = list(csv.reader(io.StringIO(result.stdout.decode("utf-8"), newline="")))
-    assert rows[0][0] == "name" and all(len(row) == 8 for row in rows)
+    assert rows[0][0] == "name" and all(len(row) == 9 for row in rows)
     check_blank_rows(rows[1:], stderr_of(result))
 
 
