@@ -121,9 +121,7 @@ class LocalServer:
         self._httpd = _Server(("127.0.0.1", 0), _Handler)
         self._httpd.app = self
         self.port = self._httpd.server_address[1]
-        self._thread = threading.Thread(
-            target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
+        self._thread = threading.Thread(target=self._httpd.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
 
     def route(self, path: str, **behaviour) -> str:
         """Serve `path` as described by `Route(**behaviour)`; the full URL."""

@@ -179,10 +179,10 @@ rng = np.random.default_rng(0)
 weights = {{n: rng.normal(size=s).astype(np.float32) for n, s in cells.parameter_shapes(spec).items()}}
 config = {{"network": spec.to_dict(), "vocabulary": vocabulary.characters, "labels": ["German", "Italian"],
           "training": {{"impl": "torch"}}, "data": {{}}, "metrics": {{}}}}
-checkpoint.save(r"{tmp_path / 'm'}", weights, config)
+checkpoint.save(r"{tmp_path / "m"}", weights, config)
 from nameclf.cli import app
 try:
-    app(["predict", "Rossi", "--model", r"{tmp_path / 'm'}"])
+    app(["predict", "Rossi", "--model", r"{tmp_path / "m"}"])
 except SystemExit as exit:
     assert not exit.code, exit.code
 print("torch imported:", "torch" in sys.modules)

@@ -157,8 +157,14 @@ def test_reader_during_concurrent_saves_sees_only_whole_models(tmp_path, parts):
     assert seen["missing"] == [], f"{len(seen['missing'])} failed load(s), e.g. {seen['missing'][0]}"
     assert seen["other"] == [], f"{len(seen['other'])} load(s) failed outside ModelError, e.g. {seen['other'][0]}"
     assert all(
-        message.startswith(("no model at OUT", "OUT is not a model directory", "OUT/config.json is missing",
-                            "OUT/model.safetensors is"))
+        message.startswith(
+            (
+                "no model at OUT",
+                "OUT is not a model directory",
+                "OUT/config.json is missing",
+                "OUT/model.safetensors is",
+            )
+        )
         for message in seen["missing"]
     ), seen["missing"][:3]
     assert writer_of(checkpoint.load(out)) in range(1, WRITERS + 1)

@@ -63,10 +63,7 @@ def tiny_zip() -> bytes:
 
 def snapshot(folder: Path) -> dict[str, bytes | None]:
     """Every file and folder under `folder` (hidden ones too), files with their bytes."""
-    return {
-        str(p.relative_to(folder)): (p.read_bytes() if p.is_file() else None)
-        for p in sorted(folder.rglob("*"))
-    }
+    return {str(p.relative_to(folder)): (p.read_bytes() if p.is_file() else None) for p in sorted(folder.rglob("*"))}
 
 
 def leftovers(dest: Path) -> list[str]:
@@ -138,21 +135,15 @@ def test_progress_bar_and_no_content_length(server, tmp_path):
     url = server.route("/data.zip", body=tiny_zip(), content_length=None)
     out = io.StringIO()
     console = Console(file=out, force_terminal=True, width=80)
-    result = download.download(
-        url, tmp_path, retries=0, backoff=0.0, progress=True, console=console
-    )
+    result = download.download(url, tmp_path, retries=0, backoff=0.0, progress=True, console=console)
     assert result.summary == [("German", 3, 2), ("Italian", 1, 1)]
-    assert (tmp_path / "names" / "German.txt").read_text(
-        encoding="utf-8"
-    ) == "Müller\nSchmidt\nMüller\n"
+    assert (tmp_path / "names" / "German.txt").read_text(encoding="utf-8") == "Müller\nSchmidt\nMüller\n"
     assert "downloading 127.0.0.1" in out.getvalue()
     assert leftovers(tmp_path) == []
 
 
 def test_utf8_bom_is_dropped(server, tmp_path):
-    url = server.route(
-        "/bom.zip", body=make_zip({"names/Czech.txt": "\ufeffNovák\nDvořák\n".encode()})
-    )
+    url = server.route("/bom.zip", body=make_zip({"names/Czech.txt": "\ufeffNovák\nDvořák\n".encode()}))
     result = download.download(url, tmp_path, **FAST)
     assert (tmp_path / "names" / "Czech.txt").read_bytes() == "Novák\nDvořák\n".encode()
     assert result.summary == [("Czech", 2, 2)]
@@ -292,16 +283,12 @@ def test_body_over_max_bytes_by_content_length(server, dest):
 
 def test_body_over_max_bytes_without_content_length(server, dest):
     url = server.route("/big.zip", body=official_zip(), content_length=None)
-    fails_cleanly(
-        dest, NetworkError, "sent more than the 10000-byte limit", url=url, max_bytes=10_000
-    )
+    fails_cleanly(dest, NetworkError, "sent more than the 10000-byte limit", url=url, max_bytes=10_000)
     assert server.hits["/big.zip"] == 1
 
 
 def test_body_that_is_not_a_zip(server, dest):
-    url = server.route(
-        "/page.html", body=b"<html>Sign in to the Wi-Fi</html>", content_type="text/html"
-    )
+    url = server.route("/page.html", body=b"<html>Sign in to the Wi-Fi</html>", content_type="text/html")
     fails_cleanly(dest, DataError, "did not return a zip archive", url=url)
 
 
@@ -335,9 +322,7 @@ def test_two_files_for_one_language(server, dest):
 
 
 def test_member_over_the_size_cap(server, dest):
-    archive = make_zip(
-        {"data/names/German.txt": b"Schmidt\n" * 500, "names/Italian.txt": b"Rossi\n"}
-    )
+    archive = make_zip({"data/names/German.txt": b"Schmidt\n" * 500, "names/Italian.txt": b"Rossi\n"})
     url = server.route("/bomb.zip", body=archive)
     fails_cleanly(
         dest,
@@ -349,9 +334,7 @@ def test_member_over_the_size_cap(server, dest):
 
 
 def test_member_that_is_not_utf8(server, dest):
-    archive = make_zip(
-        {"names/German.txt": "Müller\n".encode("latin-1"), "names/Italian.txt": b"Rossi\n"}
-    )
+    archive = make_zip({"names/German.txt": "Müller\n".encode("latin-1"), "names/Italian.txt": b"Rossi\n"})
     url = server.route("/latin1.zip", body=archive)
     fails_cleanly(dest, DataError, "German.txt in the archive is not UTF-8", url=url)
 

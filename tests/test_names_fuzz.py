@@ -395,7 +395,17 @@ def test_cli_arguments_csv_one_row_per_name(tiny_model_dir, predictor):
     result = run("predict", "--model", str(tiny_model_dir), "--csv", "--", *ARG_NAMES)
     assert result.returncode == 3
     rows = list(csv.reader(io.StringIO(result.stdout.decode("utf-8"), newline="")))
-    assert rows[0] == ["name", "language", "probability", "top", "unknown_characters", "error", "warning", "abstained"]
+    assert rows[0] == [
+        "name",
+        "language",
+        "probability",
+        "top",
+        "unknown_characters",
+        "error",
+        "warning",
+        "abstained",
+        "set",
+    ]
     assert len(rows) == 1 + len(ARG_NAMES)
     for row, prediction in zip(rows[1:], expected):
         assert len(row) == 9
