@@ -9,7 +9,7 @@ TORCH_VERSION ?= 2.13.0
 # disk); elsewhere set TORCH_INDEX=https://download.pytorch.org/whl/cpu for the CPU-only build.
 TORCH_INDEX ?=
 
-.PHONY: install demo test lint bench bench-quick clean
+.PHONY: install demo test lint bench bench-quick models clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -42,6 +42,11 @@ bench: install
 bench-quick: install
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[bench]"
 	$(BIN)/python benchmarks/bench.py --quick
+
+# Rebuild the models that ship in the package (nameclf/shipped/) from the settings they record:
+# deterministic on the CPU, so the same files come out (about 3 min on 2 cores, most of it `all`).
+models: install
+	$(BIN)/python -m nameclf.shipped --pictures docs
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

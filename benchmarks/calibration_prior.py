@@ -23,7 +23,7 @@ from nameclf import calibration  # noqa: E402
 from nameclf.data import load_dataset, split_dataset  # noqa: E402
 from nameclf.paths import bundled_names_dir  # noqa: E402
 from nameclf.predict import Predictor  # noqa: E402
-from nameclf.train import TrainConfig, train  # noqa: E402
+from nameclf.training import TrainConfig, train  # noqa: E402
 
 STRENGTHS = (1.0, 0.5, 0.3, 0.2, 0.1)
 

@@ -54,7 +54,7 @@ def nameclf_run(
     `parts` ("validation" from the run's own record, "oos", "test"). The model is saved to `keep`,
     or thrown away."""
     from nameclf.predict import Predictor
-    from nameclf.train import TrainConfig, train
+    from nameclf.training import TrainConfig, train
 
     with tempfile.TemporaryDirectory(prefix="nameclf-bench-") as scratch:
         out = Path(keep) if keep is not None else Path(scratch) / "model"
@@ -74,7 +74,7 @@ def nameclf_run(
             "validation_accuracy": result.config["metrics"]["validation_accuracy"],
             "validation_macro_f1": result.config["metrics"]["validation_macro_f1"],
         }
-        row["calibration_seconds"] = result.config["calibration"]["seconds"]
+        row["calibration_seconds"] = result.config["calibration_seconds"]
         row["temperature"] = result.config["calibration"]["temperature"]
         for part in parts:
             if part == "validation":

@@ -23,7 +23,7 @@ from ngram_baseline import features, fit, ngrams
 from nameclf.data import load_dataset, split_dataset
 from nameclf.paths import bundled_names_dir
 from nameclf.predict import Predictor
-from nameclf.train import TrainConfig, train
+from nameclf.training import TrainConfig, train
 
 
 def main() -> None:

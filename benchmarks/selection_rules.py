@@ -20,7 +20,7 @@ import numpy as np
 from recipes import BEFORE, RECIPES, Collector, pick_epoch, scores
 
 from nameclf.paths import bundled_names_dir
-from nameclf.train import TrainConfig, train
+from nameclf.training import TrainConfig, train
 
 
 def pick_loss(accuracy, loss, patience):

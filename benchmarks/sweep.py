@@ -42,7 +42,7 @@ import time
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from nameclf.train import TrainConfig, train
+from nameclf.training import TrainConfig, train
 
 # The sweep predates weight averaging (now on by default, chosen in benchmarks/recipes.py): it trains
 # without it, so that a rerun reproduces the recorded sweep_results.jsonl.

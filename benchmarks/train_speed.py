@@ -26,7 +26,7 @@ from nameclf.cells import Cell, NetworkSpec
 from nameclf.data import Vocabulary, length_batches, load_dataset, split_dataset
 from nameclf.model import NameClassifier
 from nameclf.paths import bundled_names_dir
-from nameclf.train import default_threads
+from nameclf.training import default_threads
 
 
 def final_state(model: NameClassifier, one_hot: torch.Tensor, lengths: torch.Tensor, mode: str) -> torch.Tensor:

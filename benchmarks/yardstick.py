@@ -5,7 +5,7 @@ What an RNN must beat to be worth its cost. Features: the lower-cased name betwe
 multinomial L2 logistic regression (lbfgs, deterministic, run to convergence: a ConvergenceWarning
 is an error here, so no figure comes from an unfinished fit).
 
-Class weights are inverse frequency, as nameclf's training uses (`nameclf.train.class_weights`):
+Class weights are inverse frequency, as nameclf's training uses (`nameclf.training.class_weights`):
 scikit-learn's `class_weight="balanced"` (n / (classes * count)), except that each language's count
 is its sum of sample weights, so a name of k languages, repeated once per language with weight 1/k,
 counts 1/k for each, as nameclf spreads its target. On single-label data (German/Italian) this is

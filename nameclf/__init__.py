@@ -1,3 +1,14 @@
-"""nameclf: tell where a surname comes from with a character-level RNN, GRU or LSTM."""
+"""nameclf: tell where a surname comes from with a character-level RNN, GRU or LSTM.
+
+    import nameclf
+    clf = nameclf.load()                            # the shipped German/Italian model, or yours
+    clf.predict(["Tribbiani"])[0].language          # 'Italian'
+
+Importing nameclf does not import torch; only `nameclf.train` does, when called.
+"""
 
 __version__ = "0.1.0"
+
+from nameclf.api import load, train  # noqa: E402
+
+__all__ = ["__version__", "load", "train"]

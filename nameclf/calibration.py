@@ -80,6 +80,28 @@ def expected_calibration_error(probabilities: np.ndarray, truth: np.ndarray, bin
     return float(error)
 
 
+def reliability(probabilities: np.ndarray, truth: np.ndarray, bins: int = ECE_BINS) -> list[dict[str, float]]:
+    """The bins ECE is made of, for a reliability diagram: each non-empty bin's mean confidence,
+    accuracy and number of names."""
+    probabilities = np.asarray(probabilities, dtype=np.float64)
+    if not len(truth):
+        return []
+    confidence = probabilities.max(axis=1)
+    correct = truth[np.arange(len(truth)), probabilities.argmax(axis=1)]
+    which = np.clip(np.ceil(confidence * bins).astype(int) - 1, 0, bins - 1)
+    return [
+        {
+            "low": b / bins,
+            "high": (b + 1) / bins,
+            "confidence": float(confidence[which == b].mean()),
+            "accuracy": float(correct[which == b].mean()),
+            "names": int((which == b).sum()),
+        }
+        for b in range(bins)
+        if (which == b).any()
+    ]
+
+
 def figures(log_probabilities: np.ndarray, truth: np.ndarray) -> dict[str, float]:
     probabilities = np.exp(np.asarray(log_probabilities, dtype=np.float64))
     return {

@@ -25,7 +25,7 @@ from nameclf.cells import NetworkSpec, parameter_shapes
 from nameclf.conformal import saved_scores
 from nameclf.data import Vocabulary
 from nameclf.errors import ModelError, UsageError
-from nameclf.paths import default_models_dir
+from nameclf.paths import MODEL_ENV, default_models_dir
 
 FORMAT = "nameclf-model"
 # 1: one network. 2: adds `ensemble.members` (weights of member i under `members.{i}.`, when more
@@ -332,10 +332,16 @@ def mark_latest(target: Path) -> None:
         ) from None
 
 
-def resolve_model_dir(model: Path | None) -> Path:
-    """The explicit --model, or the last model trained in the models folder."""
+def resolve_model_dir(model: Path | str | None) -> Path:
+    """The model to use: `model` (a shipped name such as `de-it` or `all`, else a folder); without one,
+    `$NAMECLF_MODEL` (the same), then the last model trained in the models folder, then the shipped
+    `de-it`. A shipped name wins over a folder of that name in the working folder: write `./all` for that."""
+    from nameclf import shipped
+
+    if model is None or str(model) == "":
+        model = os.environ.get(MODEL_ENV) or None
     if model is not None:
-        return Path(model)
+        return shipped.path_of(str(model)) if str(model) in shipped.SHIPPED else Path(model)
     models = default_models_dir()
     pointer = models / LATEST_FILE
     if pointer.is_file():
@@ -345,9 +351,9 @@ def resolve_model_dir(model: Path | None) -> Path:
         if recorded:
             raise ModelError(
                 f"the last model trained ({models / recorded}, named in {pointer}) is gone; "
-                "run `nameclf train` again (or pass --model DIR)"
+                f"run `nameclf train` again, pass --model DIR, or use a shipped one (--model {shipped.DEFAULT})"
             )
-    raise ModelError(f"no trained model in {models}; run `nameclf train` first (or pass --model DIR)")
+    return shipped.path_of(shipped.DEFAULT)
 
 
 def load(path: Path) -> SavedModel:

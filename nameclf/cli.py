@@ -25,14 +25,56 @@ from nameclf.choices import Backend, Cell, Device, Impl, SharedNames, task_defau
 from nameclf.errors import DataError, NameclfError, UsageError
 from nameclf.reporting import Reporter
 
+RESPONSIBLE_USE = (
+    "A surname's language of origin says little about a person's nationality, ethnicity or identity: "
+    "do not use nameclf to make decisions about individuals."
+)
+EXIT_CODES = (
+    "Exit codes: 0 done; 1 internal error; 2 usage (a bad option); 3 data (a missing or unreadable file, "
+    "names with no answer); 4 network; 5 model (missing, damaged or too new); 130 interrupted; "
+    "141 the reader of the output went away."
+)
 app = typer.Typer(
     name="nameclf",
-    help="Tell where a surname comes from, with a character-level RNN, GRU or LSTM.",
+    help="Tell where a surname comes from, with a character-level RNN, GRU or LSTM.\n\n" + RESPONSIBLE_USE,
+    epilog=EXIT_CODES + "  Example: nameclf predict Tribbiani",
     rich_markup_mode="rich",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,
     pretty_exceptions_enable=False,
 )
+
+
+def _without_flag_metavar() -> None:
+    """typer shows `<bool>` beside every flag, which takes no value: show nothing there instead."""
+    from typer.core import TyperOption
+
+    shown = getattr(TyperOption, "display_type_rich", None)
+    if shown is None:
+        return
+
+    def display_type_rich(self, ctx):
+        return None if getattr(self, "is_flag", False) else shown(self, ctx)
+
+    TyperOption.display_type_rich = display_type_rich
+
+
+_without_flag_metavar()
+
+ModelOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--model",
+        "-m",
+        help="A shipped model (de-it, all) or a model folder.",
+        envvar="NAMECLF_MODEL",
+        show_default="the last one trained, else de-it",
+    ),
+]
+DataOption = Annotated[
+    Path | None,
+    typer.Option(help="Folder holding names/.", envvar="NAMECLF_DATA", show_default="./data"),
+]
 # NO_COLOR (no-color.org) means plain text: no colour, and no bold or dim either
 _styles = {"color_system": None} if os.environ.get("NO_COLOR") else {}
 out = Console(highlight=False, soft_wrap=True, **_styles)
@@ -103,7 +145,7 @@ def main_options(
         bool | None,
         typer.Option("--version", callback=version_callback, is_eager=True, help="Print the version and exit."),
     ] = None,
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks (also NAMECLF_DEBUG=1).")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.", envvar="NAMECLF_DEBUG")] = False,
 ) -> None:
     """Tell where a surname comes from, with a character-level RNN, GRU or LSTM."""
     state["debug"] = debug
@@ -112,13 +154,13 @@ def main_options(
 # --- download -----------------------------------------------------------------------------------
 
 
-@app.command()
+@app.command(epilog="Examples: nameclf download  ·  nameclf download --dest ~/names-data --force")
 def download(
     url: Annotated[
         str | None, typer.Option(help="Archive to fetch.", show_default="the PyTorch tutorial's data.zip")
     ] = None,
     dest: Annotated[
-        Path | None, typer.Option(help="Folder to put names/ in.", show_default="$NAMECLF_DATA or ./data")
+        Path | None, typer.Option(help="Folder to put names/ in.", envvar="NAMECLF_DATA", show_default="./data")
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Download again even if the dataset is there.")] = False,
     no_fallback: Annotated[
@@ -212,7 +254,7 @@ def _raise_interrupt(signum, frame):
     raise KeyboardInterrupt
 
 
-@app.command()
+@app.command(epilog="Examples: nameclf train  ·  nameclf train --languages all --plot curves.png")
 def train(
     cell: Annotated[
         Cell | None,
@@ -300,15 +342,21 @@ def train(
     shared_names: Annotated[
         SharedNames, typer.Option(help="Names in several languages: drop them, keep them as multi-label, or auto.")
     ] = SharedNames.auto,
-    data: Annotated[
-        Path | None, typer.Option(help="Folder holding names/.", show_default="$NAMECLF_DATA or ./data")
-    ] = None,
+    data: DataOption = None,
     out_dir: Annotated[
         Path | None,
         typer.Option(
             "--out",
-            help="Model folder ($NAMECLF_MODELS replaces ./models).",
+            help="Model folder (env var NAMECLF_MODELS: the folder that replaces ./models).",
             show_default="./models/<cell>-<languages>",
+        ),
+    ] = None,
+    plot: Annotated[
+        Path | None,
+        typer.Option(
+            help="Also draw the learning curves (loss and accuracy per epoch, the kept epoch marked) to this "
+            "PNG, SVG or PDF (needs `pip install 'nameclf[plot]'`).",
+            show_default="no picture",
         ),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing unless something goes wrong.")] = False,
@@ -317,8 +365,11 @@ def train(
     with handled():
         previous = signal.signal(signal.SIGTERM, _raise_interrupt)
         try:
-            from nameclf.train import TrainConfig
-            from nameclf.train import train as run_training
+            from nameclf import plots
+            from nameclf.training import TrainConfig
+            from nameclf.training import train as run_training
+
+            plots.check(plot)
 
             config = TrainConfig(
                 cell=cell.value if cell is not None else None,
@@ -342,13 +393,21 @@ def train(
                 languages=languages,
                 shared_names=shared_names.value,
             )
+            import shlex
+
+            command = shlex.join(["nameclf", *sys.argv[1:]])
             if quiet:
-                result = run_training(config, data, out_dir)
+                result = run_training(config, data, out_dir, command=command)
             else:
                 with RichReporter(err) as reporter:
-                    result = run_training(config, data, out_dir, reporter=reporter)
+                    result = run_training(config, data, out_dir, reporter=reporter, command=command)
         finally:
             signal.signal(signal.SIGTERM, previous)
+        if plot is not None:
+            best = [member["best_epoch"] for member in result.config["training"]["member_epochs"]]
+            plots.learning_curves(result.history, best, plot, f"{result.model_dir}")
+            if not quiet:
+                err.print(f"wrote {plot}")
         if quiet:
             return
         metrics, training = result.config["metrics"], result.config["training"]
@@ -371,10 +430,25 @@ def _epochs_text(config: dict) -> str:
 # --- predict ------------------------------------------------------------------------------------
 
 
-def _names_from(file: Path | None, column: str | None, names: list[str], blank: list[int]):
+class _CsvSource:
+    """A CSV file's names, each carrying its whole row (`name.cells`), and the file's header."""
+
+    def __init__(self, header: list[str], names):
+        self.header, self._names = header, names
+
+    def __iter__(self):
+        return iter(self._names)
+
+
+class _RowName(str):
+    cells: list[str] = []
+
+
+def _names_from(file: Path | None, column: str | None, names: list[str], blank: list[int], keep_rows: bool = False):
     """The names to classify: the arguments, or a file's lines (or a CSV column) streamed.
 
-    Blank lines of a file are skipped and counted in `blank[0]`.
+    Blank lines of a file are skipped and counted in `blank[0]`. With `keep_rows` (CSV in, CSV out) no
+    row is skipped, and each name carries its row.
     """
     if file is None:
         if column is not None:
@@ -405,6 +479,21 @@ def _names_from(file: Path | None, column: str | None, names: list[str], blank: 
         found = ", ".join(header or []) or "nothing"
         raise DataError(f"{file} has no column {column!r} (header: {found}); pass --column with one of them")
     position = header.index(column)
+    if keep_rows:
+
+        def with_rows():
+            for row in reader:
+                if isinstance(row, Unreadable):
+                    yield row
+                    continue
+                if not row:  # an empty line is no row
+                    blank[0] += 1
+                    continue
+                name = _RowName(row[position] if position < len(row) else "")
+                name.cells = row
+                yield name
+
+        return _CsvSource(header, with_rows())
     return not_blank(
         row if isinstance(row, Unreadable) else row[position] if position < len(row) else "" for row in reader if row
     )
@@ -426,10 +515,13 @@ def _csv_rows(lines):
             yield marker
 
 
-@app.command()
+@app.command(
+    epilog="Examples: nameclf predict Tribbiani Müller -k 2  ·  "
+    "nameclf predict -f people.csv --column surname --csv --coverage 0.9"
+)
 def predict(
     names: Annotated[list[str] | None, typer.Argument(help="Names to classify.", show_default=False)] = None,
-    model: Annotated[Path | None, typer.Option(help="Model folder.", show_default="the last one trained")] = None,
+    model: ModelOption = None,
     top_k: Annotated[int, typer.Option("--top-k", "-k", help="Show the k likeliest languages.")] = 1,
     file: Annotated[
         Path | None, typer.Option("--file", "-f", help="Classify a file: one name per line, `-` for stdin.")
@@ -472,47 +564,53 @@ def predict(
         if top_k < 1:
             raise UsageError("--top-k must be at least 1")
         blank = [0]
-        source = _names_from(file, column, names or [], blank)
+        keep_rows = as_csv and column is not None  # CSV in, CSV out: every input column and row, results added
+        source = _names_from(file, column, names or [], blank, keep_rows=keep_rows)
         predictor = Predictor.load(model, backend=backend.value, device=device.value)
+        from nameclf.cards import label
+
+        answered_by = label(predictor.saved.path)
         writer = csv.writer(sys.stdout) if as_csv else None
+        result_columns = [
+            "language",
+            "probability",
+            "top",
+            "unknown_characters",
+            "error",
+            "warning",
+            "abstained",
+            "set",
+        ]
         if writer is not None:
-            writer.writerow(
-                [
-                    "name",
-                    "language",
-                    "probability",
-                    "top",
-                    "unknown_characters",
-                    "error",
-                    "warning",
-                    "abstained",
-                    "set",
-                ]
-            )
+            header = source.header if keep_rows else ["name"]
+            writer.writerow(header + [_free_column(c, header) for c in result_columns])
         total = failed = 0
-        for prediction in predictor.predict_stream(source, top_k, min_confidence=min_confidence, coverage=coverage):
-            total += 1
-            failed += prediction.language is None and not prediction.abstained
-            if as_json:
-                print(json.dumps(prediction.to_dict(), ensure_ascii=False))
-            elif writer is not None:
-                top = ";".join(f"{language}:{p:.4f}" for language, p in prediction.top)
-                probability = "" if prediction.probability is None else f"{prediction.probability:.6f}"
-                writer.writerow(
-                    [
-                        prediction.name,
-                        prediction.language or "",
-                        probability,
-                        top,
-                        prediction.unknown_characters,
-                        prediction.error or "",
-                        prediction.warning or "",
-                        "true" if prediction.abstained else "false",
-                        ";".join(prediction.set or []),
-                    ]
-                )
-            else:
-                print(_text_line(prediction))
+        with _progress(file is not None) as advance:
+            for prediction in predictor.predict_stream(source, top_k, min_confidence=min_confidence, coverage=coverage):
+                total += 1
+                advance()
+                failed += prediction.language is None and not prediction.abstained
+                if as_json:
+                    print(json.dumps({**prediction.to_dict(), "model": answered_by}, ensure_ascii=False))
+                elif writer is not None:
+                    top = ";".join(f"{language}:{p:.4f}" for language, p in prediction.top)
+                    probability = "" if prediction.probability is None else f"{prediction.probability:.6f}"
+                    first = _input_cells(prediction.name, len(source.header)) if keep_rows else [prediction.name]
+                    writer.writerow(
+                        first
+                        + [
+                            prediction.language or "",
+                            probability,
+                            top,
+                            prediction.unknown_characters,
+                            prediction.error or "",
+                            prediction.warning or "",
+                            "true" if prediction.abstained else "false",
+                            ";".join(prediction.set or []),
+                        ]
+                    )
+                else:
+                    print(_text_line(prediction))
         sys.stdout.flush()
         if total == 0 and file is not None:
             where = "standard input" if str(file) == "-" else str(file)
@@ -524,6 +622,47 @@ def predict(
             err.print(f"[yellow]{failed} of {total} name(s) got no answer (marked in the output)[/yellow]")
             if file is None or failed == total:
                 raise typer.Exit(DataError.exit_code)
+
+
+def _free_column(name: str, header: list[str]) -> str:
+    """A result column's name, with `nameclf_` in front where the input already has a column of that name."""
+    while name in header:
+        name = f"nameclf_{name}"
+    return name
+
+
+def _input_cells(name, width: int) -> list[str]:
+    """The input row a name came from, padded to the header's width (an unreadable row: empty cells)."""
+    cells = list(getattr(name, "cells", []))
+    return cells + [""] * (width - len(cells))
+
+
+@contextlib.contextmanager
+def _progress(wanted: bool):
+    """A count of names and their rate on stderr for a --file run, when stderr is a terminal; else nothing."""
+    if not (wanted and err.is_terminal):
+        yield lambda: None
+        return
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        SpinnerColumn(),
+        TextColumn("{task.completed:,} names"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+    ) as progress:
+        task = progress.add_task("names", total=None)
+        pending = [0]
+
+        def advance() -> None:
+            pending[0] += 1
+            if pending[0] >= 512:
+                progress.advance(task, pending[0])
+                pending[0] = 0
+
+        yield advance
+        progress.advance(task, pending[0])
 
 
 def _text_line(prediction) -> str:
@@ -548,10 +687,10 @@ def _text_line(prediction) -> str:
 # --- explain ------------------------------------------------------------------------------------
 
 
-@app.command()
+@app.command(epilog="Examples: nameclf explain Tribbiani  ·  nameclf explain Schwarzenegger --model all --json")
 def explain(
     names: Annotated[list[str], typer.Argument(help="Names to explain.", show_default=False)],
-    model: Annotated[Path | None, typer.Option(help="Model folder.", show_default="the last one trained")] = None,
+    model: ModelOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
 ) -> None:
     """Show how much each character moved the answer, and the most telling run of 2-4 characters.
@@ -620,15 +759,13 @@ def _nats(value: float) -> str:
 # --- evaluate -----------------------------------------------------------------------------------
 
 
-@app.command()
+@app.command(epilog="Examples: nameclf evaluate --coverage 0.9  ·  nameclf evaluate --model all --plot evaluation.png")
 def evaluate(
-    model: Annotated[Path | None, typer.Option(help="Model folder.", show_default="the last one trained")] = None,
+    model: ModelOption = None,
     file: Annotated[
         Path | None, typer.Option("--file", "-f", help="Your own labelled list: name<TAB>language per line.")
     ] = None,
-    data: Annotated[
-        Path | None, typer.Option(help="Folder holding names/.", show_default="$NAMECLF_DATA or ./data")
-    ] = None,
+    data: DataOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the figures as one JSON object.")] = False,
     min_confidence: Annotated[
         float | None,
@@ -645,14 +782,25 @@ def evaluate(
             metavar="C",
         ),
     ] = None,
+    plot: Annotated[
+        Path | None,
+        typer.Option(
+            help="Also draw the confusion matrix (by row) and the reliability diagram to this PNG, SVG or PDF "
+            "(needs `pip install 'nameclf[plot]'`).",
+            show_default="no picture",
+        ),
+    ] = None,
 ) -> None:
     """Score a model on its own test split, or on your labelled list, with its calibration."""
     with handled():
+        from nameclf import plots
+        from nameclf.cards import label
         from nameclf.checkpoint import load, resolve_model_dir
         from nameclf.evaluate import evaluate_examples, read_labelled, test_examples
-        from nameclf.paths import default_data_dir
+        from nameclf.paths import bundled_names_dir, default_data_dir
         from nameclf.predict import Predictor
 
+        plots.check(plot)
         saved = load(resolve_model_dir(model))
         predictor = Predictor(saved)
         skipped = 0
@@ -660,9 +808,15 @@ def evaluate(
             examples, skipped = read_labelled(file, saved.labels)
             source = str(file)
         else:
-            examples = test_examples(saved, data if data is not None else default_data_dir())
+            data_dir = data if data is not None else default_data_dir()
+            if data is None and not (data_dir / "names").is_dir():
+                data_dir = bundled_names_dir().parent  # no dataset downloaded: the copy that ships with nameclf
+            examples = test_examples(saved, data_dir)
             source = "test split"
         report = evaluate_examples(predictor, examples, source, min_confidence, coverage)
+        if plot is not None:
+            plots.evaluation(report.to_dict(), plot, f"{label(saved.path)} on {source} ({report.count} names)")
+            err.print(f"wrote {plot}")
         if as_json:
             print(json.dumps({**report.to_dict(), "model": str(saved.path), "skipped_lines": skipped}))
             return
@@ -704,14 +858,40 @@ def _print_report(report, model_path: Path, skipped: int) -> None:
             str(figures["support"]),
         )
     out.print(per)
-    confusion = Table(title="confusion (rows: true, columns: predicted)")
-    confusion.add_column("")
+    out.print(_confusion_table(report))
+
+
+MATRIX_LANGUAGES = 6  # up to this many a full matrix fits 80 columns; beyond, each language's top confusions
+
+
+def _confusion_table(report) -> Table:
+    """The full matrix for a few languages; for more, per true language the share answered right and
+    the three languages it is most often taken for, which stays readable at 80 columns."""
     columns = report.labels + (["none"] if report.unanswered else [])
-    for label in columns:
-        confusion.add_column(label[:8], justify="right")
-    for label, row in zip(report.labels, report.confusion):
-        confusion.add_row(label, *[str(value) for value in row[: len(columns)]])
-    out.print(confusion)
+    if len(report.labels) <= MATRIX_LANGUAGES:
+        confusion = Table(title="confusion (rows: true, columns: predicted)")
+        confusion.add_column("")
+        for label in columns:
+            confusion.add_column(label, justify="right")
+        for label, row in zip(report.labels, report.confusion):
+            confusion.add_row(label, *[str(value) for value in row[: len(columns)]])
+        return confusion
+    confusion = Table(title="confusions (per true language: right, and most often taken for)")
+    confusion.add_column("language")
+    confusion.add_column("names", justify="right")
+    confusion.add_column("right", justify="right")
+    confusion.add_column("most often taken for")
+    for index, (label, row) in enumerate(zip(report.labels, report.confusion)):
+        total = sum(row)
+        if not total:
+            continue
+        wrong = sorted(
+            ((count, columns[j]) for j, count in enumerate(row[: len(columns)]) if j != index and count),
+            key=lambda item: -item[0],
+        )[:3]
+        taken = ", ".join(f"{name} {count / total:.0%}" for count, name in wrong) or "-"
+        confusion.add_row(label, str(total), f"{row[index] / total:.0%}", taken)
+    return confusion
 
 
 def _print_calibration(figures: dict) -> None:
@@ -727,17 +907,114 @@ def _print_calibration(figures: dict) -> None:
     )
 
 
+# --- info and models -----------------------------------------------------------------------------
+
+
+@app.command(epilog="Examples: nameclf info  ·  nameclf info --model all --json")
+def info(
+    model: ModelOption = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the card as one JSON object.")] = False,
+) -> None:
+    """Show a model's card: network, languages, vocabulary, data, validation figures, calibration, and what made it."""
+    with handled():
+        from nameclf.cards import card
+        from nameclf.checkpoint import load, resolve_model_dir
+
+        figures = card(load(resolve_model_dir(model)))
+        if as_json:
+            print(json.dumps(figures, ensure_ascii=False))
+            return
+        _print_card(figures)
+
+
+def _print_card(figures: dict) -> None:
+    from rich.panel import Panel
+
+    network, data, metrics = figures["network"], figures["data"], figures["metrics"]
+    calibration, training, made = figures["calibration"], figures["training"], figures["made_by"]
+    members = f", {network['members']} members" if network["members"] > 1 else ""
+    direction = "bidirectional" if network["bidirectional"] else "unidirectional"
+    parameters = f"{network['parameters']:,}" if isinstance(network["parameters"], int) else "?"
+
+    def share(value) -> str:
+        return f"{value:.2%}" if isinstance(value, (int, float)) else "-"
+
+    sizes = data.get("sizes") or {}
+    lines = [
+        f"[bold]network[/bold]      {network['cell']}, {network['layers']} layer(s) of {network['hidden']}, "
+        f"{direction}{members}; {parameters} parameters",
+        f"[bold]languages[/bold]    {len(figures['languages'])}: {escape(', '.join(figures['languages']))}",
+        f"[bold]vocabulary[/bold]   {figures['vocabulary']['size']} slots (one for unknown characters)"
+        + (", names lower-cased" if figures["vocabulary"]["fold_case"] else ""),
+        f"[bold]data[/bold]         fingerprint {str(data.get('fingerprint'))[:16]}, "
+        f"split seed {data.get('split_seed')}, " + ", ".join(f"{k} {v:,}" for k, v in sizes.items()),
+        f"[bold]validation[/bold]   accuracy {share(metrics.get('validation_accuracy'))}, macro-F1 "
+        + (f"{metrics['validation_macro_f1']:.3f}" if isinstance(metrics.get("validation_macro_f1"), float) else "-"),
+        "[bold]calibration[/bold]  "
+        + (
+            f"temperature {calibration['temperature']:.2f}, prediction sets from "
+            f"{calibration['prediction_set_names']} held-out names"
+            if calibration["temperature"] is not None
+            else "none (answers at T = 1)"
+        ),
+        f"[bold]training[/bold]     {training.get('seconds') or '?'} s on {training.get('device')}, best epoch "
+        f"{training.get('best_epoch')} of {training.get('epochs_run')}, seed {training.get('seed')}",
+        f"[bold]made by[/bold]      {escape(str(made.get('command') or '-'))} ({escape(str(made.get('nameclf')))})",
+    ]
+    out.print(Panel("\n".join(lines), title=escape(figures["model"]), expand=False))
+
+
+@app.command(epilog="Examples: nameclf models  ·  nameclf models --json")
+def models(
+    as_json: Annotated[bool, typer.Option("--json", help="Print the list as JSON.")] = False,
+) -> None:
+    """List the shipped models and those trained in the models folder ($NAMECLF_MODELS, else ./models)."""
+    with handled():
+        from nameclf.cards import listing
+
+        rows = listing()
+        if as_json:
+            print(json.dumps(rows, ensure_ascii=False))
+            return
+        table = Table(title="models (* answers without --model)")
+        for column in ("model", "cell", "languages", "validation acc", "macro-F1"):
+            table.add_column(column, justify="right" if column in ("validation acc", "macro-F1") else "left")
+        chosen = _default_model_path()
+        for row in rows:
+            mark = " *" if chosen is not None and Path(row["path"]) == chosen else ""
+            if "error" in row:
+                table.add_row(escape(row["model"]) + mark, "-", escape(row["error"][:60]), "-", "-")
+                continue
+            languages = row["languages"]
+            shown = ", ".join(languages) if len(languages) <= 3 else f"{len(languages)} languages"
+            table.add_row(
+                escape(row["model"]) + mark,
+                row["cell"] + (f" ×{row['members']}" if row["members"] > 1 else ""),
+                escape(shown),
+                f"{row['validation_accuracy']:.2%}" if row["validation_accuracy"] is not None else "-",
+                f"{row['validation_macro_f1']:.3f}" if row["validation_macro_f1"] is not None else "-",
+            )
+        out.print(table)
+
+
+def _default_model_path() -> Path | None:
+    from nameclf.checkpoint import resolve_model_dir
+
+    try:
+        return resolve_model_dir(None)
+    except NameclfError:
+        return None
+
+
 # --- compare ------------------------------------------------------------------------------------
 
 
-@app.command()
+@app.command(epilog="Examples: nameclf compare --seeds 3  ·  nameclf compare --cells gru,lstm --languages all --json")
 def compare(
     cells: Annotated[str, typer.Option(help="Comma-separated cells to compare.")] = "rnn,gru,lstm",
     languages: Annotated[str, typer.Option(help="Comma-separated languages, or `all`.")] = "German,Italian",
     seeds: Annotated[int, typer.Option(help="Train each cell with seeds 0 to N-1 (each its own split).")] = 3,
-    data: Annotated[
-        Path | None, typer.Option(help="Folder holding names/.", show_default="$NAMECLF_DATA or ./data")
-    ] = None,
+    data: DataOption = None,
     threads: Annotated[
         int | None,
         typer.Option(help="CPU threads for torch.", show_default="$OMP_NUM_THREADS, else 1"),

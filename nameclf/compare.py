@@ -90,7 +90,7 @@ def compare(
     fields) and return each cell's validation figures. Cells torch has no fused kernel for are
     trained with the seed equations (`--impl scratch`). With `save_dir`, each model is saved there
     as `<cell>-seed<k>`; without it nothing is written."""
-    from nameclf.train import TrainConfig, train
+    from nameclf.training import TrainConfig, train
 
     if not 1 <= seeds <= MAX_SEEDS:
         raise UsageError(f"--seeds must be between 1 and {MAX_SEEDS}")

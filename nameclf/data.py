@@ -92,9 +92,7 @@ def resolve_languages(spec: str | Sequence[str] | None, known: Sequence[str]) ->
     by_lower = {language.lower(): language for language in known}
     unknown = [item for item in items if item.lower() not in by_lower]
     if unknown:
-        raise UsageError(
-            f"unknown language {', '.join(unknown)}; choose from {', '.join(sorted(known))} or `all`"
-        )
+        raise UsageError(f"unknown language {', '.join(unknown)}; choose from {', '.join(sorted(known))} or `all`")
     if twice := sorted({by_lower[item] for item in lowered if lowered.count(item) > 1}):
         raise UsageError(f"--languages names {', '.join(twice)} more than once; name each language once")
     chosen = sorted({by_lower[item] for item in lowered})
@@ -168,8 +166,7 @@ def load_dataset(
     policy = SharedNames(shared_names)
     if policy is SharedNames.auto:
         worst = max(
-            sum(name in shared for name in set(names)) / max(len(set(names)), 1)
-            for names in per_language.values()
+            sum(name in shared for name in set(names)) / max(len(set(names)), 1) for names in per_language.values()
         )
         policy = SharedNames.drop if worst <= AUTO_DROP_MAX_FRACTION else SharedNames.multi
 

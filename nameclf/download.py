@@ -132,10 +132,7 @@ def download(
                     f"could not reach {host} ({unreachable.reason}); kept the dataset already in {names_dir}"
                 ) from None
             _install(dest, _copy_bundled)
-            message = (
-                f"could not reach {host} ({unreachable.reason}); "
-                "installed the bundled copy of the dataset"
-            )
+            message = f"could not reach {host} ({unreachable.reason}); installed the bundled copy of the dataset"
             return DownloadResult(names_dir, "bundled", message, data.summarise(names_dir))
         _install(dest, lambda tmp: _extract(archive_path, tmp, url, max_member_bytes))
     finally:
@@ -234,9 +231,7 @@ def _fetch_once(
 ) -> None:
     """One GET; an unreachable host on the first attempt raises _Unreachable."""
     try:
-        response = session.get(
-            url, stream=True, timeout=timeout, headers={"Accept-Encoding": "identity"}
-        )
+        response = session.get(url, stream=True, timeout=timeout, headers={"Accept-Encoding": "identity"})
     except requests.RequestException as error:
         reason = _unreachable_reason(error, timeout)
         if reason is not None and attempt == 0:
@@ -246,9 +241,7 @@ def _fetch_once(
         chain = _causes(error)
         retried = retries and any(isinstance(e, urllib3.exceptions.MaxRetryError) for e in chain)
         tries = f" after {retries + 1} tries" if retried else ""
-        raise NetworkError(
-            f"download from {host} failed{tries}: {reason}; try again later"
-        ) from None
+        raise NetworkError(f"download from {host} failed{tries}: {reason}; try again later") from None
 
     with response:
         if response.status_code >= 500:  # urllib3 has already retried these
@@ -257,14 +250,10 @@ def _fetch_once(
                 f"download failed{tries}: HTTP {response.status_code} (a server error) from {url}; try again later"
             )
         if not 200 <= response.status_code < 300:
-            raise NetworkError(
-                f"download failed: HTTP {response.status_code} from {url}; check --url"
-            )
+            raise NetworkError(f"download failed: HTTP {response.status_code} from {url}; check --url")
         expected = _content_length(response)
         if expected is not None and expected > max_bytes:
-            raise NetworkError(
-                f"{url} is {expected} bytes, more than the {max_bytes}-byte limit; check --url"
-            )
+            raise NetworkError(f"{url} is {expected} bytes, more than the {max_bytes}-byte limit; check --url")
         received = 0
         columns = (
             TextColumn("[progress.description]{task.description}"),
@@ -281,9 +270,7 @@ def _fetch_once(
             for chunk in _body(response, timeout):
                 received += len(chunk)
                 if received > max_bytes:
-                    raise NetworkError(
-                        f"{url} sent more than the {max_bytes}-byte limit; check --url"
-                    )
+                    raise NetworkError(f"{url} sent more than the {max_bytes}-byte limit; check --url")
                 _write(out, chunk, target)
                 bar.update(task, advance=len(chunk))
         encoded = response.headers.get("Content-Encoding", "identity").lower() != "identity"
@@ -433,9 +420,7 @@ def _extract(archive: Path, tmp: Path, url: str, max_member_bytes: int) -> None:
             for language, info in sorted(chosen.items()):
                 total += _copy_member(zf, info, tmp / f"{language}.txt", max_member_bytes)
                 if total > MAX_TOTAL_BYTES:
-                    raise DataError(
-                        f"archive's names/*.txt files hold more than {MAX_TOTAL_BYTES} bytes"
-                    )
+                    raise DataError(f"archive's names/*.txt files hold more than {MAX_TOTAL_BYTES} bytes")
     except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError) as error:
         raise DataError(f"damaged archive from {url}: {error}") from None
     except (NotImplementedError, RuntimeError) as error:  # unknown compression, encryption

@@ -122,6 +122,12 @@ def evaluate_examples(
         "names": len(answered),
         "before": calibration.figures(raw, truth),
         "after": calibration.figures(calibration.scaled(raw, temperature), truth) if temperature else None,
+        "reliability": {
+            "before": calibration.reliability(np.exp(raw), truth),
+            "after": calibration.reliability(np.exp(calibration.scaled(raw, temperature)), truth)
+            if temperature
+            else None,
+        },
     }
     if min_confidence is not None:
         check_confidence(min_confidence)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 DATA_ENV = "NAMECLF_DATA"
 MODELS_ENV = "NAMECLF_MODELS"
+MODEL_ENV = "NAMECLF_MODEL"  # the model used without --model: a shipped name or a folder
 
 
 def default_data_dir() -> Path:

@@ -76,8 +76,29 @@ class Predictor:
         else:
             raise UsageError(f"unknown backend {backend!r}; choose numpy or torch")
 
+    @property
+    def languages(self) -> list[str]:
+        """The languages this model tells apart: the column order of `probabilities`."""
+        return list(self.labels)
+
+    def probabilities(self, names: Iterable[str]) -> np.ndarray:
+        """(names, languages) calibrated probabilities, columns in `languages` order; a row of NaN for a
+        name that gets no answer (empty, too long, mostly unknown characters)."""
+        rows: list[int] = []
+        encoded: list[np.ndarray] = []
+        count = 0
+        for count, raw in enumerate(names, start=1):
+            _, codes = self.checked(raw)
+            if codes is not None:
+                rows.append(count - 1)
+                encoded.append(codes)
+        result = np.full((count, len(self.labels)), np.nan, dtype=np.float32)
+        if encoded:
+            result[rows] = np.exp(self.log_probabilities(encoded))
+        return result
+
     @classmethod
-    def load(cls, model: Path | None = None, backend: str = "numpy", device: str = "cpu") -> Predictor:
+    def load(cls, model: Path | str | None = None, backend: str = "numpy", device: str = "cpu") -> Predictor:
         return cls(load(resolve_model_dir(model)), backend=backend, device=device)
 
     def log_probabilities(self, encoded: Sequence[np.ndarray], calibrated: bool = True) -> np.ndarray:
@@ -242,7 +263,7 @@ def _torch_models(saved: SavedModel, device: str):
     import torch
 
     from nameclf.model import NameClassifier
-    from nameclf.train import resolve_device
+    from nameclf.training import resolve_device
 
     impl = saved.config.get("training", {}).get("impl", "torch")
     resolved = resolve_device(device)

@@ -17,7 +17,7 @@ from nameclf import calibration, checkpoint
 from nameclf.cells import log_softmax_numpy
 from nameclf.errors import ModelError
 from nameclf.predict import Predictor
-from nameclf.train import TrainConfig, train
+from nameclf.training import TrainConfig, train
 
 TINY = dict(hidden=8, epochs=2, batch_size=64, threads=1, device="cpu")
 

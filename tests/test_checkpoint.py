@@ -124,11 +124,14 @@ def test_latest_may_name_a_folder_relative_to_the_models_folder(env_dirs, tiny_m
     assert checkpoint.resolve_model_dir(None) == env_dirs["models"] / "mine"
 
 
-def test_no_model_yet(env_dirs):
-    with pytest.raises(ModelError, match="nameclf train") as caught:
-        checkpoint.resolve_model_dir(None)
-    assert str(env_dirs["models"]) in str(caught.value)
-    assert "\n" not in str(caught.value)
+def test_no_model_yet_is_the_shipped_de_it_and_nameclf_model_names_another(env_dirs, monkeypatch):
+    from nameclf import shipped
+
+    assert checkpoint.resolve_model_dir(None) == shipped.path_of("de-it")
+    monkeypatch.setenv("NAMECLF_MODEL", "all")
+    assert checkpoint.resolve_model_dir(None) == shipped.path_of("all")
+    monkeypatch.setenv("NAMECLF_MODEL", str(env_dirs["models"] / "x"))
+    assert checkpoint.resolve_model_dir(None) == env_dirs["models"] / "x"
 
 
 def test_latest_pointing_at_a_removed_model(env_dirs, tiny_model_parts_factory):

@@ -223,16 +223,20 @@ def test_predict_device_needs_the_torch_backend(trained):
 
 def test_help_shows_where_things_go_by_default():
     train_help = run("train", "--help", env=dict(os.environ, COLUMNS="200")).stdout
-    assert "[default: ($NAMECLF_DATA or ./data)]" in train_help
+    assert "[env var: NAMECLF_DATA]" in train_help and "[default: (./data)]" in train_help
+    assert "NAMECLF_MODELS" in train_help
     assert "[default: (./models/<cell>-<languages>)]" in train_help
     assert "[default: ($OMP_NUM_THREADS, else 1)]" in train_help
 
 
-def test_predict_and_evaluate_without_a_model(env):
-    for command in (["predict", "Tribbiani"], ["evaluate"]):
-        result = run(*command, env=env)
-        assert result.returncode == 5
-        assert "nameclf train" in result.stderr and "Traceback" not in result.stderr
+def test_predict_and_evaluate_without_a_model_use_the_shipped_one(tmp_path):
+    env = user_env(tmp_path / "models")  # no NAMECLF_DATA, and no ./data
+    result = run("predict", "Tribbiani", env=env, cwd=tmp_path)
+    assert result.returncode == 0 and result.stdout.split()[:2] == ["Tribbiani", "Italian"]
+    # no dataset downloaded either: the test split comes from the copy that ships with nameclf
+    evaluated = run("evaluate", "--json", env=env, cwd=tmp_path)
+    assert evaluated.returncode == 0, evaluated.stderr
+    assert json.loads(evaluated.stdout)["count"] == 140
 
 
 def test_evaluate_without_the_dataset(trained, tmp_path):

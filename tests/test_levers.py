@@ -18,7 +18,7 @@ from nameclf.errors import ModelError, UsageError
 from nameclf.model import NameClassifier
 from nameclf.paths import bundled_names_dir
 from nameclf.predict import Predictor
-from nameclf.train import TrainConfig, member_folds, train, weighted_loss
+from nameclf.training import TrainConfig, member_folds, train, weighted_loss
 
 TINY = dict(hidden=8, epochs=1, batch_size=64, threads=1, device="cpu")
 PROBE_NAMES = ["Tribbiani", "Schmidt", "Rossi", "Müller", "Abbing", "Zimmermann", "Ab", "MCDONALD", "de la Cruz"]

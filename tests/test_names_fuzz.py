@@ -599,8 +599,15 @@ def test_cli_csv_output_of_a_csv_input(tiny_model_dir, tmp_path):
     result = run("predict", "--model", str(tiny_model_dir), "--file", str(path), "--column", "surname", "--csv")
     assert result.returncode == 0
     rows = list(csv.reader(io.StringIO(result.stdout.decode("utf-8"), newline="")))
-    assert rows[0][0] == "name" and all(len(row) == 9 for row in rows)
-    check_blank_rows(rows[1:], stderr_of(result))
+    results = ["language", "probability", "top", "unknown_characters", "error", "warning", "abstained", "set"]
+    assert rows[0] == ["id", "surname", "note", *results]  # the input table, result columns added
+    assert all(len(row) == 11 for row in rows)
+    body = rows[1:]
+    assert [row[0] for row in body] == ["1", "2", "3", "4", "5", "6", "8", "9"]  # every row, in order
+    assert [row[1] for row in body] == CSV_NAMES
+    assert body[0][2] == "a, b" and body[1][2] == 'x "quoted" y'  # other columns kept as they were
+    for row in body:
+        assert (row[7] == "empty name") == (not row[1].strip())
 
 
 @pytest.mark.parametrize("content", [CSV_TEXT, "\r\n\r\n"], ids=["other-columns", "blank"])

@@ -19,7 +19,7 @@ from nameclf import calibration, checkpoint, conformal, paths
 from nameclf.errors import ModelError, UsageError
 from nameclf.predict import Predictor, predict
 from nameclf.reporting import ValidationLog
-from nameclf.train import TrainConfig, train
+from nameclf.training import TrainConfig, train
 
 DATA_DIR = paths.bundled_names_dir().parent  # the folder holding names/
 

@@ -15,7 +15,7 @@ from nameclf.errors import DataError, Interrupted, ModelError, UsageError
 from nameclf.model import NameClassifier
 from nameclf.predict import Predictor
 from nameclf.reporting import Reporter, ValidationLog
-from nameclf.train import (
+from nameclf.training import (
     EarlyStopping,
     TrainConfig,
     class_weights,
@@ -252,7 +252,7 @@ def test_a_diverging_run_saves_nothing_and_says_to_lower_the_learning_rate(datas
         loss = weighted_loss(scores, target, weights, smoothing)
         return loss * float("inf") if len(calls) >= 3 else loss
 
-    monkeypatch.setattr("nameclf.train.weighted_loss", diverging)
+    monkeypatch.setattr("nameclf.training.weighted_loss", diverging)
     diverged = r"training diverged in epoch 1: the loss became (inf|nan); lower --lr"
     with pytest.raises(UsageError, match=diverged) as caught:
         train(TrainConfig(**{**TINY, "seed": 4}), data_dir=dataset_dir, out=out)

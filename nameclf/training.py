@@ -403,6 +403,7 @@ def train(
     reporter: Reporter | None = None,
     mark_latest: bool = True,
     save: bool = True,
+    command: str | None = None,
 ) -> TrainResult:
     """Train (one network, or a k-fold ensemble), keep each network's best epoch, save, mark it latest.
 
@@ -493,7 +494,7 @@ def train(
         "fitted_on": f"the {calibrated['fitted_on']} names the temperature was not fitted on",
         "scores": [round(float(s), 7) for s in conformal.scores(held_out, truth[held_rows])],
     }
-    calibrated["seconds"] = round(time.perf_counter() - calibrating, 4)
+    calibration_seconds = round(time.perf_counter() - calibrating, 4)
     # each member's loss at its kept epoch, with its own class weights, pooled over all its names
     kept = [member.history[member.best_epoch - 1] for member in fitted]
     counts = [len(member.validation) for member in fitted]
@@ -550,7 +551,10 @@ def train(
             "validation_names": len(examples),
         },
         "training_seconds": round(seconds, 3),
+        "calibration_seconds": calibration_seconds,  # of training_seconds: the temperature and the set scores
         "created_by": f"nameclf {__version__}",
+        "command": command,
+        "history": [record for member in fitted for record in member.history],
     }
     if len(fitted) == 1:
         arrays = state_arrays(first.model)

@@ -1,0 +1,59 @@
+"""The Python API at the top level, re-exported by `nameclf`:
+
+    import nameclf
+    clf = nameclf.load()                       # or nameclf.load("all"), or a model folder
+    clf.predict(["Tribbiani", "Müller"], top_k=3)
+    clf.probabilities(["Tribbiani"])           # (names, languages) array; columns: clf.languages
+    nameclf.train(languages="all", cell="gru", epochs=5)
+
+`load` and prediction never import torch; `train` does, when it is called.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from nameclf.predict import Predictor
+    from nameclf.reporting import Reporter
+    from nameclf.training import TrainResult
+
+# the CLI's option names where they differ from TrainConfig's fields
+OPTION_NAMES = {"char_dropout": "unknown_rate"}
+
+
+def load(model: str | Path | None = None, backend: str = "numpy", device: str = "cpu") -> Predictor:
+    """A model ready to answer: a shipped one by name (`"de-it"`, `"all"`), a model folder, or, with
+    none given, `$NAMECLF_MODEL`, then the last model trained in the models folder, then `"de-it"`."""
+    from nameclf.predict import Predictor
+
+    return Predictor.load(model, backend=backend, device=device)
+
+
+def train(
+    languages: str = "German,Italian",
+    *,
+    out: str | Path | None = None,
+    data: str | Path | None = None,
+    mark_latest: bool = True,
+    reporter: Reporter | None = None,
+    **options: Any,
+) -> TrainResult:
+    """Train and save a model, with the CLI's options as keywords (`cell="gru"`, `hidden=64`,
+    `char_dropout=0.05`, `members=3`, ...); options left out take the task's defaults. Returns the
+    result: `.model_dir`, `.config` (what was saved, metrics included) and `.history`."""
+    from nameclf.training import TrainConfig
+    from nameclf.training import train as run
+
+    fields = {OPTION_NAMES.get(key, key): value for key, value in options.items()}
+    config = TrainConfig(languages=languages, **fields)
+    given = ", ".join(f"{key}={value!r}" for key, value in {"languages": languages, **options}.items())
+    return run(
+        config,
+        Path(data) if data is not None else None,
+        Path(out) if out is not None else None,
+        reporter,
+        mark_latest,
+        command=f"nameclf.train({given})",
+    )

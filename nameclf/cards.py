@@ -1,0 +1,106 @@
+"""Model cards (`nameclf info`) and the list of models (`nameclf models`): plain dicts read from a
+model's config.json, torch-free. The CLI renders them as rich panels and tables, or prints them as JSON."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from nameclf import shipped
+from nameclf.checkpoint import CONFIG_FILE, LATEST_FILE, SavedModel, load
+from nameclf.errors import ModelError
+from nameclf.paths import default_models_dir
+
+
+def label(path: Path) -> str:
+    """How a model is named to the user: `de-it (shipped)`, or its folder."""
+    name = shipped.name_of(path)
+    return f"{name} (shipped)" if name is not None else str(path)
+
+
+def card(saved: SavedModel) -> dict[str, Any]:
+    """What a model is, what it was trained on, how well it does on validation names, and what made it."""
+    config = saved.config
+    training = config.get("training", {})
+    spec = saved.spec
+    calibration = config.get("calibration") or {}
+    return {
+        "model": label(saved.path),
+        "path": str(saved.path),
+        "shipped": shipped.name_of(saved.path),
+        "format_version": config.get("format_version"),
+        "network": {
+            "cell": spec.cell,
+            "hidden": spec.hidden,
+            "layers": spec.layers,
+            "bidirectional": spec.bidirectional,
+            "members": saved.members,
+            "parameters": config.get("parameters"),
+        },
+        "languages": saved.labels,
+        "vocabulary": {
+            "characters": saved.vocabulary.characters,
+            "size": saved.vocabulary.size,
+            "fold_case": saved.vocabulary.fold_case,
+        },
+        "data": {
+            key: config.get("data", {}).get(key) for key in ("fingerprint", "split_seed", "sizes", "shared_names")
+        },
+        "metrics": config.get("metrics", {}),
+        "calibration": {
+            "temperature": saved.temperature,
+            "held_out_before": calibration.get("held_out_before"),
+            "held_out_after": calibration.get("held_out_after"),
+            "prediction_set_names": len(saved.conformal_scores or []),
+        },
+        "training": {
+            "seconds": config.get("training_seconds"),
+            "epochs_run": training.get("epochs_run"),
+            "best_epoch": training.get("best_epoch"),
+            "seed": training.get("seed"),
+            "lr": training.get("lr"),
+            "batch_size": training.get("batch_size"),
+            "device": training.get("device"),
+            "threads": training.get("threads"),
+        },
+        "made_by": {
+            "command": config.get("command"),
+            "nameclf": config.get("nameclf_version") or config.get("created_by"),
+        },
+    }
+
+
+def listing(models_dir: Path | None = None) -> list[dict[str, Any]]:
+    """The shipped models, then every model folder in the models folder (by name), each with its
+    languages and validation figures; a folder that does not load is listed with its error."""
+    models_dir = Path(models_dir) if models_dir is not None else default_models_dir()
+    latest = None
+    pointer = models_dir / LATEST_FILE
+    if pointer.is_file():
+        latest = pointer.read_text(encoding="utf-8", errors="replace").strip()
+    rows = []
+    folders = [shipped.path_of(name) for name in shipped.SHIPPED]
+    if models_dir.is_dir():
+        folders += sorted(p for p in models_dir.iterdir() if p.is_dir() and (p / CONFIG_FILE).is_file())
+    for folder in folders:
+        row: dict[str, Any] = {
+            "model": label(folder),
+            "path": str(folder),
+            "latest": latest in (folder.name, str(folder)),
+        }
+        try:
+            saved = load(folder)
+        except ModelError as error:
+            row["error"] = str(error)
+            rows.append(row)
+            continue
+        metrics = saved.config.get("metrics", {})
+        row.update(
+            languages=saved.labels,
+            cell=saved.spec.cell,
+            members=saved.members,
+            validation_accuracy=metrics.get("validation_accuracy"),
+            validation_macro_f1=metrics.get("validation_macro_f1"),
+        )
+        rows.append(row)
+    return rows
