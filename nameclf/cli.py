@@ -700,15 +700,17 @@ def explain(
     Green characters point to the answer, red ones away from it.
     """
     with handled():
+        from nameclf.cards import label
         from nameclf.explain import explain as explain_names
         from nameclf.predict import Predictor
 
         predictor = Predictor.load(model)
+        answered_by = label(predictor.saved.path)
         failed = 0
         for explanation in explain_names(predictor, names):
             failed += explanation.language is None
             if as_json:
-                print(json.dumps(explanation.to_dict(), ensure_ascii=False))
+                print(json.dumps({**explanation.to_dict(), "model": answered_by}, ensure_ascii=False))
             else:
                 _print_explanation(explanation)
         if failed:
@@ -818,7 +820,7 @@ def evaluate(
             plots.evaluation(report.to_dict(), plot, f"{label(saved.path)} on {source} ({report.count} names)")
             err.print(f"wrote {plot}")
         if as_json:
-            print(json.dumps({**report.to_dict(), "model": str(saved.path), "skipped_lines": skipped}))
+            print(json.dumps({**report.to_dict(), "model": label(saved.path), "skipped_lines": skipped}))
             return
         _print_report(report, saved.path, skipped)
 

@@ -80,6 +80,12 @@ def test_the_model_without_model_is_the_env_then_the_last_trained_then_de_it(tmp
     assert chosen["model"] == "all (shipped)"
     explicit = run("predict", "Rossi", "--json", "--model", "de-it", env={**env, "NAMECLF_MODEL": "all"}, cwd=tmp_path)
     assert json.loads(explicit.stdout)["model"] == "de-it (shipped)"
+    for command in (["explain", "Rossi"], ["evaluate"]):  # every --json output says which model answered
+        answer = run(*command, "--json", "--model", "all", env=env, cwd=tmp_path)
+        assert json.loads(answer.stdout.splitlines()[0])["model"] == "all (shipped)", answer.stderr
+    for command in (["explain", "Rossi"], ["evaluate"]):  # every --json output says which model answered
+        answer = run(*command, "--json", "--model", "all", env=env, cwd=tmp_path)
+        assert json.loads(answer.stdout.splitlines()[0])["model"] == "all (shipped)", answer.stderr
 
 
 def test_make_models_rebuilds_de_it_bit_for_bit(tmp_path):
