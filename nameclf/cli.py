@@ -551,10 +551,35 @@ def predict(
             metavar="C",
         ),
     ] = None,
+    out_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="With --file and --column: write the table (Parquet or CSV, by suffix) with the result columns "
+            "added, read and labelled in partitions (needs `pip install 'nameclf[dask]'`).",
+            show_default="print to stdout",
+        ),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(help="With --out: label on a local Dask cluster of N worker processes.", metavar="N"),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            help="With --out: label on the Dask cluster whose scheduler is at ADDRESS (tcp://host:8786).",
+            metavar="ADDRESS",
+        ),
+    ] = None,
 ) -> None:
     """Say which language each name comes from. Probabilities are calibrated on validation names."""
     with handled():
         from nameclf.predict import Predictor
+
+        if out_file is not None or workers is not None or scheduler is not None:
+            _label_table(file, column, out_file, names, model, workers, scheduler, min_confidence, as_json, as_csv)
+            return
 
         if as_json and as_csv:
             raise UsageError("choose one of --json and --csv")
@@ -583,7 +608,9 @@ def predict(
         ]
         if writer is not None:
             header = source.header if keep_rows else ["name"]
-            writer.writerow(header + [_free_column(c, header) for c in result_columns])
+            from nameclf.frames import free_column
+
+            writer.writerow(header + [free_column(c, header) for c in result_columns])
         total = failed = 0
         with _progress(file is not None) as advance:
             for prediction in predictor.predict_stream(source, top_k, min_confidence=min_confidence, coverage=coverage):
@@ -624,11 +651,45 @@ def predict(
                 raise typer.Exit(DataError.exit_code)
 
 
-def _free_column(name: str, header: list[str]) -> str:
-    """A result column's name, with `nameclf_` in front where the input already has a column of that name."""
-    while name in header:
-        name = f"nameclf_{name}"
-    return name
+def _label_table(file, column, out_file, names, model, workers, scheduler, min_confidence, as_json, as_csv) -> None:
+    """`predict --file T --column C --out O [--workers N | --scheduler ADDRESS]`: a table in, a table out."""
+    if out_file is None:
+        raise UsageError("--workers and --scheduler write a table: give --out labelled.parquet (or .csv)")
+    if file is None or column is None or names:
+        raise UsageError("--out labels a table: give --file TABLE and --column NAME (and no names as arguments)")
+    if as_json or as_csv:
+        raise UsageError("--out writes its own format (by its suffix): leave out --json and --csv")
+    from nameclf.dask import label_file
+    from nameclf.predict import Predictor, check_confidence
+
+    check_confidence(min_confidence)
+    predictor = Predictor.load(model)
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        with _partition_progress() as advance:
+            rows = label_file(file, column, out_file, predictor, workers, scheduler, min_confidence, advance)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    err.print(f"labelled {rows:,} rows into {escape(str(out_file))}")
+
+
+@contextlib.contextmanager
+def _partition_progress():
+    """A bar over the table's partitions on stderr, when stderr is a terminal."""
+    if not err.is_terminal:
+        yield None
+        return
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("partitions"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err, transient=True
+    ) as progress:
+        task = progress.add_task("partitions", total=None)
+
+        def advance(done: int, total: int) -> None:
+            progress.update(task, completed=done, total=total)
+
+        yield advance
 
 
 def _input_cells(name, width: int) -> list[str]:

@@ -67,6 +67,8 @@ class Predictor:
         self.labels = saved.labels
         self.vocabulary = saved.vocabulary
         self.backend = backend
+        self._device = device
+        self._key: str | None = None
         # every probability the predictor gives is calibrated; a model saved without a temperature answers at T = 1
         self.temperature = saved.temperature if saved.temperature is not None else 1.0
         if backend == "numpy":
@@ -84,18 +86,42 @@ class Predictor:
     def probabilities(self, names: Iterable[str]) -> np.ndarray:
         """(names, languages) calibrated probabilities, columns in `languages` order; a row of NaN for a
         name that gets no answer (empty, too long, mostly unknown characters)."""
-        rows: list[int] = []
-        encoded: list[np.ndarray] = []
-        count = 0
-        for count, raw in enumerate(names, start=1):
-            _, codes = self.checked(raw)
-            if codes is not None:
-                rows.append(count - 1)
-                encoded.append(codes)
-        result = np.full((count, len(self.labels)), np.nan, dtype=np.float32)
-        if encoded:
-            result[rows] = np.exp(self.log_probabilities(encoded))
-        return result
+        return self.predict_with_probabilities(names)[1]
+
+    def predict_frame(self, names: Any, probabilities: bool = False, min_confidence: float | None = None) -> Any:
+        """A pandas DataFrame of results for a pandas Series or a pyarrow array of names, on the
+        input's index, in the fixed schema of `nameclf.frames.meta` (for batch and distributed runs)."""
+        from nameclf.frames import predict_frame
+
+        return predict_frame(self, names, probabilities=probabilities, min_confidence=min_confidence)
+
+    # A Predictor travels to other processes (Dask workers) as its config and weights only; each
+    # process rebuilds it once and keeps it, keyed by a hash of both (`_restore`).
+    @property
+    def key(self) -> str:
+        if self._key is None:
+            import hashlib
+            import json
+
+            digest = hashlib.sha256(json.dumps(self.saved.config, sort_keys=True, default=str).encode())
+            for name in sorted(self.saved.weights):
+                digest.update(name.encode())
+                digest.update(np.ascontiguousarray(self.saved.weights[name]).tobytes())
+            self._key = f"{digest.hexdigest()}-{self.backend}-{self._device}"
+        return self._key
+
+    def __reduce__(self):
+        return _restore, (
+            self.key,
+            str(self.saved.path),
+            self.saved.config,
+            self.saved.weights,
+            self.backend,
+            self._device,
+        )
+
+    def __dask_tokenize__(self):
+        return self.key
 
     @classmethod
     def load(cls, model: Path | str | None = None, backend: str = "numpy", device: str = "cpu") -> Predictor:
@@ -192,6 +218,17 @@ class Predictor:
         language, and at least its three likeliest in `top`. With `coverage` (e.g. 0.9), each answered
         name also gets `set`: the languages that hold its true one with that probability, on average over
         names like the training data's (split conformal prediction, nameclf/conformal.py)."""
+        return self.predict_with_probabilities(names, top_k, min_confidence, coverage)[0]
+
+    def predict_with_probabilities(
+        self,
+        names: Iterable[str],
+        top_k: int = 1,
+        min_confidence: float | None = None,
+        coverage: float | None = None,
+    ) -> tuple[list[Prediction], np.ndarray]:
+        """`predict`'s answers, and the (names, languages) calibrated probabilities behind them (a row
+        of NaN for a name that got no answer)."""
         if top_k < 1:
             raise UsageError("--top-k must be at least 1")
         check_confidence(min_confidence)
@@ -207,8 +244,10 @@ class Predictor:
             if codes is not None:
                 pending.append(len(predictions) - 1)
                 encoded.append(codes)
+        matrix = np.full((len(predictions), len(self.labels)), np.nan, dtype=np.float32)
         if encoded:
             probabilities = np.exp(self.log_probabilities(encoded))
+            matrix[pending] = probabilities
             order = np.argsort(-probabilities, axis=1, kind="stable")
             sets = None if cutoff is None else conformal.prediction_sets(probabilities, cutoff)
             for row, position in enumerate(pending):
@@ -221,7 +260,7 @@ class Predictor:
                     prediction.language, prediction.abstained = None, True
                 if sets is not None:
                     prediction.set = [self.labels[j] for j in sets[row]]
-        return predictions
+        return predictions, matrix
 
     def predict_stream(
         self,
@@ -243,6 +282,22 @@ class Predictor:
                 chunk = []
         if chunk:
             yield from self.predict(chunk, top_k, min_confidence, coverage)
+
+
+_PROCESS_CACHE: dict[str, Predictor] = {}
+LOADS: dict[str, int] = {}  # how many times this process built each predictor it was sent (tests read it)
+
+
+def _restore(key: str, path: str, config: dict, weights: dict, backend: str, device: str) -> Predictor:
+    """A Predictor unpickled in this process: built from its config and weights the first time its
+    key is seen, the same object every time after."""
+    cached = _PROCESS_CACHE.get(key)
+    if cached is None:
+        cached = Predictor(SavedModel(Path(path), config, weights), backend=backend, device=device)
+        cached._key = key
+        _PROCESS_CACHE[key] = cached
+        LOADS[key] = LOADS.get(key, 0) + 1
+    return cached
 
 
 def check_confidence(min_confidence: float | None) -> None:

@@ -1,0 +1,249 @@
+"""Label a table of any size on Dask: a laptop's local cluster, or an existing one (Slurm, Kubernetes,
+a cloud) by its scheduler's address. nameclf brings no scheduler of its own.
+
+    import dask.dataframe as dd
+    import nameclf.dask
+    frame = dd.read_parquet("voters/*.parquet")
+    labelled = nameclf.dask.predict(frame, "surname")          # lazy: map_partitions
+    labelled.to_parquet("labelled/")                           # runs on the current Dask client
+
+The predictor travels to the workers as its config and weights (a few hundred KB), and each worker
+process builds it once and keeps it (`nameclf.predict._restore`): never per row or per partition.
+BLAS runs one thread per worker. `label_file` is the CLI's `predict --file ... --out ...`: it reads
+Parquet or CSV in partitions, labels them on a local cluster, a remote one or in this process, and
+writes one Parquet or CSV file through a temporary file renamed into place, so an interrupted run
+leaves nothing where `--out` points.
+
+Needs the `dask` extra: `pip install 'nameclf[dask]'` (dask[dataframe], distributed, pyarrow).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from nameclf.errors import DataError, NetworkError, UsageError
+from nameclf.frames import INSTALL, free_column, meta, predict_frame
+from nameclf.predict import Predictor
+
+PARQUET = (".parquet", ".pq")
+CSV = (".csv",)
+BLOCKSIZE = "16MB"  # a CSV's partitions: about 1.5 million short rows each
+
+
+def require_dask():
+    try:
+        import dask.dataframe as dd
+    except ImportError:
+        raise UsageError(f"this needs Dask, which is not installed; install it with `{INSTALL}`") from None
+    return dd
+
+
+def _label(partition, column: str, predictor: Predictor, names: dict, probabilities: bool, min_confidence):
+    import pandas as pd
+
+    results = predict_frame(predictor, partition[column], probabilities=probabilities, min_confidence=min_confidence)
+    results = results.rename(columns=names)
+    joined = pd.concat([partition.reset_index(drop=True), results.reset_index(drop=True)], axis=1)
+    joined.index = partition.index
+    return joined
+
+
+def predict(
+    frame: Any,
+    column: str | None = None,
+    model: str | Path | Predictor | None = None,
+    *,
+    probabilities: bool = False,
+    min_confidence: float | None = None,
+) -> Any:
+    """`frame` (a Dask DataFrame, or a Series of names) with the result columns added, lazily.
+
+    The columns and their dtypes are those of `nameclf.frames.meta` (a name the input already uses gets
+    `nameclf_` in front); `model` is a shipped name, a folder or a loaded Predictor."""
+    dd = require_dask()
+    import pandas as pd
+
+    predictor = model if isinstance(model, Predictor) else Predictor.load(model)
+    if isinstance(frame, dd.Series):
+        column = column or frame.name or "name"
+        frame = frame.to_frame(name=column)
+    if column is None or column not in frame.columns:
+        found = ", ".join(map(str, frame.columns)) or "nothing"
+        raise DataError(f"the table has no column {column!r} (columns: {found}); pass one of them")
+    empty = meta(predictor.languages if probabilities else None)
+    names = {name: free_column(name, set(frame.columns)) for name in empty.columns}
+    expected = pd.concat([frame._meta.reset_index(drop=True), empty.rename(columns=names)], axis=1)
+    expected.index = frame._meta.index
+    return frame.map_partitions(
+        _label, column, predictor, names, probabilities, min_confidence, meta=expected, align_dataframes=False
+    )
+
+
+def _kind(path: Path, option: str) -> str:
+    suffix = path.suffix.lower()
+    if suffix in PARQUET:
+        return "parquet"
+    if suffix in CSV:
+        return "csv"
+    raise UsageError(f"{option} {path}: name a .parquet or .csv file (the format is read from the suffix)")
+
+
+def read_table(path: Path, column: str):
+    """A Parquet file (or folder of them) or a CSV file, as a Dask DataFrame in partitions; CSV cells
+    are kept as text exactly as written (no type guessing, `NA` stays a name)."""
+    dd = require_dask()
+    path = Path(path)
+    if not path.exists():
+        raise DataError(f"{path} does not exist; pass the table to label with --file")
+    kind = "parquet" if path.is_dir() else _kind(path, "--file")
+    try:
+        if kind == "parquet":
+            frame = dd.read_parquet(str(path))
+        else:
+            frame = dd.read_csv(str(path), dtype=str, keep_default_na=False, blocksize=BLOCKSIZE)
+    except (OSError, ValueError) as error:
+        raise DataError(f"cannot read {path} as {kind} ({str(error).splitlines()[0][:200]})") from None
+    if column not in frame.columns:
+        found = ", ".join(map(str, frame.columns)) or "nothing"
+        raise DataError(f"{path} has no column {column!r} (columns: {found}); pass --column with one of them")
+    return frame
+
+
+@contextlib.contextmanager
+def client_for(workers: int | None, scheduler: str | None):
+    """A Dask client on a local cluster of `workers` processes, or on the scheduler at `scheduler`;
+    None (run in this process) without either."""
+    if workers is None and scheduler is None:
+        yield None
+        return
+    if workers is not None and scheduler is not None:
+        raise UsageError("choose one of --workers and --scheduler")
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError:
+        raise UsageError(f"--workers and --scheduler need Dask's distributed; install it with `{INSTALL}`") from None
+    if scheduler is not None:
+        try:
+            client = Client(scheduler, timeout="10s")
+        except (OSError, TimeoutError, ValueError) as error:
+            reason = str(error).splitlines()[0][:160] if str(error) else type(error).__name__
+            raise NetworkError(
+                f"cannot reach the Dask scheduler at {scheduler} ({reason}); check the address, e.g. tcp://host:8786"
+            ) from None
+        with client:
+            yield client
+        return
+    if workers < 1:
+        raise UsageError("--workers must be at least 1")
+    cluster = LocalCluster(
+        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=50
+    )
+    with cluster, Client(cluster) as client:
+        yield client
+
+
+def label_file(
+    source: Path,
+    column: str,
+    out: Path,
+    predictor: Predictor,
+    workers: int | None = None,
+    scheduler: str | None = None,
+    min_confidence: float | None = None,
+    on_partition: Callable[[int, int], None] | None = None,
+) -> int:
+    """Label `column` of the table at `source` into the table at `out` (input columns kept, result
+    columns added, row order kept); returns the number of rows. `on_partition(done, total)` hears of
+    each partition written."""
+    out = Path(out)
+    out_kind = _kind(out, "--out")
+    if not out.parent.resolve().is_dir():
+        raise UsageError(f"--out {out}: the folder {out.parent} does not exist; create it first")
+    if out.is_dir():
+        raise UsageError(f"--out {out} is a folder; name a .parquet or .csv file")
+    labelled = predict(read_table(source, column), column, predictor, min_confidence=min_confidence)
+    parts = labelled.to_delayed()
+    handle, temporary = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent)
+    os.close(handle)
+    rows = 0
+    try:
+        with client_for(workers, scheduler) as client, _Writer(Path(temporary), out_kind) as writer:
+            for done, frame in enumerate(_computed(parts, client), start=1):
+                writer.write(frame)
+                rows += len(frame)
+                if on_partition is not None:
+                    on_partition(done, len(parts))
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temporary, 0o666 & ~umask)
+        os.replace(temporary, out)
+    except BaseException as error:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(temporary)
+        if type(error).__name__ in ("KilledWorker", "CommClosedError", "FutureCancelledError"):
+            raise NetworkError(
+                f"a Dask worker died while labelling ({type(error).__name__}); nothing was written to {out}. "
+                "Rerun, with fewer --workers if memory ran out"
+            ) from None
+        raise
+    return rows
+
+
+def _computed(parts: list, client):
+    """Each partition's result, in order; on a cluster a few partitions per worker run ahead of the one
+    being written, so memory stays bounded however long the table."""
+    if client is None:
+        for part in parts:
+            yield part.compute(scheduler="synchronous")
+        return
+    workers = max(len(client.scheduler_info().get("workers", {})), 1)
+    ahead = 2 * workers
+    pending = [client.compute(part) for part in parts[:ahead]]
+    for index in range(len(parts)):
+        if index + ahead < len(parts):
+            pending.append(client.compute(parts[index + ahead]))
+        future = pending[index]
+        yield future.result()
+        future.release()
+        pending[index] = None
+
+
+class _Writer:
+    """One output file, written a partition at a time."""
+
+    def __init__(self, path: Path, kind: str):
+        self.path, self.kind = path, kind
+        self._parquet = None
+        self._csv = None
+
+    def __enter__(self):
+        return self
+
+    def write(self, frame) -> None:
+        if self.kind == "csv":
+            if self._csv is None:
+                self._csv = open(self.path, "w", encoding="utf-8", newline="")  # noqa: SIM115
+                frame.to_csv(self._csv, index=False)
+            else:
+                frame.to_csv(self._csv, index=False, header=False)
+            return
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        table = pa.Table.from_pandas(frame, preserve_index=False)
+        if self._parquet is None:
+            self._parquet = pq.ParquetWriter(str(self.path), table.schema)
+        elif table.schema != self._parquet.schema:
+            table = table.cast(self._parquet.schema)
+        self._parquet.write_table(table)
+
+    def __exit__(self, *exc):
+        if self._csv is not None:
+            self._csv.close()
+        if self._parquet is not None:
+            self._parquet.close()
