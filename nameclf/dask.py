@@ -32,7 +32,8 @@ from nameclf.predict import Predictor
 
 PARQUET = (".parquet", ".pq")
 CSV = (".csv",)
-BLOCKSIZE = "16MB"  # a CSV's partitions: about 1.5 million short rows each
+BLOCKSIZE = "2MB"  # a CSV's partitions: about 150,000 short rows each
+ROWS_PER_PARTITION = 100_000  # a Parquet file is split into partitions of about this many rows
 
 
 def require_dask():
@@ -103,7 +104,7 @@ def read_table(path: Path, column: str):
     kind = "parquet" if path.is_dir() else _kind(path, "--file")
     try:
         if kind == "parquet":
-            frame = dd.read_parquet(str(path))
+            frame = _read_parquet(path)
         else:
             frame = dd.read_csv(str(path), dtype=str, keep_default_na=False, blocksize=BLOCKSIZE)
     except (OSError, ValueError) as error:
@@ -112,6 +113,43 @@ def read_table(path: Path, column: str):
         found = ", ".join(map(str, frame.columns)) or "nothing"
         raise DataError(f"{path} has no column {column!r} (columns: {found}); pass --column with one of them")
     return frame
+
+
+def _read_parquet(path: Path):
+    """A Parquet file (or a folder of them) as partitions of at most ROWS_PER_PARTITION rows, whatever
+    its row groups (pandas writes a million rows per group): each partition reads its slice of one row
+    group, so every worker gets work and none holds more than a row group at a time."""
+    import dask
+    import pyarrow.parquet as pq
+
+    dd = require_dask()
+    files = sorted(p for p in path.rglob("*") if p.suffix.lower() in PARQUET) if path.is_dir() else [path]
+    if not files:
+        raise DataError(f"{path} holds no .parquet files; pass a Parquet file or a folder of them")
+    pieces = []
+    for file in files:
+        metadata = pq.ParquetFile(str(file)).metadata
+        for group in range(metadata.num_row_groups):
+            rows = metadata.row_group(group).num_rows
+            for start in range(0, max(rows, 1), ROWS_PER_PARTITION):
+                pieces.append((str(file), group, start, min(start + ROWS_PER_PARTITION, rows)))
+    empty = _as_frame(pq.read_schema(str(files[0])).empty_table())
+    parts = [dask.delayed(_read_piece)(*piece) for piece in pieces] or [dask.delayed(lambda: empty)()]
+    return dd.from_delayed(parts, meta=empty, verify_meta=False)
+
+
+def _read_piece(file: str, group: int, start: int, stop: int):
+    import pyarrow.parquet as pq
+
+    return _as_frame(pq.ParquetFile(file).read_row_group(group).slice(start, stop - start))
+
+
+def _as_frame(table):
+    """A table as pandas; an index pandas saved with the file comes back as columns (it is input data)."""
+    import pandas as pd
+
+    frame = table.to_pandas()
+    return frame.reset_index(drop=isinstance(frame.index, pd.RangeIndex))
 
 
 @contextlib.contextmanager
@@ -124,7 +162,7 @@ def client_for(workers: int | None, scheduler: str | None):
     if workers is not None and scheduler is not None:
         raise UsageError("choose one of --workers and --scheduler")
     try:
-        from distributed import Client, LocalCluster
+        from distributed import Client
     except ImportError:
         raise UsageError(f"--workers and --scheduler need Dask's distributed; install it with `{INSTALL}`") from None
     if scheduler is not None:
@@ -140,11 +178,25 @@ def client_for(workers: int | None, scheduler: str | None):
         return
     if workers < 1:
         raise UsageError("--workers must be at least 1")
-    cluster = LocalCluster(
-        n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=50
-    )
-    with cluster, Client(cluster) as client:
+    with local_cluster(workers) as cluster, Client(cluster) as client:
         yield client
+
+
+def local_cluster(workers: int):
+    """A LocalCluster of `workers` processes of one thread each, made for nameclf's work.
+
+    Dask's nanny starts workers with MALLOC_TRIM_THRESHOLD_=65536 so that they hand memory back to the
+    system sooner; nameclf's many small numpy arrays then cost mmap and trim calls, and a worker ran
+    at half the speed of the same code in one process (benchmarks/scale.py). Workers started here keep
+    glibc's own default. On a cluster of your own, set the Dask config
+    `distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_: null` for the same."""
+    import dask
+    from distributed import LocalCluster
+
+    with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
+        return LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=50
+        )
 
 
 def label_file(
@@ -156,10 +208,12 @@ def label_file(
     scheduler: str | None = None,
     min_confidence: float | None = None,
     on_partition: Callable[[int, int], None] | None = None,
+    client: Any = None,
 ) -> int:
     """Label `column` of the table at `source` into the table at `out` (input columns kept, result
     columns added, row order kept); returns the number of rows. `on_partition(done, total)` hears of
-    each partition written."""
+    each partition written. `client`: a Dask client already connected (then `workers` and `scheduler`
+    are not used)."""
     out = Path(out)
     out_kind = _kind(out, "--out")
     if not out.parent.resolve().is_dir():
@@ -172,8 +226,9 @@ def label_file(
     os.close(handle)
     rows = 0
     try:
-        with client_for(workers, scheduler) as client, _Writer(Path(temporary), out_kind) as writer:
-            for done, frame in enumerate(_computed(parts, client), start=1):
+        connected = contextlib.nullcontext(client) if client is not None else client_for(workers, scheduler)
+        with connected as active, _Writer(Path(temporary), out_kind) as writer:
+            for done, frame in enumerate(_computed(parts, active), start=1):
                 writer.write(frame)
                 rows += len(frame)
                 if on_partition is not None:

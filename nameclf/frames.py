@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from nameclf.predict import Predictor
 
 INSTALL = "pip install 'nameclf[dask]'"
+CHUNK = 65_536  # names answered at a time: the per-name answers of a chunk are what memory holds
 RESULT_COLUMNS = ("language", "probability", "abstained", "unknown_characters", "error")
 DTYPES = {
     "language": "string",
@@ -103,21 +104,32 @@ def predict_frame(
     values, index = _names_and_index(names)
     missing = Unreadable("")
     missing.reason = "missing name"
-    inputs = [missing if value is None else value if isinstance(value, str) else str(value) for value in values]
-    predictions, matrix = predictor.predict_with_probabilities(inputs, min_confidence=min_confidence)
+    parts: dict[str, list] = {name: [] for name in ("language", "probability", "abstained", "unknown", "error")}
+    matrices = []
+    for start in range(0, max(len(values), 1), CHUNK):  # bounded memory: a chunk's answers at a time
+        chunk = values[start : start + CHUNK]
+        inputs = [missing if value is None else value if isinstance(value, str) else str(value) for value in chunk]
+        predictions, matrix = predictor.predict_with_probabilities(inputs, min_confidence=min_confidence)
+        parts["language"] += [p.language for p in predictions]
+        parts["probability"].append(
+            np.array([np.nan if p.probability is None else p.probability for p in predictions], dtype=np.float32)
+        )
+        parts["abstained"].append(np.array([p.abstained for p in predictions], dtype=bool))
+        parts["unknown"].append(np.array([p.unknown_characters for p in predictions], dtype=np.int32))
+        parts["error"] += [
+            p.error or (p.warning if p.language is None and not p.abstained else None) for p in predictions
+        ]
+        if probabilities:
+            matrices.append(matrix)
     columns: dict[str, Any] = {
-        "language": pd.array([p.language for p in predictions], dtype="string"),
-        "probability": np.array(
-            [np.nan if p.probability is None else p.probability for p in predictions], dtype=np.float32
-        ),
-        "abstained": np.array([p.abstained for p in predictions], dtype=bool),
-        "unknown_characters": np.array([p.unknown_characters for p in predictions], dtype=np.int32),
-        "error": pd.array(
-            [p.error or (p.warning if p.language is None and not p.abstained else None) for p in predictions],
-            dtype="string",
-        ),
+        "language": pd.array(parts["language"], dtype="string"),
+        "probability": np.concatenate(parts["probability"]),
+        "abstained": np.concatenate(parts["abstained"]),
+        "unknown_characters": np.concatenate(parts["unknown"]),
+        "error": pd.array(parts["error"], dtype="string"),
     }
     if probabilities:
+        matrix = np.concatenate(matrices)
         for column, language in enumerate(predictor.languages):
             columns[f"p_{language}"] = matrix[:, column]
     return pd.DataFrame(columns, index=index)

@@ -41,9 +41,8 @@ def sample_names(count: int, seed: int = 0) -> list[str]:
 
 @pytest.fixture(scope="module")
 def client():
-    cluster = distributed.LocalCluster(
-        n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=50
-    )
+    cluster = nameclf.dask.local_cluster(2)  # a real LocalCluster: two worker processes
+    assert cluster.scheduler_info["workers"] and len(cluster.workers) == 2
     with cluster, distributed.Client(cluster) as connected:
         yield connected
 
