@@ -76,8 +76,8 @@ def listing(models_dir: Path | None = None) -> list[dict[str, Any]]:
     models_dir = Path(models_dir) if models_dir is not None else default_models_dir()
     latest = None
     pointer = models_dir / LATEST_FILE
-    if pointer.is_file():
-        latest = pointer.read_text(encoding="utf-8", errors="replace").strip()
+    if pointer.is_file() and (recorded := pointer.read_text(encoding="utf-8", errors="replace").strip()):
+        latest = models_dir / recorded  # absolute, or relative to the models folder, as resolve_model_dir reads it
     rows = []
     folders = [shipped.path_of(name) for name in shipped.SHIPPED]
     if models_dir.is_dir():

@@ -22,7 +22,6 @@ import numpy as np
 
 from nameclf import __version__
 from nameclf.cells import NetworkSpec, parameter_shapes
-from nameclf.conformal import saved_scores
 from nameclf.data import Vocabulary
 from nameclf.errors import ModelError, UsageError
 from nameclf.paths import MODEL_ENV, default_models_dir
@@ -35,6 +34,7 @@ FORMAT = "nameclf-model"
 FORMAT_VERSION = 4
 ADDED_IN = {"ensemble": 2, "text": 2, "calibration": 3, "conformal": 4}  # keys a folder of an older format never meant
 MAX_MEMBERS = 64
+MAX_SCORES = 1_000_000  # held-out scores for prediction sets
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
 LATEST_FILE = "LATEST"  # in the models folder: the name of the last model trained there
@@ -72,7 +72,7 @@ class SavedModel:
     @property
     def conformal_scores(self) -> list[float] | None:
         """The held-out names' sorted scores for prediction sets, or None for a model saved without them."""
-        return saved_scores(self.config)
+        return conformal_scores_of(self.config)
 
     def member_weights(self) -> list[dict[str, np.ndarray]]:
         """Each member's weights under the network's own names (one dict for a single model)."""
@@ -105,6 +105,22 @@ def temperature_of(config: dict[str, Any]) -> float | None:
     return float(value)
 
 
+def conformal_scores_of(config: dict[str, Any]) -> list[float] | None:
+    """The held-out names' sorted scores for prediction sets (nameclf/conformal.py), or None."""
+    if "conformal" not in config:
+        return None
+    values = _section(config, "conformal").get("scores")
+    if (
+        not isinstance(values, list)
+        or not 1 <= len(values) <= MAX_SCORES
+        or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= 1 for v in values)
+    ):
+        raise ValueError("conformal.scores must be a list of numbers in [0, 1]")
+    if any(a > b for a, b in zip(values, values[1:])):
+        raise ValueError("conformal.scores must be sorted")
+    return [float(v) for v in values]
+
+
 def fold_case(config: dict[str, Any]) -> bool:
     value = _section(config, "text").get("fold_case", False)
     if not isinstance(value, bool):
@@ -113,7 +129,7 @@ def fold_case(config: dict[str, Any]) -> bool:
 
 
 def _section(config: dict[str, Any], key: str) -> dict[str, Any]:
-    """A config's optional section (`ensemble`, `text`, `calibration`): an object, empty when absent."""
+    """A config's optional section (`ensemble`, `text`, `calibration`, `conformal`): an object, empty when absent."""
     section = config.get(key, {})
     if not isinstance(section, dict):
         raise ValueError(f"{key} must be an object, not {_quoted(section)}")
@@ -400,7 +416,7 @@ def _load_unlocked(path: Path) -> SavedModel:
             raise ValueError("labels or vocabulary do not match the network")
         members = member_count(config)
         temperature_of(config)
-        saved_scores(config)
+        conformal_scores_of(config)
         if Vocabulary(vocabulary, fold_case(config)).size != spec.vocab_size:
             raise ValueError("vocabulary size does not match the network")
         if not all(isinstance(label, str) and label for label in labels) or len(set(labels)) != len(labels):

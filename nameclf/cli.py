@@ -23,6 +23,7 @@ from rich.table import Table
 from nameclf import __version__
 from nameclf.choices import Backend, Cell, Device, Impl, SharedNames, task_default_text
 from nameclf.errors import DataError, NameclfError, UsageError
+from nameclf.paths import DATA_ENV, MODEL_ENV
 from nameclf.reporting import Reporter
 
 RESPONSIBLE_USE = (
@@ -67,23 +68,24 @@ ModelOption = Annotated[
         "--model",
         "-m",
         help="A shipped model (de-it, all) or a model folder.",
-        envvar="NAMECLF_MODEL",
+        envvar=MODEL_ENV,
         show_default="the last one trained, else de-it",
     ),
 ]
 DataOption = Annotated[
     Path | None,
-    typer.Option(help="Folder holding names/.", envvar="NAMECLF_DATA", show_default="./data"),
+    typer.Option(help="Folder holding names/.", envvar=DATA_ENV, show_default="./data"),
 ]
 # NO_COLOR (no-color.org) means plain text: no colour, and no bold or dim either
 _styles = {"color_system": None} if os.environ.get("NO_COLOR") else {}
 out = Console(highlight=False, soft_wrap=True, **_styles)
 err = Console(stderr=True, highlight=False, soft_wrap=True, **_styles)
 state = {"debug": False}
+DEBUG_ENV = "NAMECLF_DEBUG"
 
 
 def debug_enabled() -> bool:
-    return state["debug"] or os.environ.get("NAMECLF_DEBUG", "") not in ("", "0")
+    return state["debug"] or os.environ.get(DEBUG_ENV, "") not in ("", "0")
 
 
 def one_line(message: str) -> str:
@@ -145,7 +147,7 @@ def main_options(
         bool | None,
         typer.Option("--version", callback=version_callback, is_eager=True, help="Print the version and exit."),
     ] = None,
-    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.", envvar="NAMECLF_DEBUG")] = False,
+    debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks.", envvar=DEBUG_ENV)] = False,
 ) -> None:
     """Tell where a surname comes from, with a character-level RNN, GRU or LSTM."""
     state["debug"] = debug
@@ -160,7 +162,7 @@ def download(
         str | None, typer.Option(help="Archive to fetch.", show_default="the PyTorch tutorial's data.zip")
     ] = None,
     dest: Annotated[
-        Path | None, typer.Option(help="Folder to put names/ in.", envvar="NAMECLF_DATA", show_default="./data")
+        Path | None, typer.Option(help="Folder to put names/ in.", envvar=DATA_ENV, show_default="./data")
     ] = None,
     force: Annotated[bool, typer.Option("--force", help="Download again even if the dataset is there.")] = False,
     no_fallback: Annotated[
@@ -510,9 +512,7 @@ def _csv_rows(lines):
         except StopIteration:
             return
         except csv.Error as error:
-            marker = Unreadable("")
-            marker.reason = f"unreadable CSV row {reader.line_num}: {error}"
-            yield marker
+            yield Unreadable.because(f"unreadable CSV row {reader.line_num}: {error}")
 
 
 @app.command(

@@ -28,7 +28,6 @@ import numpy as np
 from nameclf.errors import UsageError
 
 TOLERANCE = 1e-6  # the scores are saved to 7 decimals, and float32 and float64 differ below this
-MAX_SCORES = 1_000_000
 
 
 def check_coverage(coverage: float | None) -> None:
@@ -66,20 +65,3 @@ def prediction_sets(probabilities: np.ndarray, cutoff: float) -> list[np.ndarray
         chosen = ranked[keep[row, ranked]]
         sets.append(chosen if len(chosen) else ranked[:1])
     return sets
-
-
-def saved_scores(config: dict) -> list[float] | None:
-    """The config's held-out scores, checked; None for a model saved without them."""
-    if "conformal" not in config:
-        return None
-    section = config["conformal"]
-    values = section.get("scores") if isinstance(section, dict) else None
-    if (
-        not isinstance(values, list)
-        or not 1 <= len(values) <= MAX_SCORES
-        or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= 1 for v in values)
-    ):
-        raise ValueError("conformal.scores must be a list of numbers in [0, 1]")
-    if any(a > b for a, b in zip(values, values[1:])):
-        raise ValueError("conformal.scores must be sorted")
-    return [float(v) for v in values]

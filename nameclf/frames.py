@@ -30,7 +30,6 @@ if TYPE_CHECKING:
 
 INSTALL = "pip install 'nameclf[dask]'"
 CHUNK = 65_536  # names answered at a time: the per-name answers of a chunk are what memory holds
-RESULT_COLUMNS = ("language", "probability", "abstained", "unknown_characters", "error")
 DTYPES = {
     "language": "string",
     "probability": "float32",
@@ -102,8 +101,7 @@ def predict_frame(
 
     pd = require_pandas()
     values, index = _names_and_index(names)
-    missing = Unreadable("")
-    missing.reason = "missing name"
+    missing = Unreadable.because("missing name")
     parts: dict[str, list] = {name: [] for name in ("language", "probability", "abstained", "unknown", "error")}
     matrices = []
     for start in range(0, max(len(values), 1), CHUNK):  # bounded memory: a chunk's answers at a time

@@ -26,9 +26,15 @@ UNSURE_CANDIDATES = 3  # languages listed for a name the model is unsure of
 
 
 class Unreadable(str):
-    """An input line that could not be read as a name: it predicts to an error carrying `reason`."""
+    """An input that could not be read as a name: it predicts to an error carrying `reason`."""
 
     reason = "unreadable line"
+
+    @classmethod
+    def because(cls, reason: str) -> Unreadable:
+        marker = cls("")
+        marker.reason = reason
+        return marker
 
 
 @dataclass
