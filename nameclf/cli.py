@@ -612,10 +612,11 @@ def predict(
 
             writer.writerow(header + [free_column(c, header) for c in result_columns])
         total = failed = 0
-        with _progress(file is not None) as advance:
+        with _progress(file is not None, "names") as update:
             for prediction in predictor.predict_stream(source, top_k, min_confidence=min_confidence, coverage=coverage):
                 total += 1
-                advance()
+                if update is not None and total % 512 == 0:
+                    update(total)
                 failed += prediction.language is None and not prediction.abstained
                 if as_json:
                     print(json.dumps({**prediction.to_dict(), "model": answered_by}, ensure_ascii=False))
@@ -666,30 +667,11 @@ def _label_table(file, column, out_file, names, model, workers, scheduler, min_c
     predictor = Predictor.load(model)
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
-        with _partition_progress() as advance:
-            rows = label_file(file, column, out_file, predictor, workers, scheduler, min_confidence, advance)
+        with _progress(True, "partitions") as update:
+            rows = label_file(file, column, out_file, predictor, workers, scheduler, min_confidence, update)
     finally:
         signal.signal(signal.SIGTERM, previous)
     err.print(f"labelled {rows:,} rows into {escape(str(out_file))}")
-
-
-@contextlib.contextmanager
-def _partition_progress():
-    """A bar over the table's partitions on stderr, when stderr is a terminal."""
-    if not err.is_terminal:
-        yield None
-        return
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-
-    with Progress(
-        TextColumn("partitions"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err, transient=True
-    ) as progress:
-        task = progress.add_task("partitions", total=None)
-
-        def advance(done: int, total: int) -> None:
-            progress.update(task, completed=done, total=total)
-
-        yield advance
 
 
 def _input_cells(name, width: int) -> list[str]:
@@ -699,31 +681,24 @@ def _input_cells(name, width: int) -> list[str]:
 
 
 @contextlib.contextmanager
-def _progress(wanted: bool):
-    """A count of names and their rate on stderr for a --file run, when stderr is a terminal; else nothing."""
+def _progress(wanted: bool, what: str):
+    """On stderr, when it is a terminal: a count of `what` done, and a bar once the total is known.
+    Yields `update(done, total=None)`, or None when nothing is shown."""
     if not (wanted and err.is_terminal):
-        yield lambda: None
+        yield None
         return
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
     with Progress(
         SpinnerColumn(),
-        TextColumn("{task.completed:,} names"),
+        TextColumn(f"{{task.completed:,}} {what}"),
+        BarColumn(),
         TimeElapsedColumn(),
         console=err,
         transient=True,
     ) as progress:
-        task = progress.add_task("names", total=None)
-        pending = [0]
-
-        def advance() -> None:
-            pending[0] += 1
-            if pending[0] >= 512:
-                progress.advance(task, pending[0])
-                pending[0] = 0
-
-        yield advance
-        progress.advance(task, pending[0])
+        task = progress.add_task(what, total=None)
+        yield lambda done, total=None: progress.update(task, completed=done, total=total)
 
 
 def _text_line(prediction) -> str:
