@@ -1,7 +1,9 @@
-"""Shared fixtures: the bundled dataset, a private copy of it, private env folders, a tiny saved model."""
+"""Shared fixtures: every test isolated from the user's state; the bundled dataset, a private copy of
+it, private env folders, a tiny saved model."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -12,6 +14,36 @@ from nameclf import paths
 
 TINY_LABELS = ["German", "Italian"]
 TINY_NAMES = ["Abel", "Müller", "Rossi", "Schmidt", "Bianchi"]
+XDG_FOLDERS = {"XDG_CONFIG_HOME": "config", "XDG_DATA_HOME": "share", "XDG_CACHE_HOME": "cache", "XDG_STATE_HOME": "state"}
+
+
+@pytest.fixture(scope="session")
+def shared_caches(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Caches that hold nothing of the user's and cost seconds to rebuild (matplotlib's font list), kept
+    for the whole session in a folder of its own."""
+    return tmp_path_factory.mktemp("caches")
+
+
+@pytest.fixture(autouse=True)
+def isolated_user(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch, shared_caches: Path
+) -> Path:
+    """Every test runs as a new user: in an empty working folder of its own, with no NAMECLF_ setting,
+    and with HOME and the XDG folders pointed at empty ones. So no test reads or writes the user's
+    `./models`, `./data`, home or settings, and a subprocess a test starts inherits the same."""
+    user = tmp_path_factory.mktemp("user")
+    for key in [key for key in os.environ if key.startswith("NAMECLF_")]:
+        monkeypatch.delenv(key)
+    monkeypatch.setenv("HOME", str(user / "home"))
+    for variable, folder in XDG_FOLDERS.items():
+        monkeypatch.setenv(variable, str(user / folder))
+        (user / folder).mkdir(parents=True)
+    (user / "home").mkdir()
+    monkeypatch.setenv("MPLCONFIGDIR", str(shared_caches / "matplotlib"))
+    work = user / "work"
+    work.mkdir()
+    monkeypatch.chdir(work)
+    return work
 
 
 @pytest.fixture

@@ -100,6 +100,7 @@ def test_failed_save_keeps_the_old_model(tmp_path, tiny_model_parts_factory):
 # --- the LATEST pointer -------------------------------------------------------------------------
 
 
+@pytest.mark.resolution
 def test_mark_latest_then_resolve(env_dirs, tmp_path, tiny_model_parts_factory):
     weights, config = tiny_model_parts_factory()
     target = checkpoint.save(env_dirs["models"] / "first", weights, config)
@@ -117,6 +118,7 @@ def test_mark_latest_then_resolve(env_dirs, tmp_path, tiny_model_parts_factory):
     assert checkpoint.resolve_model_dir(target) == target
 
 
+@pytest.mark.resolution
 def test_latest_may_name_a_folder_relative_to_the_models_folder(env_dirs, tiny_model_parts_factory):
     weights, config = tiny_model_parts_factory()
     checkpoint.save(env_dirs["models"] / "mine", weights, config)
@@ -124,6 +126,7 @@ def test_latest_may_name_a_folder_relative_to_the_models_folder(env_dirs, tiny_m
     assert checkpoint.resolve_model_dir(None) == env_dirs["models"] / "mine"
 
 
+@pytest.mark.resolution
 def test_no_model_yet_is_the_shipped_de_it_and_nameclf_model_names_another(env_dirs, monkeypatch):
     from nameclf import shipped
 
@@ -134,6 +137,7 @@ def test_no_model_yet_is_the_shipped_de_it_and_nameclf_model_names_another(env_d
     assert checkpoint.resolve_model_dir(None) == env_dirs["models"] / "x"
 
 
+@pytest.mark.resolution
 def test_latest_pointing_at_a_removed_model(env_dirs, tiny_model_parts_factory):
     weights, config = tiny_model_parts_factory()
     target = checkpoint.save(env_dirs["models"] / "gone", weights, config)
@@ -453,6 +457,7 @@ def test_predictor_rejects_bad_arguments(tiny_model_dir):
         Predictor(saved).predict(["Rossi"], top_k=0)
 
 
+@pytest.mark.resolution
 def test_predictor_load_uses_latest(env_dirs, tiny_model_dir):
     checkpoint.mark_latest(tiny_model_dir)
     predictor = Predictor.load()

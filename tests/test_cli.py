@@ -229,6 +229,7 @@ def test_help_shows_where_things_go_by_default():
     assert "[default: ($OMP_NUM_THREADS, else 1)]" in train_help
 
 
+@pytest.mark.resolution
 def test_predict_and_evaluate_without_a_model_use_the_shipped_one(tmp_path):
     env = user_env(tmp_path / "models")  # no NAMECLF_DATA, and no ./data
     result = run("predict", "Tribbiani", env=env, cwd=tmp_path)

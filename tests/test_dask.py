@@ -60,7 +60,7 @@ def table(tmp_path_factory) -> Path:
 
 
 def test_predict_frame_has_the_fixed_schema_on_the_inputs_index():
-    clf = nameclf.load()
+    clf = nameclf.load("de-it")
     names = pd.Series(["Tribbiani", None, "", "Müller", "ЖЖЖЖ"], index=[10, 11, 12, 13, 14])
     result = clf.predict_frame(names, probabilities=True)
     expected = frames.meta(clf.languages)
@@ -144,13 +144,13 @@ def test_the_cli_with_two_workers_writes_the_same_table_as_in_process(table, tmp
     outputs = {}
     for name, extra in (("workers", ["--workers", "2"]), ("local", [])):
         out = tmp_path / f"{name}.parquet"
-        result = run("predict", "--file", str(table), "--column", "surname", "--out", str(out), *extra, env=env)
+        result = run("predict", "--file", str(table), "--column", "surname", "--out", str(out), "--model", "de-it", *extra, env=env)
         assert result.returncode == 0, result.stderr
         assert "labelled 4,000 rows" in result.stderr
         outputs[name] = pd.read_parquet(out)
     pd.testing.assert_frame_equal(outputs["workers"], outputs["local"])
     local = pd.read_parquet(table)
-    expected = nameclf.load().predict_frame(local["surname"])
+    expected = nameclf.load("de-it").predict_frame(local["surname"])
     pd.testing.assert_frame_equal(outputs["workers"].drop(columns=["id", "surname"]), expected.reset_index(drop=True))
     assert outputs["workers"]["id"].tolist() == local["id"].tolist()
 

@@ -10,6 +10,7 @@ import json
 import os
 import pty
 import re
+import shutil
 import subprocess
 import sys
 import sysconfig
@@ -19,6 +20,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 from cli_runner import SCRIPT, run, user_env
+from reproduce import safe_open_metadata, shipped_differences
+from safetensors.numpy import load_file, save_file
 
 import nameclf
 from nameclf import checkpoint, shipped
@@ -46,6 +49,7 @@ def test_the_shipped_models_load_and_are_small(name):
     assert len(saved.labels) == (2 if name == "de-it" else 18)
 
 
+@pytest.mark.resolution
 def test_predict_answers_with_no_data_and_no_models_folder(tmp_path, env):
     result = run("predict", "Tribbiani", "--json", env=env, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
@@ -57,8 +61,11 @@ def test_predict_answers_with_no_data_and_no_models_folder(tmp_path, env):
     assert rows[0]["model"] == "all (shipped)" and rows[1]["language"] == "Vietnamese"
 
 
+@pytest.mark.resolution
 def test_the_model_without_model_is_the_env_then_the_last_trained_then_de_it(tmp_path, env):
-    assert checkpoint.resolve_model_dir(None) == shipped.path_of("de-it")  # conftest: no NAMECLF_ settings
+    # conftest: no NAMECLF_ settings and an empty working folder, so nothing is trained yet
+    assert checkpoint.resolve_model_dir(None) == shipped.path_of("de-it")
+    assert nameclf.load().saved.path == shipped.path_of("de-it")
     trained = run(
         "train",
         "--hidden",
@@ -88,14 +95,42 @@ def test_the_model_without_model_is_the_env_then_the_last_trained_then_de_it(tmp
         assert json.loads(answer.stdout.splitlines()[0])["model"] == "all (shipped)", answer.stderr
 
 
-def test_make_models_rebuilds_de_it_bit_for_bit(tmp_path):
-    rebuilt = checkpoint.load(shipped.build("de-it", tmp_path / "de-it"))
-    original = checkpoint.load(shipped.path_of("de-it"))
-    assert sorted(rebuilt.weights) == sorted(original.weights)
-    for name, value in original.weights.items():
-        assert value.tobytes() == rebuilt.weights[name].tobytes(), name
-    assert rebuilt.temperature == original.temperature
-    assert rebuilt.conformal_scores == original.conformal_scores
+def test_make_models_rebuilds_de_it_byte_for_byte_on_one_machine(tmp_path):
+    """On one machine the same seed and data give the same bytes: two rebuilds are identical files."""
+    first = shipped.build("de-it", tmp_path / "first")
+    second = shipped.build("de-it", tmp_path / "second")
+    assert (first / "model.safetensors").read_bytes() == (second / "model.safetensors").read_bytes()
+    configs = [without_timings(json.loads((folder / "config.json").read_text(encoding="utf-8"))) for folder in (first, second)]
+    assert configs[0] == configs[1]
+
+
+def without_timings(value):
+    """A config without what a rebuild may change: how many seconds each step took."""
+    if isinstance(value, dict):
+        return {key: without_timings(item) for key, item in value.items() if not str(key).endswith("seconds")}
+    if isinstance(value, list):
+        return [without_timings(item) for item in value]
+    return value
+
+
+def test_make_models_rebuilds_the_shipped_de_it_within_tolerance(tmp_path):
+    """The shipped files were built on another machine, whose CPU kernels may round differently in the
+    last bits: a rebuild here matches them within a tolerance that still catches a real change."""
+    rebuilt = shipped.build("de-it", tmp_path / "de-it")
+    assert shipped_differences(shipped.path_of("de-it"), rebuilt) == []
+
+
+def test_the_tolerance_catches_one_weight_changed_by_1e_3(tmp_path):
+    copy = tmp_path / "de-it"
+    shutil.copytree(shipped.path_of("de-it"), copy)
+    weights = load_file(copy / "model.safetensors")
+    name = sorted(weights)[0]
+    changed = weights[name].copy()
+    changed.flat[changed.size // 2] += 1e-3
+    save_file({**weights, name: changed}, copy / "model.safetensors", metadata=safe_open_metadata(copy))
+    problems = shipped_differences(shipped.path_of("de-it"), copy)
+    assert problems and problems[0].startswith(f"{name}: differs by 1.0e-03")
+    assert shipped_differences(shipped.path_of("de-it"), shipped.path_of("de-it")) == []  # and not otherwise
 
 
 def test_a_fresh_install_answers_from_an_empty_folder(tmp_path):
@@ -163,7 +198,7 @@ def test_a_fresh_install_answers_from_an_empty_folder(tmp_path):
 
 
 def test_the_api_loads_predicts_and_gives_probabilities():
-    clf = nameclf.load()
+    clf = nameclf.load("de-it")
     assert clf.languages == ["German", "Italian"]
     predictions = clf.predict(["Tribbiani", "Müller"], top_k=2)
     assert [p.language for p in predictions] == ["Italian", "German"]
@@ -193,7 +228,7 @@ def test_the_api_trains_with_the_cli_option_names(tmp_path):
 
 def test_importing_nameclf_and_predicting_does_not_import_torch():
     code = (
-        "import sys, nameclf; clf = nameclf.load(); assert clf.predict(['Rossi'])[0].language == 'Italian'; "
+        "import sys, nameclf; clf = nameclf.load('de-it'); assert clf.predict(['Rossi'])[0].language == 'Italian'; "
         "assert 'torch' not in sys.modules, 'torch was imported'"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)

@@ -320,6 +320,7 @@ def test_an_unusable_models_folder_is_refused_before_training(dataset_dir, tmp_p
     assert checkpoint.load(tmp_path / "m").labels == ["German", "Italian"]
 
 
+@pytest.mark.resolution
 def test_mark_latest_false_leaves_the_latest_model_alone(dataset_dir, tmp_path):
     train(TrainConfig(**TINY), data_dir=dataset_dir)  # into the models folder, marked latest
     latest = checkpoint.resolve_model_dir(None)
