@@ -26,8 +26,11 @@ demo: install
 	$(BIN)/nameclf train
 	$(BIN)/nameclf predict Tribbiani
 
+# PYTEST_ARGS: more pytest options, e.g. PYTEST_ARGS="--randomly-seed=1" to replay an order, or "-n 2"
+PYTEST_ARGS ?=
+
 test: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check ruff
