@@ -133,7 +133,7 @@ def seed003_task(settings: dict) -> dict[str, Any]:
         oos = list(common.out_of_source(PAIR))
         probabilities = seed003.probabilities(trained, [example.name for example in oos])
         labels = list(seed003.LABELS)
-        from nameclf.evaluate import score
+        from nameclf.metrics import score
 
         report = score(labels, [e.labels for e in oos], [labels[i] for i in probabilities.argmax(1)], "oos")
         figures["oos_accuracy"] = report.accuracy

@@ -62,7 +62,7 @@ from torch.nn import functional as F
 from torch.utils.data import random_split
 
 from nameclf.data import load_dataset, split_dataset
-from nameclf.evaluate import score
+from nameclf.metrics import score
 from nameclf.paths import bundled_names_dir
 
 LABELS = ("German", "Italian")  # the seed's labels 0 and 1

@@ -35,7 +35,7 @@ from sklearn.linear_model import LogisticRegression
 from threadpoolctl import threadpool_limits
 
 from nameclf.data import Example, load_dataset, normalise, split_dataset
-from nameclf.evaluate import Report, score
+from nameclf.metrics import Report, score
 from nameclf.paths import bundled_names_dir
 
 C_GRID = (0.03, 0.1, 0.3, 1, 3, 10, 30, 100, 300, 1000)  # wide enough that the chosen C is inside it on both tasks

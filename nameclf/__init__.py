@@ -7,8 +7,7 @@
 Importing nameclf does not import torch; only `nameclf.train` does, when called.
 """
 
-__version__ = "0.1.0"
-
-from nameclf.api import load, train  # noqa: E402
+from nameclf.api import load, train
+from nameclf.version import __version__
 
 __all__ = ["__version__", "load", "train"]

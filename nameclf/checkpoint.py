@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from nameclf import __version__
+from nameclf.version import __version__
 from nameclf.cells import NetworkSpec, parameter_shapes
 from nameclf.data import Vocabulary
 from nameclf.errors import ModelError, UsageError

@@ -324,7 +324,7 @@ def _torch_models(saved: SavedModel, device: str):
     import torch
 
     from nameclf.model import NameClassifier
-    from nameclf.training import resolve_device
+    from nameclf.devices import resolve_device
 
     impl = saved.config.get("training", {}).get("impl", "torch")
     resolved = resolve_device(device)

@@ -17,13 +17,14 @@ import torch
 from torch.nn import functional as F
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
-from nameclf import __version__, calibration, checkpoint, conformal
+from nameclf import calibration, checkpoint, conformal
 from nameclf.cells import NetworkSpec, parameter_shapes
 from nameclf.choices import TASK_DEFAULTS, Cell, Task
 from nameclf.data import (
     Dataset,
     Example,
     SharedNames,
+    Split,
     Vocabulary,
     available_languages,
     length_batches,
@@ -33,11 +34,13 @@ from nameclf.data import (
     split_fingerprint,
     stratum,
 )
+from nameclf.devices import resolve_device
 from nameclf.errors import Interrupted, UsageError
-from nameclf.evaluate import score
+from nameclf.metrics import Report, score
 from nameclf.model import Impl, NameClassifier, check_cell, state_arrays
 from nameclf.paths import default_data_dir, default_models_dir
 from nameclf.reporting import Reporter
+from nameclf.version import __version__
 
 # Upper bounds that keep a typo from allocating for minutes or hanging (a 100,000-layer network);
 # all far above anything that trains well on this data.
@@ -146,26 +149,6 @@ def default_threads() -> int:
             "fix or unset it, or pass --threads"
         )
     return int(value)
-
-
-def resolve_device(name: str) -> torch.device:
-    """`auto` → cuda, then mps, then cpu; an explicit device that is not there is a UsageError."""
-    name = name.lower()
-    mps = getattr(torch.backends, "mps", None)
-    mps_ok = bool(mps and mps.is_available())
-    if name == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "mps" if mps_ok else "cpu")
-    if name == "cpu":
-        return torch.device("cpu")
-    if name.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise UsageError("--device cuda: no CUDA GPU is available here; use --device cpu or auto")
-        return torch.device(name)
-    if name == "mps":
-        if not mps_ok:
-            raise UsageError("--device mps: Apple's MPS is not available here; use --device cpu or auto")
-        return torch.device("mps")
-    raise UsageError(f"unknown device {name!r}; choose auto, cpu, cuda or mps")
 
 
 def default_model_name(config: TrainConfig, dataset: Dataset, known: int) -> str:
@@ -396,6 +379,238 @@ def parameter_count(spec: NetworkSpec) -> int:
     return sum(math.prod(shape) for shape in parameter_shapes(spec).values())
 
 
+@dataclass
+class Setup:
+    """What one training run works from, fixed before any network is fitted."""
+
+    config: TrainConfig  # resolved: no field left at None
+    task: Task
+    dataset: Dataset
+    split: Split
+    vocabulary: Vocabulary
+    spec: NetworkSpec
+    device: torch.device
+    threads: int
+    out: Path | None  # None: nothing is saved
+    started: float
+
+    @property
+    def labels(self) -> list[str]:
+        return self.dataset.languages
+
+
+@dataclass
+class Calibrated:
+    """The validation figures of the fitted networks, their temperature and the prediction sets' scores."""
+
+    report: Report
+    examples: list[Example]  # the validation names the figures are on, in the order of the fitted networks
+    calibration: dict[str, Any]
+    conformal: dict[str, Any] | None  # None when no validation name was held out for it
+    seconds: float
+
+
+def set_up(config: TrainConfig, data_dir: Path | None, out: Path | None, mark_latest: bool, save: bool) -> Setup:
+    """Resolve the device, threads, languages and task defaults; read and split the data; check `out`."""
+    data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
+    device = resolve_device(config.device)
+    threads = config.threads or default_threads()
+    torch.set_num_threads(threads)
+    started = time.perf_counter()
+
+    names_dir = data_dir / "names"
+    languages = resolve_languages(config.languages, available_languages(names_dir))
+    config = config.resolved(len(languages))
+    dataset = load_dataset(names_dir, config.languages, config.shared_names, config.fold_case)
+    split = split_dataset(dataset, config.seed)
+    vocabulary = Vocabulary.build((example.name for example in dataset.examples), config.fold_case)
+    spec = NetworkSpec(
+        config.cell, vocabulary.size, config.hidden, config.layers, config.bidirectional, len(dataset.languages)
+    )
+    if save:
+        if out is None:
+            out = default_models_dir() / default_model_name(config, dataset, len(available_languages(names_dir)))
+        out = Path(out)
+        checkpoint.prepare_target(out, latest=mark_latest)  # a bad --out fails now, not after training
+    else:
+        out = None
+    return Setup(config, Task.of(len(languages)), dataset, split, vocabulary, spec, device, threads, out, started)
+
+
+def fit_members(setup: Setup, reporter: Reporter) -> list[Fitted]:
+    """One network on the split, or a k-fold ensemble over train + validation: `fit` once per member."""
+    config, split = setup.config, setup.split
+    if config.members == 1:
+        parts = [(split.train, split.validation)]
+    else:
+        pool = split.train + split.validation
+        if config.members > len(pool):
+            raise UsageError(
+                f"--members {config.members}: only {len(pool)} training and validation names to deal into folds; "
+                "choose fewer members"
+            )
+        parts = member_folds(pool, config.members, config.seed)
+    fitted: list[Fitted] = []
+    for index, (training_names, validation_names) in enumerate(parts):
+        reporter.member(index, len(parts))
+        fitted.append(
+            fit(
+                config,
+                EncodedSplit(training_names, setup.vocabulary, setup.labels),
+                EncodedSplit(validation_names, setup.vocabulary, setup.labels),
+                setup.spec,
+                setup.device,
+                reporter,
+                seed=config.seed + 7919 * index,  # member 0 of an ensemble starts as a single model does
+                out=setup.out,
+            )
+        )
+    return fitted
+
+
+def calibrate(setup: Setup, fitted: list[Fitted]) -> Calibrated:
+    """Validation figures, the temperature and the prediction sets' scores of the fitted networks.
+
+    The figures are on the split's validation names for one network, and out-of-fold for an ensemble
+    (each name scored by the member that never trained on it, a single member's accuracy). The
+    temperature is fitted on one seeded half of those names; the other half is kept apart from it, shows
+    what the temperature does on names it was not fitted on, and gives the prediction sets' scores
+    (nameclf/conformal.py)."""
+    labels = setup.labels
+    examples = [example for member in fitted for example in member.validation.examples]
+    probabilities = np.concatenate([member.validation_probabilities for member in fitted])
+    report = score(labels, [e.labels for e in examples], [labels[i] for i in probabilities.argmax(1)], "validation")
+    calibrating = time.perf_counter()
+    truth = calibration.truth_matrix([e.labels for e in examples], labels)
+    fit_rows, held_rows = calibration.calibration_halves(len(examples), setup.config.seed)
+    log_probabilities = np.log(np.maximum(probabilities.astype(np.float64), calibration.SMALLEST))
+    temperature = calibration.fit_temperature(log_probabilities[fit_rows], truth[fit_rows])
+    section = {
+        "temperature": temperature,
+        "fitted_on": "validation" if len(fitted) == 1 else "out-of-fold validation",
+        "fit_names": len(fit_rows),
+        "held_out_names": len(held_rows),
+        "held_out_before": calibration.figures(log_probabilities[held_rows], truth[held_rows]),
+        "held_out_after": calibration.figures(
+            calibration.scaled(log_probabilities[held_rows], temperature), truth[held_rows]
+        ),
+    }
+    held_out = np.exp(calibration.scaled(log_probabilities[held_rows], temperature))
+    conformal_section = {
+        "score": "1 - calibrated probability of the true language",
+        "fitted_on": f"the {section['fitted_on']} names the temperature was not fitted on",
+        "scores": [round(float(s), 7) for s in conformal.scores(held_out, truth[held_rows])],
+    }
+    seconds = round(time.perf_counter() - calibrating, 4)
+    return Calibrated(report, examples, section, conformal_section if len(held_rows) else None, seconds)
+
+
+def package(
+    setup: Setup, fitted: list[Fitted], calibrated: Calibrated, command: str | None
+) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """The saved model's config.json (every setting, the data's fingerprint, the figures, the
+    calibration) and its weights, one set per member."""
+    config, dataset, split, first = setup.config, setup.dataset, setup.split, fitted[0]
+    labels = setup.labels
+    saved_config = {
+        "network": setup.spec.to_dict(),
+        "vocabulary": setup.vocabulary.characters,
+        "text": {"fold_case": setup.vocabulary.fold_case},
+        "labels": labels,
+        "ensemble": {
+            "members": len(fitted),
+            "validation": "split" if len(fitted) == 1 else f"{len(fitted)}-fold over train + validation",
+        },
+        "parameters": parameter_count(setup.spec) * len(fitted),
+        "calibration": calibrated.calibration,
+        **({"conformal": calibrated.conformal} if calibrated.conformal is not None else {}),
+        "training": {
+            **recorded_settings(setup),
+            "best_epoch": first.best_epoch,
+            "epochs_run": first.epochs_run,
+            "member_epochs": [{"best_epoch": m.best_epoch, "epochs_run": m.epochs_run} for m in fitted],
+        },
+        "data": {
+            "languages": labels,
+            "shared_names": dataset.shared_names,
+            "removed_shared": dataset.removed_shared,
+            "fingerprint": dataset.fingerprint,
+            "split_seed": config.seed,
+            "split_fingerprint": split_fingerprint(split),
+            "sizes": {"train": len(split.train), "validation": len(split.validation), "test": len(split.test)},
+        },
+        "metrics": validation_metrics(setup, fitted, calibrated),
+        "training_seconds": round(time.perf_counter() - setup.started, 3),
+        "calibration_seconds": calibrated.seconds,  # of training_seconds: the temperature and the set scores
+        "created_by": f"nameclf {__version__}",
+        "command": command,
+        "history": [record for member in fitted for record in member.history],
+    }
+    if len(fitted) == 1:
+        arrays = state_arrays(first.model)
+    else:
+        arrays = {
+            checkpoint.member_prefix(i) + name: value
+            for i, member in enumerate(fitted)
+            for name, value in state_arrays(member.model).items()
+        }
+    return saved_config, arrays
+
+
+def recorded_settings(setup: Setup) -> dict[str, Any]:
+    """Every TrainConfig field as plain JSON, with what the run resolved (device, threads, languages, task)."""
+    config = setup.config
+    settings = asdict(config)
+    settings.update(
+        cell=config.cell.value,
+        impl=config.impl.value,
+        shared_names=setup.dataset.shared_names,
+        device=str(setup.device),
+        threads=setup.threads,
+        languages=setup.labels,
+        task=setup.task.value,
+    )
+    return settings
+
+
+def validation_metrics(setup: Setup, fitted: list[Fitted], calibrated: Calibrated) -> dict[str, Any]:
+    """Validation accuracy, macro-F1 and loss, and, for one network, its accuracy and loss on its training names."""
+    # each member's loss at its kept epoch, with its own class weights, pooled over all its names
+    kept = [member.history[member.best_epoch - 1] for member in fitted]
+    counts = [len(member.validation) for member in fitted]
+    validation_loss = sum(r["validation_loss"] * n for r, n in zip(kept, counts)) / max(sum(counts), 1)
+    train_accuracy, train_loss = None, None
+    if len(fitted) == 1:
+        train_split = EncodedSplit(setup.split.train, setup.vocabulary, setup.labels)
+        weights = torch.from_numpy(class_weights(train_split.targets)).to(setup.device)
+        train_accuracy, train_loss = measure(fitted[0].model, train_split, weights, setup.device)
+    return {
+        "train_accuracy": train_accuracy,
+        "train_loss": train_loss,
+        "validation_accuracy": calibrated.report.accuracy,
+        "validation_macro_f1": calibrated.report.macro_f1,
+        "validation_loss": validation_loss,
+        "validation_names": len(calibrated.examples),
+    }
+
+
+def save_model(out: Path, arrays: dict[str, np.ndarray], saved_config: dict[str, Any], mark_latest: bool) -> None:
+    """Save atomically and mark it latest, saying in one line what an interrupt left where."""
+    try:
+        checkpoint.save(out, arrays, saved_config)
+    except checkpoint.SavedThenInterrupted:
+        raise Interrupted(
+            f"interrupted while saving; the new model was saved whole to {out} (not marked latest)"
+        ) from None
+    except KeyboardInterrupt:
+        raise Interrupted(f"interrupted while saving; {out} is as it was before this run") from None
+    try:
+        if mark_latest:
+            checkpoint.mark_latest(out)
+    except KeyboardInterrupt:
+        raise Interrupted(f"interrupted after saving {out}; it was not marked as the latest model") from None
+
+
 def train(
     config: TrainConfig,
     data_dir: Path | None = None,
@@ -413,170 +628,12 @@ def train(
     models written to scratch folders); `save=False` saves nothing and returns the figures only.
     """
     reporter = reporter if reporter is not None else Reporter()
-    data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
-    device = resolve_device(config.device)
-    threads = config.threads or default_threads()
-    torch.set_num_threads(threads)
-    started = time.perf_counter()
-
-    names_dir = data_dir / "names"
-    languages = resolve_languages(config.languages, available_languages(names_dir))
-    config = config.resolved(len(languages))
-    task = Task.of(len(languages))
-    dataset = load_dataset(names_dir, config.languages, config.shared_names, config.fold_case)
-    labels = dataset.languages
-    split = split_dataset(dataset, config.seed)
-    vocabulary = Vocabulary.build((example.name for example in dataset.examples), config.fold_case)
-    spec = NetworkSpec(config.cell, vocabulary.size, config.hidden, config.layers, config.bidirectional, len(labels))
-
-    if save:
-        if out is None:
-            out = default_models_dir() / default_model_name(config, dataset, len(available_languages(names_dir)))
-        out = Path(out)
-        checkpoint.prepare_target(out, latest=mark_latest)  # a bad --out fails now, not after training
-    else:
-        out = None
-
-    if config.members == 1:
-        parts = [(split.train, split.validation)]
-    else:
-        pool = split.train + split.validation
-        if config.members > len(pool):
-            raise UsageError(
-                f"--members {config.members}: only {len(pool)} training and validation names to deal into folds; "
-                "choose fewer members"
-            )
-        parts = member_folds(pool, config.members, config.seed)
-    fitted: list[Fitted] = []
-    for index, (training_names, validation_names) in enumerate(parts):
-        reporter.member(index, len(parts))
-        fitted.append(
-            fit(
-                config,
-                EncodedSplit(training_names, vocabulary, labels),
-                EncodedSplit(validation_names, vocabulary, labels),
-                spec,
-                device,
-                reporter,
-                seed=config.seed + 7919 * index,  # member 0 of an ensemble starts as a single model does
-                out=out,
-            )
-        )
-
-    # Validation figures: the split's validation names for one network; out-of-fold for an ensemble
-    # (each name scored by the member that never trained on it, a single member's accuracy).
-    examples = [example for member in fitted for example in member.validation.examples]
-    probabilities = np.concatenate([member.validation_probabilities for member in fitted])
-    report = score(labels, [e.labels for e in examples], [labels[i] for i in probabilities.argmax(1)], "validation")
-    first = fitted[0]
-    # Calibration: a temperature fitted on one seeded half of those validation names (for an ensemble,
-    # on its members' out-of-fold predictions); the other half is kept apart from it, and shows what
-    # the temperature does on names it was not fitted on.
-    calibrating = time.perf_counter()
-    truth = calibration.truth_matrix([e.labels for e in examples], labels)
-    fit_rows, held_rows = calibration.calibration_halves(len(examples), config.seed)
-    log_probabilities = np.log(np.maximum(probabilities.astype(np.float64), calibration.SMALLEST))
-    temperature = calibration.fit_temperature(log_probabilities[fit_rows], truth[fit_rows])
-    calibrated = {
-        "temperature": temperature,
-        "fitted_on": "validation" if len(fitted) == 1 else "out-of-fold validation",
-        "fit_names": len(fit_rows),
-        "held_out_names": len(held_rows),
-        "held_out_before": calibration.figures(log_probabilities[held_rows], truth[held_rows]),
-        "held_out_after": calibration.figures(
-            calibration.scaled(log_probabilities[held_rows], temperature), truth[held_rows]
-        ),
-    }
-    # the prediction sets' scores come from the half the temperature never saw (nameclf/conformal.py)
-    held_out = np.exp(calibration.scaled(log_probabilities[held_rows], temperature))
-    conformal_section = {
-        "score": "1 - calibrated probability of the true language",
-        "fitted_on": f"the {calibrated['fitted_on']} names the temperature was not fitted on",
-        "scores": [round(float(s), 7) for s in conformal.scores(held_out, truth[held_rows])],
-    }
-    calibration_seconds = round(time.perf_counter() - calibrating, 4)
-    # each member's loss at its kept epoch, with its own class weights, pooled over all its names
-    kept = [member.history[member.best_epoch - 1] for member in fitted]
-    counts = [len(member.validation) for member in fitted]
-    validation_loss = sum(r["validation_loss"] * n for r, n in zip(kept, counts)) / max(sum(counts), 1)
-    train_accuracy, train_loss = None, None
-    if len(fitted) == 1:
-        train_split = EncodedSplit(split.train, vocabulary, labels)
-        weights = torch.from_numpy(class_weights(train_split.targets)).to(device)
-        train_accuracy, train_loss = measure(first.model, train_split, weights, device)
-    seconds = time.perf_counter() - started
-    settings = asdict(config)
-    settings.update(
-        cell=config.cell.value,
-        impl=config.impl.value,
-        shared_names=dataset.shared_names,
-        device=str(device),
-        threads=threads,
-        languages=labels,
-        task=task.value,
-    )
-    saved_config = {
-        "network": spec.to_dict(),
-        "vocabulary": vocabulary.characters,
-        "text": {"fold_case": vocabulary.fold_case},
-        "labels": labels,
-        "ensemble": {
-            "members": len(fitted),
-            "validation": "split" if len(fitted) == 1 else f"{len(fitted)}-fold over train + validation",
-        },
-        "parameters": parameter_count(spec) * len(fitted),
-        "calibration": calibrated,
-        **({"conformal": conformal_section} if len(held_rows) else {}),
-        "training": {
-            **settings,
-            "best_epoch": first.best_epoch,
-            "epochs_run": first.epochs_run,
-            "member_epochs": [{"best_epoch": m.best_epoch, "epochs_run": m.epochs_run} for m in fitted],
-        },
-        "data": {
-            "languages": labels,
-            "shared_names": dataset.shared_names,
-            "removed_shared": dataset.removed_shared,
-            "fingerprint": dataset.fingerprint,
-            "split_seed": config.seed,
-            "split_fingerprint": split_fingerprint(split),
-            "sizes": {"train": len(split.train), "validation": len(split.validation), "test": len(split.test)},
-        },
-        "metrics": {
-            "train_accuracy": train_accuracy,
-            "train_loss": train_loss,
-            "validation_accuracy": report.accuracy,
-            "validation_macro_f1": report.macro_f1,
-            "validation_loss": validation_loss,
-            "validation_names": len(examples),
-        },
-        "training_seconds": round(seconds, 3),
-        "calibration_seconds": calibration_seconds,  # of training_seconds: the temperature and the set scores
-        "created_by": f"nameclf {__version__}",
-        "command": command,
-        "history": [record for member in fitted for record in member.history],
-    }
-    if len(fitted) == 1:
-        arrays = state_arrays(first.model)
-    else:
-        arrays = {
-            checkpoint.member_prefix(i) + name: value
-            for i, member in enumerate(fitted)
-            for name, value in state_arrays(member.model).items()
-        }
-    if out is None:
-        return TrainResult(None, saved_config, [record for member in fitted for record in member.history])
-    try:
-        checkpoint.save(out, arrays, saved_config)
-    except checkpoint.SavedThenInterrupted:
-        raise Interrupted(
-            f"interrupted while saving; the new model was saved whole to {out} (not marked latest)"
-        ) from None
-    except KeyboardInterrupt:
-        raise Interrupted(f"interrupted while saving; {out} is as it was before this run") from None
-    try:
-        if mark_latest:
-            checkpoint.mark_latest(out)
-    except KeyboardInterrupt:
-        raise Interrupted(f"interrupted after saving {out}; it was not marked as the latest model") from None
-    return TrainResult(out, saved_config, [record for member in fitted for record in member.history])
+    setup = set_up(config, data_dir, out, mark_latest, save)
+    fitted = fit_members(setup, reporter)
+    calibrated = calibrate(setup, fitted)
+    saved_config, arrays = package(setup, fitted, calibrated, command)
+    history = [record for member in fitted for record in member.history]
+    if setup.out is None:
+        return TrainResult(None, saved_config, history)
+    save_model(setup.out, arrays, saved_config, mark_latest)
+    return TrainResult(setup.out, saved_config, history)

@@ -11,6 +11,7 @@ from torch.nn import functional as F
 
 from nameclf import checkpoint
 from nameclf.cells import Cell
+from nameclf.devices import resolve_device
 from nameclf.errors import DataError, Interrupted, ModelError, UsageError
 from nameclf.model import NameClassifier
 from nameclf.predict import Predictor
@@ -20,7 +21,6 @@ from nameclf.training import (
     TrainConfig,
     class_weights,
     default_threads,
-    resolve_device,
     train,
     weighted_loss,
 )
