@@ -1,0 +1,180 @@
+"""The limits that protect the server, as one ASGI middleware in front of the app.
+
+Before a request reaches a route: a predict or explain request over the concurrency limit gets 503
+with Retry-After; a body to those routes that is not JSON gets 415; a body over the size limit gets
+413 (from Content-Length, or as soon as the bytes sent pass it); a body still incomplete
+after `body_seconds` gets 408. The body is read here, whole, so the route never waits on a slow
+client, and a client that goes away halfway is simply dropped. Refusals before the body has been
+read close the connection, so what is left of it is never read as a next request.
+"""
+
+from __future__ import annotations
+
+import anyio
+
+from nameclf.server import problems
+from nameclf.server.settings import Limits
+
+JSON_ROUTES = ("/v1/predict", "/v1/explain")  # what the concurrency limit counts, and what takes JSON
+BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
+# A body over the limit is read to its end (and dropped) up to this size before the 413, as nginx
+# does: closing on unread bytes makes the kernel reset the connection, and the client never sees why.
+DRAIN_BYTES = 64 * 1024 * 1024
+
+
+class LimitsMiddleware:
+    def __init__(self, app, limits: Limits):
+        self.app = app
+        self.limits = limits
+        self.in_flight = 0
+
+    async def __call__(self, scope, receive, send):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        send = _with_security_headers(send)
+        path = _route_path(scope)
+        counted = path in JSON_ROUTES
+        headers = _headers(scope)
+        declared = headers.get("content-length")
+        pending = (declared not in (None, "0")) or "transfer-encoding" in headers
+
+        async def refuse(status: int, slug: str, detail: str, extra_headers=()) -> None:
+            await _send_problem(send, status, slug, detail, scope["path"], list(extra_headers), close=pending)
+
+        if counted and self.in_flight >= self.limits.max_concurrent:
+            await refuse(
+                503,
+                "busy",
+                f"the server is answering {self.limits.max_concurrent} requests already; retry in a moment",
+                [(b"retry-after", str(self.limits.retry_after_seconds).encode())],
+            )
+            return
+        if not counted:
+            await self._guarded(scope, receive, send, headers, pending, refuse)
+            return
+        self.in_flight += 1
+        try:
+            await self._guarded(scope, receive, send, headers, pending, refuse)
+        finally:
+            self.in_flight -= 1
+
+    async def _guarded(self, scope, receive, send, headers, pending, refuse) -> None:
+        declared = headers.get("content-length")
+        if scope["method"] == "POST" and _route_path(scope) in JSON_ROUTES:
+            why = _not_json(headers)
+            if why is not None:
+                await refuse(415, "unsupported-media-type", why, [(b"accept-post", b"application/json")])
+                return
+        too_large = _too_large(self.limits.max_body_bytes)
+        if declared is not None and declared.isdigit() and int(declared) > self.limits.max_body_bytes:
+            if "expect" not in headers and int(declared) <= DRAIN_BYTES:
+                await _drain(receive, DRAIN_BYTES, self.limits.body_seconds)
+            await refuse(413, "body-too-large", too_large)
+            return
+        if scope["method"] in BODY_METHODS or pending:
+            chunks: list[bytes] = []
+            size = 0
+            with anyio.move_on_after(self.limits.body_seconds) as timer:
+                while True:
+                    message = await receive()
+                    if message["type"] == "http.disconnect":
+                        return  # the client went away before its body ended: no one to answer
+                    chunk = message.get("body", b"")
+                    size += len(chunk)
+                    if size > self.limits.max_body_bytes:
+                        if message.get("more_body", False):
+                            await _drain(receive, DRAIN_BYTES - size, self.limits.body_seconds)
+                        await refuse(413, "body-too-large", too_large)
+                        return
+                    chunks.append(chunk)
+                    if not message.get("more_body", False):
+                        break
+            if timer.cancelled_caught:
+                await refuse(
+                    408,
+                    "body-timeout",
+                    f"the body did not arrive within {self.limits.body_seconds:g} s; send it whole, then wait",
+                )
+                return
+            receive = _replay(b"".join(chunks), receive)
+        await self.app(scope, receive, send)
+
+
+def _route_path(scope) -> str:
+    path, root = scope["path"], scope.get("root_path", "")
+    return path[len(root) :] if root and path.startswith(root) else path
+
+
+def _headers(scope) -> dict[str, str]:
+    return {key.decode("latin-1").lower(): value.decode("latin-1") for key, value in scope["headers"]}
+
+
+def _not_json(headers: dict[str, str]) -> str | None:
+    """Why a request body is refused as not JSON (None when it is JSON)."""
+    given = headers.get("content-type")
+    if given is None:
+        return "send the body as JSON, with Content-Type: application/json"
+    media, _, parameters = given.partition(";")
+    media = media.strip().lower()
+    if media != "application/json" and not (media.startswith("application/") and media.endswith("+json")):
+        return f"send the body as JSON, with Content-Type: application/json (not {media[:60] or 'empty'})"
+    for parameter in parameters.split(";"):
+        key, _, value = parameter.partition("=")
+        if key.strip().lower() == "charset" and value.strip().strip('"').lower() not in ("utf-8", "utf8"):
+            return "JSON is UTF-8: send charset=utf-8 or no charset"
+    if headers.get("content-encoding", "identity").strip().lower() != "identity":
+        return "send the body uncompressed (no Content-Encoding)"
+    return None
+
+
+def _too_large(limit: int) -> str:
+    return f"the body is over this server's limit of {limit:,} bytes; send fewer names a request"
+
+
+async def _drain(receive, budget: int, seconds: float) -> None:
+    """Read and drop what is left of a body, at most `budget` bytes and `seconds`."""
+    with anyio.move_on_after(seconds):
+        while budget > 0:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            budget -= len(message.get("body", b""))
+            if not message.get("more_body", False):
+                return
+
+
+def _replay(body: bytes, receive):
+    sent = False
+
+    async def replayed():
+        nonlocal sent
+        if not sent:
+            sent = True
+            return {"type": "http.request", "body": body, "more_body": False}
+        return await receive()
+
+    return replayed
+
+
+def _with_security_headers(send):
+    async def sending(message):
+        if message["type"] == "http.response.start":
+            message.setdefault("headers", [])
+            message["headers"] = [*message["headers"], (b"x-content-type-options", b"nosniff")]
+        await send(message)
+
+    return sending
+
+
+async def _send_problem(send, status: int, slug: str, detail: str, instance: str, headers, close: bool) -> None:
+    content = problems.encoded(status, slug, detail, instance)
+    headers = [
+        (b"content-type", problems.MEDIA_TYPE.encode()),
+        (b"content-length", str(len(content)).encode()),
+        *headers,
+    ]
+    if close:
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": content})

@@ -1,0 +1,152 @@
+"""Request and response models: the OpenAPI schema's single source.
+
+Answers are built by the same `to_dict` methods that `predict --json` and `explain --json` print
+(nameclf/predict.py, nameclf/explain.py), with the served model's name added; these models describe
+them and are not run on every answer (a batch of 1,000 names would pay for it).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+ModelName = Field(
+    None,
+    description="A served model's name (see GET /v1/models); the server's default when left out. Never a path.",
+    examples=["de-it"],
+    max_length=64,
+)
+TopK = Field(1, ge=1, le=100, description="List the k likeliest languages in `top`.")
+MinConfidence = Field(
+    None,
+    ge=0,
+    le=1,
+    description="Answer no language (`abstained`) when the top calibrated probability is below this.",
+)
+Coverage = Field(
+    None,
+    gt=0,
+    lt=1,
+    description="Also give `set`: the languages that hold the true one with this probability, on average "
+    "over names like the training data's (split conformal prediction).",
+)
+
+
+class PredictRequest(BaseModel):
+    model_config = ConfigDict(
+        extra="forbid",
+        json_schema_extra={"examples": [{"names": ["Tribbiani", "Müller"], "top_k": 2, "coverage": 0.9}]},
+    )
+
+    names: list[str] = Field(description="The names, answered in this order; at most the server's `max_names`.")
+    model: str | None = ModelName
+    top_k: int = TopK
+    min_confidence: float | None = MinConfidence
+    coverage: float | None = Coverage
+
+
+class ExplainRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid", json_schema_extra={"examples": [{"names": ["Tribbiani"]}]})
+
+    names: list[str] = Field(description="The names to explain; at most the server's `explain_names`.")
+    model: str | None = ModelName
+
+
+class Candidate(BaseModel):
+    language: str
+    probability: float = Field(description="Calibrated probability.")
+
+
+class PredictionResult(BaseModel):
+    """One name's answer: the fields of `nameclf predict --json`."""
+
+    name: str = Field(description="The name as sent.")
+    language: str | None = Field(description="The answer; null when there is none or the model abstained.")
+    probability: float | None = Field(description="The top calibrated probability.")
+    top: list[Candidate]
+    unknown_characters: int = Field(description="Characters the model never saw.")
+    error: str | None = Field(description="Why this name has no answer (empty, too long, mostly unknown).")
+    warning: str | None
+    abstained: bool = Field(description="Below `min_confidence`: no language, `top` lists the candidates.")
+    set: list[str] | None = Field(description="With `coverage`: the prediction set, likeliest first.")
+    model: str = Field(description="The served model that answered.")
+
+
+class PredictResponse(BaseModel):
+    model: str
+    results: list[PredictionResult]
+
+
+class CharacterContribution(BaseModel):
+    character: str
+    contribution: float = Field(description="Drop in the answer's log-probability when hidden, in nats.")
+
+
+class Substring(BaseModel):
+    text: str
+    start: int
+    contribution: float
+
+
+class ExplanationResult(BaseModel):
+    """One name's explanation: the fields of `nameclf explain --json`."""
+
+    name: str
+    language: str | None
+    probability: float | None
+    characters: list[CharacterContribution]
+    substring: Substring | None = Field(description="The most telling run of 2-4 characters.")
+    error: str | None
+    warning: str | None
+    model: str
+
+
+class ExplainResponse(BaseModel):
+    model: str
+    results: list[ExplanationResult]
+
+
+class ServedModelCard(BaseModel):
+    name: str = Field(description="What requests put in `model`.")
+    default: bool
+    languages: list[str]
+    card: dict[str, Any] = Field(description="The model card, as `nameclf info --json` prints it (no server path).")
+
+
+class LimitsOut(BaseModel):
+    max_names: int
+    name_characters: int
+    model_name_characters: int = Field(description="Longer names get their own error (the model's limit).")
+    explain_names: int
+    explain_characters: int
+    max_body_bytes: int
+    max_concurrent: int
+
+
+class ModelsResponse(BaseModel):
+    default: str
+    models: list[ServedModelCard]
+    limits: LimitsOut
+
+
+class Health(BaseModel):
+    status: str
+
+
+class Readiness(BaseModel):
+    status: str
+    models: dict[str, bool]
+
+
+class ProblemDocument(BaseModel):
+    """RFC 9457 problem details."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    instance: str | None = None
+
+
+PROBLEM = {"model": ProblemDocument, "content": {"application/problem+json": {}}}
