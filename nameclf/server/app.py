@@ -10,12 +10,12 @@ from __future__ import annotations
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
-from nameclf.version import __version__
 from nameclf.server import problems
 from nameclf.server.catalogue import Catalogue
 from nameclf.server.limits import LimitsMiddleware
 from nameclf.server.routers import health, models, pages, predict
 from nameclf.server.settings import Settings
+from nameclf.version import __version__
 
 DESCRIPTION = """Which language a surname comes from, with calibrated probabilities, abstention,
 prediction sets and per-character explanations, from nameclf's numpy predictor. Every error is an

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import re
 from typing import Annotated
+from urllib.parse import unquote_to_bytes
 
 import anyio
 from fastapi import APIRouter, Query, Request
@@ -19,7 +20,10 @@ from nameclf.server.settings import Limits
 
 router = APIRouter(prefix="/v1", tags=["predictions"])
 ERRORS = {
-    400: {"description": "Malformed JSON", "content": {"application/problem+json": {}}},
+    400: {
+        "description": "Malformed JSON (or a query string that is not UTF-8)",
+        "content": {"application/problem+json": {}},
+    },
     404: {"description": "No served model of that name", "content": {"application/problem+json": {}}},
     413: {"description": "Body over the size limit", "content": {"application/problem+json": {}}},
     415: {"description": "Body not JSON", "content": {"application/problem+json": {}}},
@@ -120,6 +124,10 @@ async def predict_get(
     coverage: Annotated[float | None, Query(gt=0, lt=1, description="Give prediction sets at this coverage.")] = None,
 ) -> Response:
     """The language of each name, in order, with the fields of `nameclf predict --json`."""
+    try:  # the query string's bytes as sent: Starlette would turn invalid UTF-8 into U+FFFD unseen
+        unquote_to_bytes(request.scope.get("query_string", b"").decode("latin-1")).decode("utf-8")
+    except UnicodeDecodeError:
+        raise Problem(400, "malformed-query", "the query string is not UTF-8 once percent-decoded") from None
     return await _predict(request, name, model, top_k, min_confidence, coverage)
 
 
