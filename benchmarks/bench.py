@@ -1,5 +1,5 @@
 """`make bench`: every headline figure in one run, on the same splits; writes BENCHMARKS.md and
-benchmarks/results.json.
+benchmarks/results/results.json.
 
 * German/Italian over 10 seeds: nameclf's rnn, gru and lstm at the task's defaults, and the n-gram
   yardstick (C chosen on validation accuracy) fitted on the same training split; test accuracy
@@ -469,11 +469,11 @@ WHY = (
 
 def write(results: dict[str, Any], command: str) -> None:
     suffix = "-quick" if results["quick"] else ""
-    (ROOT / "benchmarks" / f"results{suffix}.json").write_text(json.dumps(results, indent=1) + "\n")
+    (ROOT / "benchmarks" / "results" / f"results{suffix}.json").write_text(json.dumps(results, indent=1) + "\n")
     text = markdown(results, command) + f"The whole run took {results['bench_seconds'] / 60:.1f} min.\n"
     text = text.replace("\n## German/Italian", f"\n{WHY}\n\n## German/Italian", 1)
     (ROOT / f"BENCHMARKS{suffix}.md").write_text(text)
-    say(f"wrote BENCHMARKS{suffix}.md and benchmarks/results{suffix}.json")
+    say(f"wrote BENCHMARKS{suffix}.md and benchmarks/results/results{suffix}.json")
 
 
 def main() -> None:

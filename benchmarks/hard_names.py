@@ -2,7 +2,7 @@
 
 For each seed: train `nameclf train`'s defaults (German/Italian, one thread), classify the split's
 validation names with the saved model (numpy predictor), fit the character n-gram logistic
-regression of benchmarks/ngram_baseline.py (C=10) on the same training names, and compare the two
+regression of benchmarks/yardstick.py (C=10) on the same training names, and compare the two
 sets of mistakes. Names both get wrong are names whose spelling points to the other language
 (Otto, Tschida labelled German; Furlan, Stablum labelled Italian): they bound what any spelling-based
 classifier can reach on this data. Only validation names are read; the test split is untouched.
@@ -18,7 +18,7 @@ from collections import Counter
 from pathlib import Path
 
 import torch
-from ngram_baseline import features, fit, ngrams
+from yardstick import Yardstick
 
 from nameclf.data import load_dataset, split_dataset
 from nameclf.paths import bundled_names_dir
@@ -44,15 +44,9 @@ def main() -> None:
             answers = Predictor.load(Path(out) / "model").predict(names)
         rnn_wrong = {e.name for e, a in zip(split.validation, answers) if a.language not in e.labels}
 
-        index: dict[str, int] = {}
-        for example in split.train:
-            for gram in sorted(ngrams(example.name)):
-                index.setdefault(gram, len(index))
-        y = torch.tensor([labels.index(example.labels[0]) for example in split.train])
-        model = fit(features(split.train, index), y, len(labels), 10.0)
-        with torch.no_grad():
-            top = model(features(split.validation, index)).argmax(dim=1).tolist()
-        ngram_wrong = {e.name for e, i in zip(split.validation, top) if labels[i] not in e.labels}
+        yardstick = Yardstick().fit(split.train, labels, 10.0)
+        top = yardstick.predict(names)
+        ngram_wrong = {e.name for e, language in zip(split.validation, top) if language not in e.labels}
 
         both = sorted(rnn_wrong & ngram_wrong)
         counts.update(

@@ -55,7 +55,7 @@ RECIPES: dict[str, dict[str, dict]] = {
     },
 }
 YARDSTICK = "n-gram yardstick"
-CACHE = Path(__file__).with_name("levers_results.jsonl")
+CACHE = Path(__file__).parent / "results" / "levers_results.jsonl"
 PARTS = ("validation", "oos")
 # The yardstick's C is chosen by what the task is judged on: accuracy for two languages, macro-F1 for many.
 METRIC = {"pair": "accuracy", "many": "macro_f1"}

@@ -10,7 +10,7 @@ versa). The mean of those scores (`cross-half`) estimates what the recipe gives 
 
     .venv/bin/python benchmarks/recipes.py                 # 10 recipes x 7 seeds, ~10 min on an idle 2-core box
     .venv/bin/python benchmarks/recipes.py --recipes base,bi+avg --seeds 0,1
-    .venv/bin/python benchmarks/recipes.py --cache benchmarks/recipes_results.jsonl   # reprint the recorded run
+    .venv/bin/python benchmarks/recipes.py --cache benchmarks/results/recipes_results.jsonl   # reprint the recorded run
 
 Columns: `best epoch` = validation accuracy at the best epoch of the full run (biased, what
 `nameclf train` prints), `last` = at the last epoch, `cross-half` = the unbiased estimate above,
@@ -111,7 +111,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--recipes", default=",".join(RECIPES))
     parser.add_argument("--seeds", default="0,1,2,3,4,5,6")
-    parser.add_argument("--cache", type=Path, default=Path(__file__).with_name("recipes_results.jsonl"))
+    parser.add_argument("--cache", type=Path, default=Path(__file__).parent / "results" / "recipes_results.jsonl")
     args = parser.parse_args()
     recipes = args.recipes.split(",")
     unknown = [name for name in recipes if name not in RECIPES]

@@ -3,7 +3,7 @@
 1 and of 2 worker processes, against the in-process numpy predictor, in the same run; cluster start-up
 time; each worker's peak memory for 1M and 4M names.
 
-    .venv/bin/python benchmarks/scale.py            # about 6 min on 2 cores; writes benchmarks/scale.json
+    .venv/bin/python benchmarks/scale.py            # about 6 min on 2 cores; writes benchmarks/results/scale.json
     .venv/bin/python benchmarks/scale.py --names 200000 --big 400000   # a quick check
 
 Names are drawn at random from the 18 dataset files (seed 0) and written as pandas writes Parquet (one
@@ -132,7 +132,7 @@ def main() -> None:
             "commit": os.popen(f"git -C {ROOT} rev-parse --short HEAD").read().strip(),
         },
     }
-    (ROOT / "benchmarks" / "scale.json").write_text(json.dumps(results, indent=1) + "\n")
+    (ROOT / "benchmarks" / "results" / "scale.json").write_text(json.dumps(results, indent=1) + "\n")
     print(f"in process: {local:,.0f} names/s")
     for workers, rows in ((1, one), (2, two)):
         rates = [r["names_per_second"] for r in rows]

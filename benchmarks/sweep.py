@@ -20,9 +20,9 @@ without training again (use `--fresh` to retrain everything).
     .venv/bin/python benchmarks/sweep.py --jobs 7              # ~2.5 min on 16 cores (each run pinned to 2 cores)
     .venv/bin/python benchmarks/sweep.py --report-test --wall-check   # + test accuracy of the chosen configs
     .venv/bin/python benchmarks/sweep.py --quick --cells rnn   # a smoke test
-    .venv/bin/python benchmarks/sweep.py --cache benchmarks/sweep_results.jsonl   # reprint the recorded sweep
+    .venv/bin/python benchmarks/sweep.py --cache benchmarks/results/sweep_results.jsonl   # reprint the recorded sweep
 
-benchmarks/sweep_results.jsonl and .log are the recorded run (--jobs 7 --report-test, 16-core Xeon, torch 2.11,
+benchmarks/results/sweep_results.jsonl and .log are the recorded run (--jobs 7 --report-test, 16-core Xeon, torch 2.11,
 CPU only); rerunning seeds 0-4 of the chosen configs here (torch 2.13) gave the same validation accuracies.
 
 Timings need an idle machine: with torch's 2 OpenMP threads on 2 cores, any other busy process makes a
