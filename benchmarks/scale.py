@@ -83,7 +83,7 @@ def on_cluster(path: Path, workers: int) -> dict[str, float]:
         start_up = time.perf_counter() - started
         with tempfile.TemporaryDirectory(prefix="nameclf-scale-") as scratch:
             began = time.perf_counter()
-            rows = label_file(path, "surname", Path(scratch) / "out.parquet", predictor, client=client)
+            rows = label_file(path, "surname", Path(scratch) / "out.parquet", predictor, client=client).rows
             seconds = time.perf_counter() - began
         peaks = sorted(client.run(peak_rss).values())
     return {

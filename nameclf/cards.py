@@ -7,8 +7,8 @@ from pathlib import Path
 from typing import Any
 
 from nameclf import shipped
-from nameclf.checkpoint import CONFIG_FILE, LATEST_FILE, SavedModel, load
-from nameclf.errors import ModelError
+from nameclf.checkpoint import CONFIG_FILE, SavedModel, load, resolve_model_dir
+from nameclf.errors import ModelError, NameclfError
 from nameclf.paths import default_models_dir
 
 
@@ -30,7 +30,7 @@ def card(saved: SavedModel) -> dict[str, Any]:
         "shipped": shipped.name_of(saved.path),
         "format_version": config.get("format_version"),
         "network": {
-            "cell": spec.cell,
+            "cell": _plain(spec.cell),
             "hidden": spec.hidden,
             "layers": spec.layers,
             "bidirectional": spec.bidirectional,
@@ -70,23 +70,45 @@ def card(saved: SavedModel) -> dict[str, Any]:
     }
 
 
+def _plain(value: Any) -> Any:
+    """An enum's value (`lstm`), anything else as it is."""
+    return getattr(value, "value", value)
+
+
+def default_model() -> Path | None:
+    """The model that answers without --model (`resolve_model_dir`), or None when that is an error
+    (a LATEST pointing to a folder that is gone)."""
+    try:
+        return resolve_model_dir(None)
+    except NameclfError:
+        return None
+
+
+def _same(a: Path, b: Path) -> bool:
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False
+
+
 def listing(models_dir: Path | None = None) -> list[dict[str, Any]]:
-    """The shipped models, then every model folder in the models folder (by name), each with its
-    languages and validation figures; a folder that does not load is listed with its error."""
+    """The shipped models, then every model folder in the models folder (by name), then the model that
+    answers without --model when it lives elsewhere (`train --out /some/folder`, or $NAMECLF_MODEL),
+    each with its languages and validation figures; `latest` marks the one that answers without
+    --model, by the same rule `predict` follows. A folder that does not load is listed with its error."""
     models_dir = Path(models_dir) if models_dir is not None else default_models_dir()
-    latest = None
-    pointer = models_dir / LATEST_FILE
-    if pointer.is_file() and (recorded := pointer.read_text(encoding="utf-8", errors="replace").strip()):
-        latest = models_dir / recorded  # absolute, or relative to the models folder, as resolve_model_dir reads it
+    chosen = default_model()
     rows = []
     folders = [shipped.path_of(name) for name in shipped.SHIPPED]
     if models_dir.is_dir():
         folders += sorted(p for p in models_dir.iterdir() if p.is_dir() and (p / CONFIG_FILE).is_file())
+    if chosen is not None and chosen.is_dir() and not any(_same(chosen, folder) for folder in folders):
+        folders.append(chosen)
     for folder in folders:
         row: dict[str, Any] = {
             "model": label(folder),
             "path": str(folder),
-            "latest": latest in (folder.name, str(folder)),
+            "latest": chosen is not None and _same(chosen, folder),
         }
         try:
             saved = load(folder)
@@ -97,7 +119,7 @@ def listing(models_dir: Path | None = None) -> list[dict[str, Any]]:
         metrics = saved.config.get("metrics", {})
         row.update(
             languages=saved.labels,
-            cell=saved.spec.cell,
+            cell=_plain(saved.spec.cell),
             members=saved.members,
             validation_accuracy=metrics.get("validation_accuracy"),
             validation_macro_f1=metrics.get("validation_macro_f1"),

@@ -354,10 +354,18 @@ def resolve_model_dir(model: Path | str | None) -> Path:
     `de-it`. A shipped name wins over a folder of that name in the working folder: write `./all` for that."""
     from nameclf import shipped
 
-    if model is None or str(model) == "":
+    from_env = model is None or str(model) == ""
+    if from_env:
         model = os.environ.get(MODEL_ENV) or None
     if model is not None:
-        return shipped.path_of(str(model)) if str(model) in shipped.SHIPPED else Path(model)
+        if str(model) in shipped.SHIPPED:
+            return shipped.path_of(str(model))
+        if from_env and not Path(model).exists():
+            raise ModelError(
+                f"no model at {model}, which ${MODEL_ENV} names; set it to a model folder or a shipped model "
+                f"({', '.join(shipped.SHIPPED)}), or unset it"
+            )
+        return Path(model)
     models = default_models_dir()
     pointer = models / LATEST_FILE
     if pointer.is_file():

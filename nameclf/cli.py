@@ -31,8 +31,9 @@ RESPONSIBLE_USE = (
     "do not use nameclf to make decisions about individuals."
 )
 EXIT_CODES = (
-    "Exit codes: 0 done; 1 internal error; 2 usage (a bad option); 3 data (a missing or unreadable file, "
-    "names with no answer); 4 network; 5 model (missing, damaged or too new); 130 interrupted; "
+    "Exit codes: 0 done (names that got no answer are marked in the output, and counted on stderr); "
+    "1 internal error; 2 usage (a bad option); 3 data (a missing or unreadable file, no names at all, or "
+    "no name answered); 4 network; 5 model (missing, damaged or too new); 130 interrupted; "
     "141 the reader of the output went away."
 )
 app = typer.Typer(
@@ -61,6 +62,17 @@ def _without_flag_metavar() -> None:
 
 
 _without_flag_metavar()
+# help is rich markup: `[plot]` would be read as a style tag and vanish, so the brackets are escaped
+PLOT_INSTALL = escape("pip install 'nameclf[plot]'")
+DASK_INSTALL = escape("pip install 'nameclf[dask]'")
+
+
+def _model_from_env_is_resolved_later(ctx: typer.Context, param: typer.CallbackParam, value: Path | None):
+    """A model named by $NAMECLF_MODEL is left to `resolve_model_dir`, which reads the variable itself
+    and names it in its error (`--model` shows the variable in its help all the same)."""
+    source = ctx.get_parameter_source(param.name) if param.name else None
+    return None if getattr(source, "name", "") == "ENVIRONMENT" else value
+
 
 ModelOption = Annotated[
     Path | None,
@@ -70,6 +82,7 @@ ModelOption = Annotated[
         help="A shipped model (de-it, all) or a model folder.",
         envvar=MODEL_ENV,
         show_default="the last one trained, else de-it",
+        callback=_model_from_env_is_resolved_later,
     ),
 ]
 DataOption = Annotated[
@@ -222,11 +235,11 @@ class RichReporter(Reporter):
         )
 
     def __enter__(self):
-        self.progress.start()
         return self
 
     def __exit__(self, *exc):
-        self.progress.stop()
+        if self.progress.live.is_started:
+            self.progress.stop()
 
     def member(self, index: int, members: int) -> None:
         if members > 1:
@@ -237,6 +250,10 @@ class RichReporter(Reporter):
             self.progress.reset(self.epochs, total=epochs)
             self.progress.reset(self.batches, total=batches)
             return
+        # drawn from the first epoch, not before, and only on a terminal: an error found while preparing
+        # (a bad --out, no dataset) is then the only line, with no empty display printed above it
+        if self.console.is_terminal:
+            self.progress.start()
         self.epochs = self.progress.add_task("epochs", total=epochs)
         self.batches = self.progress.add_task("batches", total=batches)
 
@@ -357,7 +374,7 @@ def train(
         Path | None,
         typer.Option(
             help="Also draw the learning curves (loss and accuracy per epoch, the kept epoch marked) to this "
-            "PNG, SVG or PDF (needs `pip install 'nameclf[plot]'`).",
+            "PNG, SVG or PDF (needs `" + PLOT_INSTALL + "`).",
             show_default="no picture",
         ),
     ] = None,
@@ -461,6 +478,11 @@ def _names_from(file: Path | None, column: str | None, names: list[str], blank: 
     if names:
         raise UsageError("give names as arguments or with --file, not both")
     from nameclf.data import iter_text_lines
+    from nameclf.frames import is_parquet
+
+    if Path(file).exists() and is_parquet(file):  # a binary table: its bytes are no names
+        named = f"--column {column}" if column is not None else "--column NAME"
+        raise UsageError(f"{file} is a Parquet table; label it with `{named} --out labelled.parquet` (or labelled.csv)")
 
     def not_blank(values):
         for value in values:
@@ -473,6 +495,8 @@ def _names_from(file: Path | None, column: str | None, names: list[str], blank: 
 
     lines = iter_text_lines(file)
     if column is None:
+        if Path(file).suffix.lower() == ".csv":
+            _refuse_a_table(file)
         return not_blank(lines)
     csv.field_size_limit(2**31 - 1)  # an over-long field becomes that row's error, not the batch's
     reader = _csv_rows(lines)
@@ -499,6 +523,18 @@ def _names_from(file: Path | None, column: str | None, names: list[str], blank: 
     return not_blank(
         row if isinstance(row, Unreadable) else row[position] if position < len(row) else "" for row in reader if row
     )
+
+
+def _refuse_a_table(file: Path) -> None:
+    """A .csv file whose first line has a comma is a table, not a list of names: say that it needs
+    --column, rather than classify whole rows."""
+    from nameclf.data import iter_text_lines
+
+    first = next((line for line in iter_text_lines(file) if line.strip()), "")
+    if "," in first:
+        header = one_line(", ".join(next(csv.reader([first]))))
+        header = header if len(header) <= 80 else header[:79] + "…"
+        raise UsageError(f"{file} is a CSV table (header: {header}); pass --column with the one that holds the names")
 
 
 def _csv_rows(lines):
@@ -557,7 +593,7 @@ def predict(
             "--out",
             "-o",
             help="With --file and --column: write the table (Parquet or CSV, by suffix) with the result columns "
-            "added, read and labelled in partitions (needs `pip install 'nameclf[dask]'`).",
+            "added, read and labelled in partitions (needs `" + DASK_INSTALL + "`).",
             show_default="print to stdout",
         ),
     ] = None,
@@ -577,8 +613,11 @@ def predict(
     with handled():
         from nameclf.predict import Predictor
 
+        if top_k < 1:
+            raise UsageError("--top-k must be at least 1")
         if out_file is not None or workers is not None or scheduler is not None:
-            _label_table(file, column, out_file, names, model, workers, scheduler, min_confidence, as_json, as_csv)
+            options = (min_confidence, top_k, coverage, as_json, as_csv)
+            _label_table(file, column, out_file, names, model, workers, scheduler, *options)
             return
 
         if as_json and as_csv:
@@ -586,74 +625,60 @@ def predict(
         device = device or Device.cpu
         if device != Device.cpu and backend != Backend.torch:
             raise UsageError(f"--device {device.value} needs --backend torch (the numpy backend runs on the CPU)")
-        if top_k < 1:
-            raise UsageError("--top-k must be at least 1")
         blank = [0]
         keep_rows = as_csv and column is not None  # CSV in, CSV out: every input column and row, results added
         source = _names_from(file, column, names or [], blank, keep_rows=keep_rows)
         predictor = Predictor.load(model, backend=backend.value, device=device.value)
         from nameclf.cards import label
+        from nameclf.frames import RESULT_COLUMNS, csv_cells, free_column
 
         answered_by = label(predictor.saved.path)
-        writer = csv.writer(sys.stdout) if as_csv else None
-        result_columns = [
-            "language",
-            "probability",
-            "top",
-            "unknown_characters",
-            "error",
-            "warning",
-            "abstained",
-            "set",
-        ]
+        stdout = sys.stdout  # the real one, bound before any progress display starts
+        writer = csv.writer(stdout) if as_csv else None
         if writer is not None:
             header = source.header if keep_rows else ["name"]
-            from nameclf.frames import free_column
-
-            writer.writerow(header + [free_column(c, header) for c in result_columns])
+            writer.writerow(header + [free_column(c, header) for c in RESULT_COLUMNS])
         total = failed = 0
-        with _progress(file is not None, "names") as update:
-            for prediction in predictor.predict_stream(source, top_k, min_confidence=min_confidence, coverage=coverage):
+        stream = predictor.predict_stream(source, top_k, min_confidence=min_confidence, coverage=coverage)
+        with _progress(file is not None, "names", writes_stdout=True) as update:
+            for prediction in stream:
                 total += 1
-                if update is not None and total % 512 == 0:
+                if update is not None and total % PROGRESS_EVERY == 0:
                     update(total)
                 failed += prediction.language is None and not prediction.abstained
                 if as_json:
-                    print(json.dumps({**prediction.to_dict(), "model": answered_by}, ensure_ascii=False))
+                    stdout.write(json.dumps({**prediction.to_dict(), "model": answered_by}, ensure_ascii=False) + "\n")
                 elif writer is not None:
-                    top = ";".join(f"{language}:{p:.4f}" for language, p in prediction.top)
-                    probability = "" if prediction.probability is None else f"{prediction.probability:.6f}"
                     first = _input_cells(prediction.name, len(source.header)) if keep_rows else [prediction.name]
-                    writer.writerow(
-                        first
-                        + [
-                            prediction.language or "",
-                            probability,
-                            top,
-                            prediction.unknown_characters,
-                            prediction.error or "",
-                            prediction.warning or "",
-                            "true" if prediction.abstained else "false",
-                            ";".join(prediction.set or []),
-                        ]
-                    )
+                    writer.writerow(first + csv_cells(prediction))
                 else:
-                    print(_text_line(prediction))
-        sys.stdout.flush()
+                    stdout.write(_text_line(prediction) + "\n")
+        stdout.flush()
         if total == 0 and file is not None:
-            where = "standard input" if str(file) == "-" else str(file)
-            what = f"column {column!r} of {where}" if column is not None else where
-            raise DataError(f"no names to classify in {what}; give one name per line (blank lines are skipped)")
+            from nameclf.frames import no_names
+
+            raise no_names(file, column)
         if blank[0]:
             err.print(f"{blank[0]} blank line(s) skipped")
-        if failed:
-            err.print(f"[yellow]{failed} of {total} name(s) got no answer (marked in the output)[/yellow]")
-            if file is None or failed == total:
-                raise typer.Exit(DataError.exit_code)
+        _exit_for_answers(total, failed)
 
 
-def _label_table(file, column, out_file, names, model, workers, scheduler, min_confidence, as_json, as_csv) -> None:
-    """`predict --file T --column C --out O [--workers N | --scheduler ADDRESS]`: a table in, a table out."""
+def _exit_for_answers(total: int, failed: int) -> None:
+    """The one exit rule for names, whichever way they came (arguments, --file, stdin, --out; and
+    `explain`): names without an answer are marked in the output and counted on stderr, and the exit
+    is 3 only when no name got an answer. (No names at all is a DataError, exit 3, before this.)"""
+    if not failed:
+        return
+    err.print(f"[yellow]{failed} of {total} name(s) got no answer (marked in the output)[/yellow]")
+    if failed == total:
+        raise typer.Exit(DataError.exit_code)
+
+
+def _label_table(
+    file, column, out_file, names, model, workers, scheduler, min_confidence, top_k, coverage, as_json, as_csv
+) -> None:
+    """`predict --file T --column C --out O [--workers N | --scheduler ADDRESS]`: a table in, a table out,
+    with the result columns of `predict --csv` (`nameclf.frames`)."""
     if out_file is None:
         raise UsageError("--workers and --scheduler write a table: give --out labelled.parquet (or .csv)")
     if file is None or column is None or names:
@@ -661,17 +686,19 @@ def _label_table(file, column, out_file, names, model, workers, scheduler, min_c
     if as_json or as_csv:
         raise UsageError("--out writes its own format (by its suffix): leave out --json and --csv")
     from nameclf.dask import label_file
-    from nameclf.predict import Predictor, check_confidence
+    from nameclf.predict import Predictor
 
-    check_confidence(min_confidence)
     predictor = Predictor.load(model)
+    predictor.predict([], top_k, min_confidence, coverage)  # a bad --min-confidence or --coverage: before any work
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         with _progress(True, "partitions") as update:
-            rows = label_file(file, column, out_file, predictor, workers, scheduler, min_confidence, update)
+            options = {"min_confidence": min_confidence, "top_k": top_k, "coverage": coverage}
+            labelled = label_file(file, column, out_file, predictor, workers, scheduler, on_partition=update, **options)
     finally:
         signal.signal(signal.SIGTERM, previous)
-    err.print(f"labelled {rows:,} rows into {escape(str(out_file))}")
+    err.print(f"labelled {labelled.rows:,} rows into {escape(str(out_file))}")
+    _exit_for_answers(labelled.rows, labelled.unanswered)
 
 
 def _input_cells(name, width: int) -> list[str]:
@@ -680,11 +707,19 @@ def _input_cells(name, width: int) -> list[str]:
     return cells + [""] * (width - len(cells))
 
 
+PROGRESS_EVERY = 4096  # names between two updates of the count: one predict_stream batch
+
+
 @contextlib.contextmanager
-def _progress(wanted: bool, what: str):
+def _progress(wanted: bool, what: str, writes_stdout: bool = False):
     """On stderr, when it is a terminal: a count of `what` done, and a bar once the total is known.
-    Yields `update(done, total=None)`, or None when nothing is shown."""
-    if not (wanted and err.is_terminal):
+    Yields `update(done, total=None)`, or None when nothing is shown.
+
+    The display never touches stdout (rich's Progress would redirect it to its own console, stderr,
+    by default), and it redraws four times a second from its own thread, so the caller only updates
+    a count. When the results go to stdout and stdout is a terminal too, the answers themselves show
+    the progress, and nothing is drawn over them."""
+    if not (wanted and err.is_terminal) or (writes_stdout and sys.stdout.isatty()):
         yield None
         return
     from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -696,6 +731,9 @@ def _progress(wanted: bool, what: str):
         TimeElapsedColumn(),
         console=err,
         transient=True,
+        redirect_stdout=False,
+        redirect_stderr=False,
+        refresh_per_second=4,
     ) as progress:
         task = progress.add_task(what, total=None)
         yield lambda done, total=None: progress.update(task, completed=done, total=total)
@@ -749,9 +787,7 @@ def explain(
                 print(json.dumps({**explanation.to_dict(), "model": answered_by}, ensure_ascii=False))
             else:
                 _print_explanation(explanation)
-        if failed:
-            err.print(f"[yellow]{failed} of {len(names)} name(s) got no answer (marked in the output)[/yellow]")
-            raise typer.Exit(DataError.exit_code)
+        _exit_for_answers(len(names), failed)
 
 
 def _contribution_style(value: float, scale: float) -> str:
@@ -824,7 +860,7 @@ def evaluate(
         Path | None,
         typer.Option(
             help="Also draw the confusion matrix (by row) and the reliability diagram to this PNG, SVG or PDF "
-            "(needs `pip install 'nameclf[plot]'`).",
+            "(needs `" + PLOT_INSTALL + "`).",
             show_default="no picture",
         ),
     ] = None,
@@ -858,12 +894,16 @@ def evaluate(
         if as_json:
             print(json.dumps({**report.to_dict(), "model": label(saved.path), "skipped_lines": skipped}))
             return
-        _print_report(report, saved.path, skipped)
+        _print_report(report, label(saved.path), skipped)
 
 
-def _print_report(report, model_path: Path, skipped: int) -> None:
+def _count(number: int, noun: str) -> str:
+    return f"{number:,} {noun}" + ("" if number == 1 else "s")
+
+
+def _print_report(report, model: str, skipped: int) -> None:
     out.print(
-        f"[bold]{escape(str(model_path))}[/bold] on {escape(report.source)}: {report.count} names, "
+        f"[bold]{escape(model)}[/bold] on {escape(report.source)}: {_count(report.count, 'name')}, "
         f"accuracy [bold]{report.accuracy:.2%}[/bold], macro-F1 {report.macro_f1:.3f}"
     )
     if skipped:
@@ -887,15 +927,23 @@ def _print_report(report, model_path: Path, skipped: int) -> None:
     per = Table(title="per language")
     for column in ("language", "precision", "recall", "F1", "names"):
         per.add_column(column, justify="left" if column == "language" else "right")
-    for language, figures in report.per_language.items():
+    left_out = []
+    for index, (language, figures) in enumerate(report.per_language.items()):
+        predicted = sum(row[index] for row in report.confusion)
+        if not figures["support"] and not predicted:  # in no name and no answer: nothing to score
+            left_out.append(language)
+            continue
+        scored = figures["support"] > 0  # recall and F1 need names of the language (macro-F1 skips it too)
         per.add_row(
             language,
-            f"{figures['precision']:.3f}",
-            f"{figures['recall']:.3f}",
-            f"{figures['f1']:.3f}",
+            f"{figures['precision']:.3f}" if predicted else "-",
+            f"{figures['recall']:.3f}" if scored else "-",
+            f"{figures['f1']:.3f}" if scored else "-",
             str(figures["support"]),
         )
     out.print(per)
+    if left_out:
+        out.print(f"not shown, with no names and no answers: {', '.join(left_out)}")
     out.print(_confusion_table(report))
 
 
@@ -966,8 +1014,8 @@ def info(
 
 
 def _print_card(figures: dict) -> None:
-    from rich.panel import Panel
-
+    """The card as a panel on a terminal, its values wrapped to the width and never cut; piped, as plain
+    `field  value` lines of any length, for grep and for reading in a file."""
     network, data, metrics = figures["network"], figures["data"], figures["metrics"]
     calibration, training, made = figures["calibration"], figures["training"], figures["made_by"]
     members = f", {network['members']} members" if network["members"] > 1 else ""
@@ -978,28 +1026,57 @@ def _print_card(figures: dict) -> None:
         return f"{value:.2%}" if isinstance(value, (int, float)) else "-"
 
     sizes = data.get("sizes") or {}
-    lines = [
-        f"[bold]network[/bold]      {network['cell']}, {network['layers']} layer(s) of {network['hidden']}, "
-        f"{direction}{members}; {parameters} parameters",
-        f"[bold]languages[/bold]    {len(figures['languages'])}: {escape(', '.join(figures['languages']))}",
-        f"[bold]vocabulary[/bold]   {figures['vocabulary']['size']} slots (one for unknown characters)"
-        + (", names lower-cased" if figures["vocabulary"]["fold_case"] else ""),
-        f"[bold]data[/bold]         fingerprint {str(data.get('fingerprint'))[:16]}, "
-        f"split seed {data.get('split_seed')}, " + ", ".join(f"{k} {v:,}" for k, v in sizes.items()),
-        f"[bold]validation[/bold]   accuracy {share(metrics.get('validation_accuracy'))}, macro-F1 "
-        + (f"{metrics['validation_macro_f1']:.3f}" if isinstance(metrics.get("validation_macro_f1"), float) else "-"),
-        "[bold]calibration[/bold]  "
-        + (
+    macro_f1 = metrics.get("validation_macro_f1")
+    fields = [
+        (
+            "network",
+            f"{network['cell']}, {network['layers']} layer(s) of {network['hidden']}, {direction}{members}; "
+            f"{parameters} parameters",
+        ),
+        ("languages", f"{len(figures['languages'])}: {', '.join(figures['languages'])}"),
+        (
+            "vocabulary",
+            f"{figures['vocabulary']['size']} slots (one for unknown characters)"
+            + (", names lower-cased" if figures["vocabulary"]["fold_case"] else ""),
+        ),
+        (
+            "data",
+            f"fingerprint {str(data.get('fingerprint'))[:16]}, split seed {data.get('split_seed')}, "
+            + ", ".join(f"{k} {v:,}" for k, v in sizes.items()),
+        ),
+        (
+            "validation",
+            f"accuracy {share(metrics.get('validation_accuracy'))}, macro-F1 "
+            + (f"{macro_f1:.3f}" if isinstance(macro_f1, float) else "-"),
+        ),
+        (
+            "calibration",
             f"temperature {calibration['temperature']:.2f}, prediction sets from "
             f"{calibration['prediction_set_names']} held-out names"
             if calibration["temperature"] is not None
-            else "none (answers at T = 1)"
+            else "none (answers at T = 1)",
         ),
-        f"[bold]training[/bold]     {training.get('seconds') or '?'} s on {training.get('device')}, best epoch "
-        f"{training.get('best_epoch')} of {training.get('epochs_run')}, seed {training.get('seed')}",
-        f"[bold]made by[/bold]      {escape(str(made.get('command') or '-'))} ({escape(str(made.get('nameclf')))})",
+        (
+            "training",
+            f"{training.get('seconds') or '?'} s on {training.get('device')}, best epoch "
+            f"{training.get('best_epoch')} of {training.get('epochs_run')}, seed {training.get('seed')}",
+        ),
+        ("made by", f"{made.get('command') or '-'} ({made.get('nameclf')})"),
     ]
-    out.print(Panel("\n".join(lines), title=escape(figures["model"]), expand=False))
+    if not out.is_terminal:
+        print(figures["model"])
+        for name, value in fields:
+            print(f"  {name:<12} {value}")
+        return
+    from rich.panel import Panel
+    from rich.text import Text
+
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column(overflow="fold")
+    for name, value in fields:
+        grid.add_row(name, Text(value))
+    out.print(Panel(grid, title=escape(figures["model"]), expand=False), soft_wrap=False)
 
 
 @app.command(epilog="Examples: nameclf models  ·  nameclf models --json")
@@ -1015,33 +1092,27 @@ def models(
             print(json.dumps(rows, ensure_ascii=False))
             return
         table = Table(title="models (* answers without --model)")
-        for column in ("model", "cell", "languages", "validation acc", "macro-F1"):
-            table.add_column(column, justify="right" if column in ("validation acc", "macro-F1") else "left")
-        chosen = _default_model_path()
+        table.add_column("", width=1, no_wrap=True)  # the mark, in a column of its own: it never wraps alone
+        table.add_column("model", overflow="fold")  # a path is folded if it must be, never cut short
+        for column in ("cell", "languages", "validation acc", "macro-F1"):
+            right = column in ("validation acc", "macro-F1")
+            table.add_column(column, justify="right" if right else "left", no_wrap=column != "languages")
         for row in rows:
-            mark = " *" if chosen is not None and Path(row["path"]) == chosen else ""
+            mark = "*" if row["latest"] else ""
             if "error" in row:
-                table.add_row(escape(row["model"]) + mark, "-", escape(row["error"][:60]), "-", "-")
+                table.add_row(mark, escape(row["model"]), "-", escape(row["error"]), "-", "-")
                 continue
             languages = row["languages"]
             shown = ", ".join(languages) if len(languages) <= 3 else f"{len(languages)} languages"
             table.add_row(
-                escape(row["model"]) + mark,
+                mark,
+                escape(row["model"]),
                 row["cell"] + (f" ×{row['members']}" if row["members"] > 1 else ""),
                 escape(shown),
                 f"{row['validation_accuracy']:.2%}" if row["validation_accuracy"] is not None else "-",
                 f"{row['validation_macro_f1']:.3f}" if row["validation_macro_f1"] is not None else "-",
             )
-        out.print(table)
-
-
-def _default_model_path() -> Path | None:
-    from nameclf.checkpoint import resolve_model_dir
-
-    try:
-        return resolve_model_dir(None)
-    except NameclfError:
-        return None
+        out.print(table, soft_wrap=False)
 
 
 # --- compare ------------------------------------------------------------------------------------
@@ -1089,14 +1160,20 @@ def compare(
         if as_json:
             print(json.dumps({"languages": languages, "seeds": seeds, "cells": [s.to_dict() for s in summaries]}))
             return
-        table = Table(title=f"validation figures, seeds 0-{seeds - 1}, languages {languages}")
+        which = f"seeds 0-{seeds - 1}" if seeds > 1 else "seed 0"
+        table = Table(title=f"validation figures, {which}, languages {languages}")
         for column in ("cell", "accuracy", "macro-F1", "train s", "parameters"):
             table.add_column(column, justify="left" if column == "cell" else "right")
+
+        def figure(summary, name: str) -> str:  # one seed has no spread to show
+            mean = f"{summary.mean(name):.3f}"
+            return f"{mean} ± {summary.spread(name):.3f}" if seeds > 1 else mean
+
         for summary in summaries:
             table.add_row(
                 summary.cell,
-                f"{summary.mean('validation_accuracy'):.3f} ± {summary.spread('validation_accuracy'):.3f}",
-                f"{summary.mean('validation_macro_f1'):.3f} ± {summary.spread('validation_macro_f1'):.3f}",
+                figure(summary, "validation_accuracy"),
+                figure(summary, "validation_macro_f1"),
                 f"{summary.mean('seconds'):.1f}",
                 f"{summary.runs[0].parameters:,}",
             )
@@ -1162,12 +1239,16 @@ def main() -> None:
             raise
         # click's parsing errors (a bad option value, an unknown option): one line too, not a box
         context = getattr(error, "ctx", None)
-        if type(error).__name__ == "NoArgsIsHelpError" and context is not None:
-            print(context.get_help())
+        if type(error).__name__ == "NoArgsIsHelpError":
+            # typer's rich help has printed itself while the error was made; click's plain one has not
+            if help_text := error.format_message().strip():
+                print(help_text)
             raise SystemExit(0) from None
-        hint = f"; see `{context.command_path} --help`" if context is not None else ""
-        message = one_line(error.format_message()).rstrip(".")
-        err.print(f"[red]error:[/red] {escape(message)}{escape(hint)}")
+        message = " ".join(one_line(line) for line in error.format_message().splitlines()).strip()
+        if context is not None:  # `... 'predit'. Did you mean 'predict'?` reads on as a sentence
+            message = message.rstrip(".") + ("" if message.endswith("?") else ".")
+            message += f" See `{context.command_path} --help`."
+        err.print(f"[red]error:[/red] {escape(message)}")
         raise SystemExit(error.exit_code) from None
     raise SystemExit(code if isinstance(code, int) else 0)
 

@@ -23,14 +23,15 @@ import contextlib
 import os
 import tempfile
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from nameclf.errors import DataError, NetworkError, UsageError
-from nameclf.frames import INSTALL, free_column, meta, predict_frame
+from nameclf.frames import INSTALL, PARQUET_SUFFIXES, as_csv_text, free_column, meta, no_names, predict_frame
 from nameclf.predict import Predictor
 
-PARQUET = (".parquet", ".pq")
+PARQUET = PARQUET_SUFFIXES
 CSV = (".csv",)
 BLOCKSIZE = "2MB"  # a CSV's partitions: about 150,000 short rows each
 ROWS_PER_PARTITION = 100_000  # a Parquet file is split into partitions of about this many rows
@@ -44,10 +45,10 @@ def require_dask():
     return dd
 
 
-def _label(partition, column: str, predictor: Predictor, names: dict, probabilities: bool, min_confidence):
+def _label(partition, column: str, predictor: Predictor, names: dict, probabilities, min_confidence, top_k, coverage):
     import pandas as pd
 
-    results = predict_frame(predictor, partition[column], probabilities=probabilities, min_confidence=min_confidence)
+    results = predict_frame(predictor, partition[column], probabilities, min_confidence, top_k, coverage)
     results = results.rename(columns=names)
     joined = pd.concat([partition.reset_index(drop=True), results.reset_index(drop=True)], axis=1)
     joined.index = partition.index
@@ -61,15 +62,19 @@ def predict(
     *,
     probabilities: bool = False,
     min_confidence: float | None = None,
+    top_k: int = 1,
+    coverage: float | None = None,
 ) -> Any:
     """`frame` (a Dask DataFrame, or a Series of names) with the result columns added, lazily.
 
     The columns and their dtypes are those of `nameclf.frames.meta` (a name the input already uses gets
-    `nameclf_` in front); `model` is a shipped name, a folder or a loaded Predictor."""
+    `nameclf_` in front); `model` is a shipped name, a folder or a loaded Predictor. `top_k` fills
+    `top` with the k likeliest languages, `coverage` fills `set` with each name's prediction set."""
     dd = require_dask()
     import pandas as pd
 
     predictor = model if isinstance(model, Predictor) else Predictor.load(model)
+    predictor.predict([], top_k, min_confidence, coverage)  # a bad option fails here, not on a worker
     if isinstance(frame, dd.Series):
         column = column or frame.name or "name"
         frame = frame.to_frame(name=column)
@@ -81,7 +86,16 @@ def predict(
     expected = pd.concat([frame._meta.reset_index(drop=True), empty.rename(columns=names)], axis=1)
     expected.index = frame._meta.index
     return frame.map_partitions(
-        _label, column, predictor, names, probabilities, min_confidence, meta=expected, align_dataframes=False
+        _label,
+        column,
+        predictor,
+        names,
+        probabilities,
+        min_confidence,
+        top_k,
+        coverage,
+        meta=expected,
+        align_dataframes=False,
     )
 
 
@@ -199,6 +213,14 @@ def local_cluster(workers: int):
         )
 
 
+@dataclass
+class Labelled:
+    """What `label_file` wrote: how many rows, and how many of their names got no answer."""
+
+    rows: int
+    unanswered: int
+
+
 def label_file(
     source: Path,
     column: str,
@@ -209,30 +231,38 @@ def label_file(
     min_confidence: float | None = None,
     on_partition: Callable[[int, int], None] | None = None,
     client: Any = None,
-) -> int:
+    top_k: int = 1,
+    coverage: float | None = None,
+) -> Labelled:
     """Label `column` of the table at `source` into the table at `out` (input columns kept, result
-    columns added, row order kept); returns the number of rows. `on_partition(done, total)` hears of
-    each partition written. `client`: a Dask client already connected (then `workers` and `scheduler`
-    are not used)."""
+    columns added, row order kept). `on_partition(done, total)` hears of each partition written.
+    `client`: a Dask client already connected (then `workers` and `scheduler` are not used). A table
+    with no rows is an error (`frames.no_names`), and leaves nothing at `out`."""
     out = Path(out)
     out_kind = _kind(out, "--out")
     if not out.parent.resolve().is_dir():
         raise UsageError(f"--out {out}: the folder {out.parent} does not exist; create it first")
     if out.is_dir():
         raise UsageError(f"--out {out} is a folder; name a .parquet or .csv file")
-    labelled = predict(read_table(source, column), column, predictor, min_confidence=min_confidence)
+    table = read_table(source, column)
+    labelled = predict(table, column, predictor, min_confidence=min_confidence, top_k=top_k, coverage=coverage)
+    results = [free_column(name, set(table.columns)) for name in meta().columns]
+    language, abstained = results[0], results[meta().columns.get_loc("abstained")]
     parts = labelled.to_delayed()
     handle, temporary = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent)
     os.close(handle)
-    rows = 0
+    rows = unanswered = 0
     try:
         connected = contextlib.nullcontext(client) if client is not None else client_for(workers, scheduler)
-        with connected as active, _Writer(Path(temporary), out_kind) as writer:
+        with connected as active, _Writer(Path(temporary), out_kind, results) as writer:
             for done, frame in enumerate(_computed(parts, active), start=1):
                 writer.write(frame)
                 rows += len(frame)
+                unanswered += int((frame[language].isna() & ~frame[abstained]).sum())
                 if on_partition is not None:
                     on_partition(done, len(parts))
+        if rows == 0:
+            raise no_names(source, column)
         umask = os.umask(0)
         os.umask(umask)
         os.chmod(temporary, 0o666 & ~umask)
@@ -246,7 +276,7 @@ def label_file(
                 "Rerun, with fewer --workers if memory ran out"
             ) from None
         raise
-    return rows
+    return Labelled(rows, unanswered)
 
 
 def _computed(parts: list, client):
@@ -269,10 +299,11 @@ def _computed(parts: list, client):
 
 
 class _Writer:
-    """One output file, written a partition at a time."""
+    """One output file, written a partition at a time; in CSV the result columns (`results`) are
+    written as `predict --csv` writes them (`frames.csv_text`)."""
 
-    def __init__(self, path: Path, kind: str):
-        self.path, self.kind = path, kind
+    def __init__(self, path: Path, kind: str, results: list[str]):
+        self.path, self.kind, self.results = path, kind, results
         self._parquet = None
         self._csv = None
 
@@ -281,6 +312,7 @@ class _Writer:
 
     def write(self, frame) -> None:
         if self.kind == "csv":
+            frame = as_csv_text(frame, self.results)
             if self._csv is None:
                 self._csv = open(self.path, "w", encoding="utf-8", newline="")  # noqa: SIM115
                 frame.to_csv(self._csv, index=False)

@@ -40,14 +40,20 @@ class Explanation:
             "language": self.language,
             "probability": None if self.probability is None else round(self.probability, 6),
             "characters": [
-                {"character": character, "contribution": round(value, 6)} for character, value in self.characters
+                {"character": character, "contribution": significant(value)} for character, value in self.characters
             ],
             "substring": None
             if self.substring is None
-            else {**self.substring, "contribution": round(self.substring["contribution"], 6)},
+            else {**self.substring, "contribution": significant(self.substring["contribution"])},
             "error": self.error,
             "warning": self.warning,
         }
+
+
+def significant(value: float, digits: int = 6) -> float:
+    """`value` to `digits` significant digits: a sure answer's contributions are often near 1e-7,
+    which six decimals would turn into 0."""
+    return float(f"{value:.{digits}g}")
 
 
 def occluded(codes: np.ndarray) -> tuple[np.ndarray, list[tuple[int, int]]]:

@@ -1,42 +1,60 @@
-"""Batch prediction on tables, engine-neutral: a pandas Series or a pyarrow array of names in, a pandas
-DataFrame of results out, in one fixed schema (`meta`), on the input's index. Dask (`nameclf.dask`)
-and the CLI's `--out` path call it per partition; any other engine can too.
+"""The result table: one schema for every path that writes results as a table, `predict --csv`,
+`predict --out` (Parquet or CSV), `Predictor.predict_frame` and `nameclf.dask.predict`, and one rule
+for writing it as CSV text. A pandas Series or a pyarrow array of names in, a pandas DataFrame of
+results out, on the input's index; Dask and the CLI's `--out` path call it per partition, and any
+other engine can too.
 
-The schema:
+The schema, in this order:
 
 | column | dtype | meaning |
 |---|---|---|
 | `language` | string (nullable) | the answer; null when there is none or the model abstained |
 | `probability` | float32 | the top calibrated probability; NaN when there is no answer |
-| `abstained` | bool | below `min_confidence`: no language, though `probability` is filled |
+| `top` | string (nullable) | the k likeliest (`top_k`, at least 3 when abstained): `language:probability;...` |
 | `unknown_characters` | int32 | characters the model never saw |
-| `error` | string (nullable) | why there is no answer (empty or missing name, too long, mostly unknown) |
+| `error` | string (nullable) | why there is no answer: missing or empty name, too long, mostly unknown characters |
+| `warning` | string (nullable) | a note on an answer that was given: unknown characters ignored |
+| `abstained` | bool | below `min_confidence`: no language, though `probability` is filled |
+| `set` | string (nullable) | with `coverage`: the prediction set, most likely first, `;`-joined |
 | `p_<language>` | float32 | with `probabilities=True`: each language's calibrated probability |
 
-pandas (and pyarrow for Arrow input) come with the `dask` extra: `pip install 'nameclf[dask]'`.
+As CSV text (`csv_text`): null and NaN are empty, probabilities have 6 decimals, booleans are `true`
+and `false`. `RESULT_COLUMNS` and `values` need no pandas, so `predict --csv` streams without it; the
+frames need pandas (and pyarrow for Arrow input), which come with the `dask` extra:
+`pip install 'nameclf[dask]'`.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from nameclf.errors import UsageError
+import numpy as np
+
+from nameclf.errors import DataError, UsageError
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from nameclf.predict import Predictor
+    from nameclf.predict import Prediction, Predictor
 
 INSTALL = "pip install 'nameclf[dask]'"
 CHUNK = 65_536  # names answered at a time: the per-name answers of a chunk are what memory holds
 DTYPES = {
     "language": "string",
     "probability": "float32",
-    "abstained": "bool",
+    "top": "string",
     "unknown_characters": "int32",
     "error": "string",
+    "warning": "string",
+    "abstained": "bool",
+    "set": "string",
 }
+RESULT_COLUMNS = list(DTYPES)
+PARQUET_SUFFIXES = (".parquet", ".pq")
+PARQUET_MAGIC = b"PAR1"  # the first (and last) four bytes of every Parquet file
 
 
 def free_column(name: str, taken) -> str:
@@ -44,6 +62,72 @@ def free_column(name: str, taken) -> str:
     while name in taken:
         name = f"nameclf_{name}"
     return name
+
+
+def values(prediction: Prediction) -> tuple:
+    """One prediction's cells in `RESULT_COLUMNS` order, as plain Python values (None for null).
+
+    `error` says why there is no answer, whatever the reason (a name of mostly unknown characters
+    included); `warning` is kept for a note on an answer that was given."""
+    no_answer = prediction.language is None and not prediction.abstained
+    top = ";".join(f"{language}:{p:.4f}" for language, p in prediction.top)
+    return (
+        prediction.language,
+        prediction.probability,
+        top or None,
+        prediction.unknown_characters,
+        prediction.error or (prediction.warning if no_answer else None),
+        None if no_answer else prediction.warning,
+        prediction.abstained,
+        None if prediction.set is None else ";".join(prediction.set),
+    )
+
+
+def csv_text(value: Any) -> str:
+    """A result cell as CSV text: empty for null or NaN, 6 decimals for a probability, true/false."""
+    if value is None:
+        return ""
+    if isinstance(value, (bool, np.bool_)):
+        return "true" if value else "false"
+    if isinstance(value, (float, np.floating)):
+        return "" if math.isnan(value) else f"{value:.6f}"
+    return str(value)
+
+
+def csv_cells(prediction: Prediction) -> list[str]:
+    """One prediction's result cells as `predict --csv` writes them (the same text `--out x.csv` writes)."""
+    return [csv_text(value) for value in values(prediction)]
+
+
+def as_csv_text(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    """`frame` with its result `columns` turned into the text `csv_text` gives, for writing as CSV."""
+    text = frame.copy()
+    for column in columns:
+        cells = frame[column].astype(object).where(frame[column].notna(), None)
+        text[column] = [csv_text(value) for value in cells]
+    return text
+
+
+def no_names(source: Path | str, column: str | None = None) -> DataError:
+    """The error for input with no name in it, on every path: a file, stdin, a CSV column, a table."""
+    where = "standard input" if str(source) == "-" else str(source)
+    if column is None:
+        return DataError(f"no names to classify in {where}; give one name per line (blank lines are skipped)")
+    return DataError(f"no names to classify in column {column!r} of {where}; it has a header and no rows")
+
+
+def is_parquet(path: Path | str) -> bool:
+    """Whether `path` names a Parquet file (by its suffix or its first four bytes) or a folder of them."""
+    path = Path(path)
+    if str(path) == "-":
+        return False
+    if path.suffix.lower() in PARQUET_SUFFIXES:
+        return True
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(len(PARQUET_MAGIC)) == PARQUET_MAGIC
+    except OSError:
+        return False
 
 
 def require_pandas():
@@ -92,42 +176,36 @@ def _names_and_index(names: Any):
 
 
 def predict_frame(
-    predictor: Predictor, names: Any, probabilities: bool = False, min_confidence: float | None = None
+    predictor: Predictor,
+    names: Any,
+    probabilities: bool = False,
+    min_confidence: float | None = None,
+    top_k: int = 1,
+    coverage: float | None = None,
 ) -> pd.DataFrame:
     """The result table for `names` (see the module's schema), row for row, on their index."""
-    import numpy as np
-
     from nameclf.predict import Unreadable
 
     pd = require_pandas()
-    values, index = _names_and_index(names)
+    names_list, index = _names_and_index(names)
     missing = Unreadable.because("missing name")
-    parts: dict[str, list] = {name: [] for name in ("language", "probability", "abstained", "unknown", "error")}
+    cells: list[tuple] = []
     matrices = []
-    for start in range(0, max(len(values), 1), CHUNK):  # bounded memory: a chunk's answers at a time
-        chunk = values[start : start + CHUNK]
+    for start in range(0, max(len(names_list), 1), CHUNK):  # bounded memory: a chunk's answers at a time
+        chunk = names_list[start : start + CHUNK]
         inputs = [missing if value is None else value if isinstance(value, str) else str(value) for value in chunk]
-        predictions, matrix = predictor.predict_with_probabilities(inputs, min_confidence=min_confidence)
-        parts["language"] += [p.language for p in predictions]
-        parts["probability"].append(
-            np.array([np.nan if p.probability is None else p.probability for p in predictions], dtype=np.float32)
-        )
-        parts["abstained"].append(np.array([p.abstained for p in predictions], dtype=bool))
-        parts["unknown"].append(np.array([p.unknown_characters for p in predictions], dtype=np.int32))
-        parts["error"] += [
-            p.error or (p.warning if p.language is None and not p.abstained else None) for p in predictions
-        ]
+        predictions, matrix = predictor.predict_with_probabilities(inputs, top_k, min_confidence, coverage)
+        cells += [values(prediction) for prediction in predictions]
         if probabilities:
             matrices.append(matrix)
-    columns: dict[str, Any] = {
-        "language": pd.array(parts["language"], dtype="string"),
-        "probability": np.concatenate(parts["probability"]),
-        "abstained": np.concatenate(parts["abstained"]),
-        "unknown_characters": np.concatenate(parts["unknown"]),
-        "error": pd.array(parts["error"], dtype="string"),
-    }
+    by_column = list(zip(*cells)) if cells else [() for _ in DTYPES]
+    columns: dict[str, Any] = {}
+    for (name, dtype), column in zip(DTYPES.items(), by_column):
+        if dtype == "float32":
+            column = [np.nan if value is None else value for value in column]
+        columns[name] = pd.array(column, dtype=dtype) if dtype == "string" else np.array(column, dtype=dtype)
     if probabilities:
         matrix = np.concatenate(matrices)
-        for column, language in enumerate(predictor.languages):
-            columns[f"p_{language}"] = matrix[:, column]
+        for position, language in enumerate(predictor.languages):
+            columns[f"p_{language}"] = matrix[:, position]
     return pd.DataFrame(columns, index=index)

@@ -115,12 +115,13 @@ def evaluation(report: dict[str, Any], path: Path, title: str) -> Path:
     shares = np.divide(matrix, totals, out=np.zeros_like(matrix), where=totals > 0)
     bins = (report.get("calibration") or {}).get("reliability")
     size = max(5.0, 0.42 * len(labels) + 2.5)
+    # constrained layout keeps the colour bar's ticks clear of the reliability diagram's label
     if bins:
         figure, (matrix_axis, reliability_axis) = plt.subplots(
-            1, 2, figsize=(size + 5.5, size), gridspec_kw={"width_ratios": [size, 5.0]}
+            1, 2, figsize=(size + 5.5, size), gridspec_kw={"width_ratios": [size, 5.0]}, layout="constrained"
         )
     else:
-        figure, matrix_axis = plt.subplots(figsize=(size, size))
+        figure, matrix_axis = plt.subplots(figsize=(size, size), layout="constrained")
     image = matrix_axis.imshow(shares * 100, cmap="Blues", vmin=0, vmax=100)
     ticks = range(len(labels))
     matrix_axis.set_xticks(ticks, labels, rotation=60, ha="right", fontsize=8)
@@ -151,5 +152,17 @@ def evaluation(report: dict[str, Any], path: Path, title: str) -> Path:
         )
         reliability_axis.grid(alpha=0.3)
         reliability_axis.legend(loc="upper left", fontsize=8)
-    figure.suptitle(title)
+    _title_above_axes(figure, title)
     return _save(figure, path)
+
+
+def _title_above_axes(figure, title: str) -> None:
+    """The figure's title just above its axes (their own titles and labels included). `suptitle` alone
+    sits at the top of the figure, above the empty band that square axes leave in a taller figure; the
+    layout is fixed first, then the title is placed, and saving crops what is left around it."""
+    figure.canvas.draw()
+    figure.set_layout_engine("none")
+    renderer = figure.canvas.get_renderer()
+    top = max(axis.get_tightbbox(renderer).y1 for axis in figure.axes)
+    gap = 8 * figure.dpi / 72  # 8 points
+    figure.suptitle(title, y=(top + gap) / figure.bbox.height, va="bottom")

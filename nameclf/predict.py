@@ -94,12 +94,20 @@ class Predictor:
         name that gets no answer (empty, too long, mostly unknown characters)."""
         return self.predict_with_probabilities(names)[1]
 
-    def predict_frame(self, names: Any, probabilities: bool = False, min_confidence: float | None = None) -> Any:
+    def predict_frame(
+        self,
+        names: Any,
+        probabilities: bool = False,
+        min_confidence: float | None = None,
+        top_k: int = 1,
+        coverage: float | None = None,
+    ) -> Any:
         """A pandas DataFrame of results for a pandas Series or a pyarrow array of names, on the
-        input's index, in the fixed schema of `nameclf.frames.meta` (for batch and distributed runs)."""
+        input's index, in the fixed schema of `nameclf.frames.meta` (for batch and distributed runs):
+        the same columns `predict --csv` and `predict --out` write."""
         from nameclf.frames import predict_frame
 
-        return predict_frame(self, names, probabilities=probabilities, min_confidence=min_confidence)
+        return predict_frame(self, names, probabilities, min_confidence, top_k, coverage)
 
     # A Predictor travels to other processes (Dask workers) as its config and weights only; each
     # process rebuilds it once and keeps it, keyed by a hash of both (`_restore`).

@@ -98,9 +98,13 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Rebuild the models that ship inside nameclf (`make models`).")
     parser.add_argument("names", nargs="*", default=list(SHIPPED), help=f"which ({', '.join(SHIPPED)}; default all)")
     parser.add_argument("--pictures", type=Path, default=None, help="also draw each model's pictures in this folder")
+    parser.add_argument(
+        "--no-build", action="store_true", help="draw the pictures of the models as they are, without rebuilding"
+    )
     arguments = parser.parse_args()
     for name in arguments.names:
-        build(name, quiet=False)
+        if not arguments.no_build:
+            build(name, quiet=False)
         if arguments.pictures is not None:
             for picture in pictures(name, arguments.pictures):
                 print(f"drew {picture}")

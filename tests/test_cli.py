@@ -144,7 +144,7 @@ def test_end_to_end_train_predict_evaluate(trained, tmp_path):
 def test_predict_reports_bad_names_one_line_each(trained):
     result = run("predict", "Tribbiani", "   ", "Иванов", "Müllerß", env=trained)
     lines = result.stdout.splitlines()
-    assert result.returncode == 3  # a name given as an argument got no answer
+    assert result.returncode == 0  # two got no answer and are marked; exit 3 only when none is answered
     assert len(lines) == 4 and lines[0].split()[1] == "Italian"
     assert "empty name" in lines[1] and "unknown" in lines[2]
     assert "Traceback" not in result.stderr
