@@ -37,6 +37,10 @@
     return (p * 100).toFixed(1) + "%";
   }
 
+  function setting(p) {
+    return Number((p * 100).toFixed(1)) + "%";
+  }
+
   async function call(path, options) {
     let response;
     try {
@@ -90,7 +94,9 @@
     const chosen = served.find((model) => model.name === modelBox.value);
     if (!chosen) return;
     const accuracy = chosen.card.metrics && chosen.card.metrics.validation_accuracy;
-    modelHint.textContent = chosen.languages.join(", ") +
+    const languages = chosen.languages.length <= 6 ? chosen.languages.join(", ")
+                                                   : chosen.languages.length + " languages";
+    modelHint.textContent = languages +
       (typeof accuracy === "number" ? "; validation accuracy " + percent(accuracy) : "");
   }
 
@@ -173,6 +179,7 @@
   function detail(list, term, description) {
     const row = element("div");
     row.appendChild(element("dt", null, term));
+    row.appendChild(document.createTextNode(" "));
     row.appendChild(element("dd", null, description));
     list.appendChild(row);
   }
@@ -211,13 +218,13 @@
 
     const list = element("dl", "details");
     if (prediction.abstained) {
-      detail(list, "Unsure:", "below " + percent(asked.min_confidence) + "; candidates " +
+      detail(list, "Unsure:", "below " + setting(asked.min_confidence) + "; candidates " +
         prediction.top.map((c) => c.language + " " + percent(c.probability)).join(", "));
     } else if (prediction.top.length > 1) {
       detail(list, "Next:", prediction.top.slice(1).map((c) => c.language + " " + percent(c.probability)).join(", "));
     }
     if (prediction.set) {
-      detail(list, "Set at " + percent(asked.coverage) + ":", prediction.set.join(", "));
+      detail(list, "Set at " + setting(asked.coverage) + ":", prediction.set.join(", "));
     }
     if (explanation && explanation.substring) {
       detail(list, "Most telling:", "“" + explanation.substring.text + "” " + nats(explanation.substring.contribution) +
@@ -226,6 +233,10 @@
     item.appendChild(list);
     if (prediction.warning) item.appendChild(element("p", "warning", sentence(prediction.warning)));
     return item;
+  }
+
+  function count(n, what) {
+    return n.toLocaleString("en") + " " + what + (n === 1 ? "" : "s");
   }
 
   function sentence(text) {
@@ -255,8 +266,7 @@
     const sent = names.filter((name, i) => problems[i] === null);
     const asked = { coverage: coverage, min_confidence: minConfidence };
     button.disabled = true;
-    summary.textContent = "Classifying " + names.length.toLocaleString("en") + " name" +
-      (names.length === 1 ? "" : "s") + "…";
+    summary.textContent = "Classifying " + count(names.length, "name") + "…";
     try {
       const predictions = [];
       for (const batch of chunks(sent, limits.max_names)) {
@@ -277,9 +287,12 @@
         results.appendChild(render(name, prediction, explanations.get(name), problems[i], asked));
       });
       const answered = predictions.filter((p) => p.language !== null).length;
-      summary.textContent = names.length.toLocaleString("en") + " name" + (names.length === 1 ? "" : "s") +
-        ", " + answered.toLocaleString("en") + " answered, by model " + (predictions[0] ? predictions[0].model
-                                                                                      : modelBox.value) + ".";
+      const unsure = predictions.filter((p) => p.abstained).length;
+      const failed = names.length - answered - unsure;
+      const by = predictions[0] ? predictions[0].model : modelBox.value;
+      summary.textContent = count(names.length, "name") + ": " + answered.toLocaleString("en") + " answered" +
+        (unsure ? ", " + unsure.toLocaleString("en") + " unsure" : "") +
+        (failed ? ", " + failed.toLocaleString("en") + " with no answer" : "") + ", by model " + by + ".";
     } catch (error) {
       summary.textContent = "";
       say(sentence(error.message));
