@@ -103,6 +103,7 @@ def test_every_answer_reaches_a_redirected_stdout_while_stderr_is_a_terminal(tmp
 # --- 2 and 11: the model that answers without --model ---------------------------------------------
 
 
+@pytest.mark.resolution
 def test_models_lists_and_marks_the_model_that_answers_without_model_wherever_it_lives(tmp_path, env):
     rows = json.loads(run("models", "--json", env=env, cwd=tmp_path).stdout)
     assert [row["latest"] for row in rows] == [True, False]  # nothing trained: de-it answers
@@ -342,6 +343,7 @@ def test_compare_with_one_seed_shows_no_range_and_no_spread(tmp_path, env):
     assert "seed 0," in result.stdout and "0-0" not in result.stdout and "±" not in result.stdout
 
 
+@pytest.mark.resolution
 def test_evaluate_says_one_name_and_leaves_out_a_language_with_no_names(tmp_path, env):
     labelled = tmp_path / "one.tsv"
     labelled.write_text("Rossi\tItalian\n", encoding="utf-8")
