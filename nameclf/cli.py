@@ -616,6 +616,8 @@ def predict(
         if top_k < 1:
             raise UsageError("--top-k must be at least 1")
         if out_file is not None or workers is not None or scheduler is not None:
+            if backend != Backend.numpy or device is not None:  # every option is used or refused, none dropped
+                raise UsageError("--out labels on numpy in each worker process: leave out --backend and --device")
             options = (min_confidence, top_k, coverage, as_json, as_csv)
             _label_table(file, column, out_file, names, model, workers, scheduler, *options)
             return

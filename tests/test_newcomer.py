@@ -235,6 +235,15 @@ def test_out_gives_the_top_and_set_columns_in_parquet(tmp_path, env):
     assert labelled["abstained"].dtype == bool
 
 
+def test_out_refuses_the_options_it_cannot_use_in_one_line(tmp_path, env):
+    people = tmp_path / "people.csv"
+    people.write_text("surname\nRossi\n", encoding="utf-8")
+    out = tmp_path / "labelled.csv"
+    for extra in (["--backend", "torch"], ["--device", "cpu"]):
+        result = run("predict", "--file", str(people), "--column", "surname", "--out", str(out), *extra, env=env)
+        assert result.returncode == 2 and "--backend" in one_error_line(result) and not out.exists()
+
+
 # --- 8 and 12: one exit-code rule --------------------------------------------------------------------
 
 
