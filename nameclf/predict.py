@@ -7,6 +7,7 @@ mostly of them is flagged and not given a language, instead of a confident guess
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -145,12 +146,10 @@ class Predictor:
         """(n, labels) log-probabilities for encoded names (each non-empty); grouped by length.
 
         `calibrated=False` gives the network's own, before the temperature."""
-        from threadpoolctl import threadpool_limits
-
         result = np.zeros((len(encoded), len(self.labels)), dtype=np.float32)
         # the products are small: several BLAS threads only fight each other (and any other
         # process) for the cores, measured 3-4x slower on 2 cores (benchmarks/predict_speed.py)
-        with threadpool_limits(limits=1, user_api="blas"):
+        with _blas_controller(self.backend).limit(limits=1, user_api="blas"):
             for batch in length_batches([len(e) for e in encoded], CHUNK):
                 indices = np.stack([encoded[i] for i in batch])
                 result[batch] = self._log_probabilities(indices)
@@ -296,6 +295,16 @@ class Predictor:
                 chunk = []
         if chunk:
             yield from self.predict(chunk, top_k, min_confidence, coverage)
+
+
+@functools.cache
+def _blas_controller(backend: str):
+    """threadpoolctl's view of the BLAS libraries loaded, found once per backend (torch brings its
+    own): `threadpool_limits` looks for them on every call, which took 1 ms of a 1.5 ms answer to
+    one name in the server."""
+    from threadpoolctl import ThreadpoolController
+
+    return ThreadpoolController()
 
 
 _PROCESS_CACHE: dict[str, Predictor] = {}

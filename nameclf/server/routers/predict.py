@@ -32,6 +32,7 @@ ERRORS = {
 }
 # what no name is: C0 and C1 control characters (tab, line feed and carriage return aside, which
 # surround pasted names) and lone surrogates, which are not text and cannot be encoded back
+INLINE_NAMES, INLINE_CHARACTERS, INLINE_EXPLAINED = 16, 256, 24  # about a millisecond of work
 NOT_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
@@ -107,11 +108,18 @@ def _state(request: Request) -> tuple[Catalogue, Limits]:
     return request.app.state.catalogue, request.app.state.settings.limits
 
 
+async def _run(work, *args, inline: bool):
+    """Small work runs on the event loop (a thread hop would cost as much as answering one name);
+    the rest in a worker thread, so /healthz and small requests keep being answered meanwhile."""
+    return work(*args) if inline else await anyio.to_thread.run_sync(work, *args)
+
+
 async def _predict(request: Request, names, model, top_k, min_confidence, coverage) -> Response:
     catalogue, limits = _state(request)
     check_names(names, limits)
     entry = catalogue.get(model)
-    return _answer(await anyio.to_thread.run_sync(_predicted, entry, names, top_k, min_confidence, coverage))
+    small = len(names) <= INLINE_NAMES and sum(map(len, names)) <= INLINE_CHARACTERS
+    return _answer(await _run(_predicted, entry, names, top_k, min_confidence, coverage, inline=small))
 
 
 @router.get("/predict", response_model=schemas.PredictResponse, responses=ERRORS, summary="Predict a few names")
@@ -145,4 +153,5 @@ async def explain_post(request: Request, body: schemas.ExplainRequest) -> Respon
     catalogue, limits = _state(request)
     check_names(body.names, limits, explaining=True)
     entry = catalogue.get(body.model)
-    return _answer(await anyio.to_thread.run_sync(_explained, entry, body.names))
+    small = sum(map(len, body.names)) <= INLINE_EXPLAINED  # explain scores a name 4 x its length times
+    return _answer(await _run(_explained, entry, body.names, inline=small))
