@@ -354,18 +354,10 @@ def resolve_model_dir(model: Path | str | None) -> Path:
     `de-it`. A shipped name wins over a folder of that name in the working folder: write `./all` for that."""
     from nameclf import shipped
 
-    from_env = model is None or str(model) == ""
-    if from_env:
+    if model is None or str(model) == "":
         model = os.environ.get(MODEL_ENV) or None
     if model is not None:
-        if str(model) in shipped.SHIPPED:
-            return shipped.path_of(str(model))
-        if from_env and not Path(model).exists():
-            raise ModelError(
-                f"no model at {model}, which ${MODEL_ENV} names; set it to a model folder or a shipped model "
-                f"({', '.join(shipped.SHIPPED)}), or unset it"
-            )
-        return Path(model)
+        return shipped.path_of(str(model)) if str(model) in shipped.SHIPPED else Path(model)
     models = default_models_dir()
     pointer = models / LATEST_FILE
     if pointer.is_file():
@@ -392,6 +384,13 @@ def _load_unlocked(path: Path) -> SavedModel:
     from safetensors.numpy import load_file
 
     if not path.exists():
+        if os.environ.get(MODEL_ENV) and Path(os.environ[MODEL_ENV]) == path:  # the user may not know it is set
+            from nameclf import shipped
+
+            raise ModelError(
+                f"no model at {path}, which ${MODEL_ENV} names; set it to a model folder or a shipped model "
+                f"({', '.join(shipped.SHIPPED)}), or unset it"
+            )
         raise ModelError(f"no model at {path}; run `nameclf train` first or pass --model DIR")
     if not path.is_dir():
         raise ModelError(f"{path} is not a model directory; pass the folder that holds {CONFIG_FILE}")

@@ -67,13 +67,6 @@ PLOT_INSTALL = escape("pip install 'nameclf[plot]'")
 DASK_INSTALL = escape("pip install 'nameclf[dask]'")
 
 
-def _model_from_env_is_resolved_later(ctx: typer.Context, param: typer.CallbackParam, value: Path | None):
-    """A model named by $NAMECLF_MODEL is left to `resolve_model_dir`, which reads the variable itself
-    and names it in its error (`--model` shows the variable in its help all the same)."""
-    source = ctx.get_parameter_source(param.name) if param.name else None
-    return None if getattr(source, "name", "") == "ENVIRONMENT" else value
-
-
 ModelOption = Annotated[
     Path | None,
     typer.Option(
@@ -82,7 +75,6 @@ ModelOption = Annotated[
         help="A shipped model (de-it, all) or a model folder.",
         envvar=MODEL_ENV,
         show_default="the last one trained, else de-it",
-        callback=_model_from_env_is_resolved_later,
     ),
 ]
 DataOption = Annotated[
