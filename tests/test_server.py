@@ -177,7 +177,7 @@ def test_docs_are_served_from_the_package_with_no_cdn(client, page):
     ]
     assert any(asset.endswith(".js") for asset in assets)
     for asset in assets:
-        fetched = client.get(asset)
+        fetched = client.get("/" + asset)  # named relative to the page, so a path prefix works
         assert fetched.status_code == 200, asset
         assert len(fetched.content) > 100
 

@@ -34,26 +34,28 @@ async def page() -> Response:
     return FileResponse(STATIC / "index.html", headers={"content-security-policy": PAGE_POLICY})
 
 
+# The pages name their files relative to themselves, so they work behind a proxy that serves this
+# server under a path (https://example.org/nameclf/docs) as well as at a host's root.
+
+
 @router.get("/docs")
 async def swagger(request: Request) -> HTMLResponse:
-    root = request.scope.get("root_path", "")
     return get_swagger_ui_html(
-        openapi_url=f"{root}{request.app.openapi_url}",
+        openapi_url="openapi.json",
         title=f"{request.app.title} - API",
-        swagger_js_url=f"{root}/docs-assets/swagger-ui-bundle.js",
-        swagger_css_url=f"{root}/docs-assets/swagger-ui.css",
-        swagger_favicon_url=f"{root}/static/favicon.svg",
+        swagger_js_url="docs-assets/swagger-ui-bundle.js",
+        swagger_css_url="docs-assets/swagger-ui.css",
+        swagger_favicon_url="static/favicon.svg",
         swagger_ui_parameters={"validatorUrl": None, "defaultModelsExpandDepth": 0},
     )
 
 
 @router.get("/redoc")
 async def redoc(request: Request) -> HTMLResponse:
-    root = request.scope.get("root_path", "")
     return get_redoc_html(
-        openapi_url=f"{root}{request.app.openapi_url}",
+        openapi_url="openapi.json",
         title=f"{request.app.title} - API",
-        redoc_js_url=f"{root}/docs-assets/redoc.standalone.js",
-        redoc_favicon_url=f"{root}/static/favicon.svg",
+        redoc_js_url="docs-assets/redoc.standalone.js",
+        redoc_favicon_url="static/favicon.svg",
         with_google_fonts=False,
     )
