@@ -160,7 +160,10 @@ def test_openapi_schema_documents_the_api(client):
         assert path in paths
     post = paths["/v1/predict"]["post"]
     assert post["requestBody"]["content"]["application/json"]["schema"]["$ref"].endswith("/PredictRequest")
-    assert {"400", "404", "413", "415", "422", "503"} <= set(post["responses"])
+    assert {"400", "404", "408", "413", "415", "422", "503"} <= set(post["responses"])
+    problem = post["responses"]["422"]["content"]["application/problem+json"]["schema"]["$ref"]
+    assert problem == "#/components/schemas/Problem"
+    assert {"type", "title", "status", "detail"} <= set(schema["components"]["schemas"]["Problem"]["properties"])
     fields = schema["components"]["schemas"]["PredictionResult"]["properties"]
     assert set(fields) == {
         "name", "language", "probability", "top", "unknown_characters", "error", "warning", "abstained", "set", "model"

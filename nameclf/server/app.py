@@ -35,6 +35,7 @@ def create_app(settings: Settings) -> FastAPI:
         redoc_url=None,
         openapi_url="/openapi.json",
     )
+    app.openapi = lambda: _openapi(app)  # type: ignore[method-assign]
     app.state.settings = settings
     app.state.catalogue = Catalogue(settings.models)
     problems.install(app)
@@ -52,6 +53,19 @@ def create_app(settings: Settings) -> FastAPI:
             max_age=600,
         )
     return app
+
+
+def _openapi(app: FastAPI) -> dict:
+    """FastAPI's schema, with the problem document every error refers to."""
+    if app.openapi_schema is None:
+        from fastapi.openapi.utils import get_openapi
+
+        from nameclf.server.schemas import Problem
+
+        schema = get_openapi(title=app.title, version=app.version, description=app.description, routes=app.routes)
+        schema.setdefault("components", {}).setdefault("schemas", {})["Problem"] = Problem.model_json_schema()
+        app.openapi_schema = schema
+    return app.openapi_schema
 
 
 def from_environment() -> FastAPI:

@@ -139,14 +139,18 @@ class Readiness(BaseModel):
     models: dict[str, bool]
 
 
-class ProblemDocument(BaseModel):
-    """RFC 9457 problem details."""
+class Problem(BaseModel):
+    """RFC 9457 problem details: every error's body (`application/problem+json`)."""
 
-    type: str
-    title: str
+    type: str = Field(
+        description="`urn:nameclf:problem:<kind>`, or `about:blank`.", examples=["urn:nameclf:problem:too-many-names"]
+    )
+    title: str = Field(description="The status's name.")
     status: int
-    detail: str
-    instance: str | None = None
+    detail: str = Field(description="What was wrong and how to mend it, in one line.")
+    instance: str | None = Field(None, description="The path asked for.")
+    limit: int | None = Field(None, description="The limit a request went over, where there is one.")
+    errors: list[dict[str, Any]] | None = Field(None, description="422: the fields at fault (at most 10).")
 
 
-PROBLEM = {"model": ProblemDocument, "content": {"application/problem+json": {}}}
+PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}  # app.py adds `Problem` to the schema's components

@@ -20,19 +20,20 @@ from nameclf.server.settings import Limits
 
 router = APIRouter(prefix="/v1", tags=["predictions"])
 ERRORS = {
-    400: {
-        "description": "Malformed JSON (or a query string that is not UTF-8)",
-        "content": {"application/problem+json": {}},
-    },
-    404: {"description": "No served model of that name", "content": {"application/problem+json": {}}},
-    413: {"description": "Body over the size limit", "content": {"application/problem+json": {}}},
-    415: {"description": "Body not JSON", "content": {"application/problem+json": {}}},
-    422: {"description": "Too many names, or a bad parameter", "content": {"application/problem+json": {}}},
-    503: {"description": "Over the concurrency limit: see Retry-After", "content": {"application/problem+json": {}}},
+    status: {"description": description, "content": {"application/problem+json": {"schema": schemas.PROBLEM_REF}}}
+    for status, description in (
+        (400, "Malformed JSON (or a query string that is not UTF-8)"),
+        (404, "No served model of that name"),
+        (408, "The body did not arrive in time"),
+        (413, "Body over the size limit"),
+        (415, "Body not JSON"),
+        (422, "Too many names, a name that is no text, or a bad parameter"),
+        (503, "Over the concurrency limit: see Retry-After"),
+    )
 }
+INLINE_NAMES, INLINE_CHARACTERS, INLINE_EXPLAINED = 16, 256, 24  # about a millisecond of work
 # what no name is: C0 and C1 control characters (tab, line feed and carriage return aside, which
 # surround pasted names) and lone surrogates, which are not text and cannot be encoded back
-INLINE_NAMES, INLINE_CHARACTERS, INLINE_EXPLAINED = 16, 256, 24  # about a millisecond of work
 NOT_TEXT = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
@@ -75,8 +76,8 @@ def check_names(names: list[str], limits: Limits, explaining: bool = False) -> N
         )
 
 
-def _answer(content_of) -> Response:
-    return Response(content_of, media_type="application/json")
+def _answer(content: bytes) -> Response:
+    return Response(content, media_type="application/json")
 
 
 def _predicted(entry: Entry, names: list[str], top_k: int, min_confidence, coverage) -> bytes:
