@@ -544,3 +544,27 @@ def test_the_running_server_has_not_loaded_torch(server, client):
     maps = Path(f"/proc/{server.process.pid}/maps").read_text()
     assert "_multiarray_umath" in maps  # the check can see the libraries: numpy's is there
     assert "libtorch" not in maps and "/torch/" not in maps
+
+
+def test_the_readme_curl_examples_print_what_the_server_answers(client):
+    """Each `curl` in the README's "Serving over HTTP" (those not piped elsewhere) is sent again, here."""
+    import re
+    import shlex
+
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme[readme.index("## Serving over HTTP") :]
+    block = re.search(r"```console\n(\$ curl .*?)```", section, re.S).group(1)
+    checked = 0
+    for command, printed in re.findall(r"^\$ (curl .*?(?:\\\n.*?)*)\n(.*?)\n", block, re.M):
+        command = command.replace("\\\n", " ")
+        if "|" in command or ";" in command:
+            continue
+        words = shlex.split(command)
+        url = next(word for word in words if word.startswith("http://127.0.0.1:8000"))
+        method = words[words.index("-X") + 1] if "-X" in words else "GET"
+        headers = dict(words[i + 1].split(": ", 1) for i, word in enumerate(words) if word == "-H")
+        body = words[words.index("-d") + 1].encode() if "-d" in words else None
+        answer = client.request(method, url.replace("http://127.0.0.1:8000", ""), content=body, headers=headers)
+        assert answer.json() == json.loads(printed), command
+        checked += 1
+    assert checked >= 4
