@@ -49,7 +49,7 @@ bench-quick: install
 # Rebuild the models that ship in the package (nameclf/shipped/) from the settings they record:
 # deterministic on the CPU, so the same files come out (about 3 min on 2 cores, most of it `all`).
 models: install
-	$(BIN)/python -m nameclf.shipped --pictures docs
+	$(BIN)/python -m nameclf.rebuild --pictures docs
 
 clean:
 	rm -rf $(VENV) build *.egg-info .pytest_cache

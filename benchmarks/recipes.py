@@ -29,9 +29,10 @@ from pathlib import Path
 
 import numpy as np
 
+from nameclf.fitting import EarlyStopping
 from nameclf.paths import bundled_names_dir
 from nameclf.reporting import ValidationLog
-from nameclf.training import EarlyStopping, TrainConfig, train
+from nameclf.training import TrainConfig, train
 
 # Every recipe: changes from the settings that were the defaults before this comparison
 # (unidirectional LSTM, hidden 64, lr 0.01, batch 32, 40 epochs, patience 10, no weight averaging).

@@ -132,7 +132,7 @@ def _train_one(job):
         fields = asdict(candidate)
         fields.update(changes)
         fields.setdefault("seed", seed)
-        return TrainConfig(**fields, threads=threads, device="cpu", unknown_rate=0.01, average=NO_AVERAGING)
+        return TrainConfig(**fields, threads=threads, device="cpu", char_dropout=0.01, average=NO_AVERAGING)
 
     if candidate.cell not in warmed:  # one untimed 1-epoch run per cell: one-off kernel set-up costs no one
         warmup = Path(out) / "_warmup" / f"{candidate.cell}-{os.getpid()}"
@@ -182,7 +182,7 @@ class Runner:
 
     def config(self, candidate: Candidate, seed: int) -> TrainConfig:
         return TrainConfig(
-            **asdict(candidate), seed=seed, threads=self.threads, device="cpu", unknown_rate=0.01, average=NO_AVERAGING
+            **asdict(candidate), seed=seed, threads=self.threads, device="cpu", char_dropout=0.01, average=NO_AVERAGING
         )
 
     def _record(self, record: dict) -> None:

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import functools
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -19,16 +20,36 @@ if TYPE_CHECKING:
     from nameclf.reporting import Reporter
     from nameclf.training import TrainResult
 
-# the CLI's option names where they differ from TrainConfig's fields
-OPTION_NAMES = {"char_dropout": "unknown_rate"}
-
-
 def load(model: str | Path | None = None, backend: str = "numpy", device: str = "cpu") -> Predictor:
     """A model ready to answer: a shipped one by name (`"de-it"`, `"all"`), a model folder, or, with
-    none given, `$NAMECLF_MODEL`, then the last model trained in the models folder, then `"de-it"`."""
-    from nameclf.predict import Predictor
+    none given, `$NAMECLF_MODEL`, then the last model trained in the models folder, then `"de-it"`.
 
-    return Predictor.load(model, backend=backend, device=device)
+    It is a `nameclf.predict.Predictor` that also answers a table (`predict_frame`)."""
+    return _classifier().load(model, backend=backend, device=device)
+
+
+@functools.cache
+def _classifier() -> type[Predictor]:
+    """The class `load` returns, made on first use so that `import nameclf` stays light."""
+    from nameclf.predict import Predictor
+    from nameclf.tables import predict_frame
+
+    class Classifier(Predictor):
+        """A Predictor with the table layer's answer for a pandas Series or a pyarrow array of names."""
+
+        def predict_frame(
+            self,
+            names: Any,
+            probabilities: bool = False,
+            min_confidence: float | None = None,
+            top_k: int = 1,
+            coverage: float | None = None,
+        ) -> Any:
+            """A pandas DataFrame of results on the input's index, in the fixed schema of
+            `nameclf.tables.meta`: the same columns `predict --csv` and `predict --out` write."""
+            return predict_frame(self, names, probabilities, min_confidence, top_k, coverage)
+
+    return Classifier
 
 
 def train(
@@ -46,8 +67,7 @@ def train(
     from nameclf.training import TrainConfig
     from nameclf.training import train as run
 
-    fields = {OPTION_NAMES.get(key, key): value for key, value in options.items()}
-    config = TrainConfig(languages=languages, **fields)
+    config = TrainConfig(languages=languages, **options)  # the CLI's option names are TrainConfig's fields
     given = ", ".join(f"{key}={value!r}" for key, value in {"languages": languages, **options}.items())
     return run(
         config,

@@ -20,11 +20,11 @@ from typing import Any
 
 import numpy as np
 
-from nameclf.version import __version__
 from nameclf.cells import NetworkSpec, parameter_shapes
 from nameclf.data import Vocabulary
-from nameclf.errors import ModelError, UsageError
+from nameclf.errors import ModelError, UsageError, shorten
 from nameclf.paths import MODEL_ENV, default_models_dir
+from nameclf.version import __version__
 
 FORMAT = "nameclf-model"
 # 1: one network. 2: adds `ensemble.members` (weights of member i under `members.{i}.`, when more
@@ -136,9 +136,8 @@ def _section(config: dict[str, Any], key: str) -> dict[str, Any]:
     return section
 
 
-def _quoted(value: Any, most: int = 30) -> str:
-    text = repr(value)
-    return text if len(text) <= most else text[: most - 1] + "…"
+def _quoted(value: Any) -> str:
+    return shorten(repr(value), 30)
 
 
 def expected_shapes(spec: NetworkSpec, members: int) -> dict[str, tuple[int, ...]]:

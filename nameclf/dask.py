@@ -28,8 +28,8 @@ from pathlib import Path
 from typing import Any
 
 from nameclf.errors import DataError, NetworkError, UsageError
-from nameclf.frames import INSTALL, PARQUET_SUFFIXES, as_csv_text, free_column, meta, no_names, predict_frame
 from nameclf.predict import Predictor
+from nameclf.tables import INSTALL, PARQUET_SUFFIXES, as_csv_text, free_column, meta, no_names, predict_frame
 
 PARQUET = PARQUET_SUFFIXES
 CSV = (".csv",)
@@ -67,7 +67,7 @@ def predict(
 ) -> Any:
     """`frame` (a Dask DataFrame, or a Series of names) with the result columns added, lazily.
 
-    The columns and their dtypes are those of `nameclf.frames.meta` (a name the input already uses gets
+    The columns and their dtypes are those of `nameclf.tables.meta` (a name the input already uses gets
     `nameclf_` in front); `model` is a shipped name, a folder or a loaded Predictor. `top_k` fills
     `top` with the k likeliest languages, `coverage` fills `set` with each name's prediction set."""
     dd = require_dask()
@@ -237,7 +237,7 @@ def label_file(
     """Label `column` of the table at `source` into the table at `out` (input columns kept, result
     columns added, row order kept). `on_partition(done, total)` hears of each partition written.
     `client`: a Dask client already connected (then `workers` and `scheduler` are not used). A table
-    with no rows is an error (`frames.no_names`), and leaves nothing at `out`."""
+    with no rows is an error (`tables.no_names`), and leaves nothing at `out`."""
     out = Path(out)
     out_kind = _kind(out, "--out")
     if not out.parent.resolve().is_dir():
@@ -300,7 +300,7 @@ def _computed(parts: list, client):
 
 class _Writer:
     """One output file, written a partition at a time; in CSV the result columns (`results`) are
-    written as `predict --csv` writes them (`frames.csv_text`)."""
+    written as `predict --csv` writes them (`tables.csv_text`)."""
 
     def __init__(self, path: Path, kind: str, results: list[str]):
         self.path, self.kind, self.results = path, kind, results

@@ -37,3 +37,13 @@ class Interrupted(NameclfError):
     """Ctrl-C or SIGTERM stopped a long run; the message says what was kept."""
 
     exit_code = 130
+
+
+def shorten(text: str, most: int = 40) -> str:
+    """A value quoted in an error message, cut short: a binary file's 'language' can be a page long."""
+    return text if len(text) <= most else text[: most - 1] + "…"
+
+
+def one_line(message: str) -> str:
+    """A message on one line, whatever a path or name inside it holds."""
+    return "".join(ch if ch.isprintable() else repr(ch)[1:-1] for ch in message)

@@ -15,7 +15,7 @@ import numpy as np
 from nameclf import calibration
 from nameclf.checkpoint import SavedModel
 from nameclf.data import Example, iter_text_lines, load_dataset, normalise, split_dataset, split_fingerprint
-from nameclf.errors import DataError, ModelError
+from nameclf.errors import DataError, ModelError, shorten
 from nameclf.metrics import Report, score
 from nameclf.predict import Predictor, check_confidence
 
@@ -101,11 +101,6 @@ def test_examples(saved: SavedModel, data_dir: Path) -> list[Example]:
             "(was the file edited?); retrain with `nameclf train`"
         )
     return split.test
-
-
-def shorten(text: str, most: int = 40) -> str:
-    """A value quoted in an error message, cut short: a binary file's 'language' can be a page long."""
-    return text if len(text) <= most else text[: most - 1] + "…"
 
 
 def read_labelled(path: Path | str, labels: Sequence[str]) -> tuple[list[Example], int]:

@@ -22,7 +22,7 @@ from nameclf.errors import ModelError, UsageError
 
 MAX_NAME_LENGTH = 256
 MOSTLY_UNKNOWN = 0.5  # above this share of unknown characters a name gets no language
-CHUNK = 1024  # names per forward pass
+FORWARD_BATCH = 1024  # names in one forward pass of the network (grouped by length)
 UNSURE_CANDIDATES = 3  # languages listed for a name the model is unsure of
 
 
@@ -95,21 +95,6 @@ class Predictor:
         name that gets no answer (empty, too long, mostly unknown characters)."""
         return self.predict_with_probabilities(names)[1]
 
-    def predict_frame(
-        self,
-        names: Any,
-        probabilities: bool = False,
-        min_confidence: float | None = None,
-        top_k: int = 1,
-        coverage: float | None = None,
-    ) -> Any:
-        """A pandas DataFrame of results for a pandas Series or a pyarrow array of names, on the
-        input's index, in the fixed schema of `nameclf.frames.meta` (for batch and distributed runs):
-        the same columns `predict --csv` and `predict --out` write."""
-        from nameclf.frames import predict_frame
-
-        return predict_frame(self, names, probabilities, min_confidence, top_k, coverage)
-
     # A Predictor travels to other processes (Dask workers) as its config and weights only; each
     # process rebuilds it once and keeps it, keyed by a hash of both (`_restore`).
     @property
@@ -150,7 +135,7 @@ class Predictor:
         # the products are small: several BLAS threads only fight each other (and any other
         # process) for the cores, measured 3-4x slower on 2 cores (benchmarks/predict_speed.py)
         with _blas_controller(self.backend).limit(limits=1, user_api="blas"):
-            for batch in length_batches([len(e) for e in encoded], CHUNK):
+            for batch in length_batches([len(e) for e in encoded], FORWARD_BATCH):
                 indices = np.stack([encoded[i] for i in batch])
                 result[batch] = self._log_probabilities(indices)
         if calibrated and self.temperature != 1.0:
@@ -340,8 +325,8 @@ def _prepare_numpy(spec: cells.NetworkSpec, weights: dict[str, np.ndarray]) -> d
 def _torch_models(saved: SavedModel, device: str):
     import torch
 
-    from nameclf.model import NameClassifier
     from nameclf.devices import resolve_device
+    from nameclf.model import NameClassifier
 
     impl = saved.config.get("training", {}).get("impl", "torch")
     resolved = resolve_device(device)

@@ -1,17 +1,13 @@
-"""The models that ship inside the package, so that `nameclf predict Tribbiani` answers right after
-`pip install`: `de-it` (German/Italian) and `all` (the 18 languages), trained by nameclf's own code
-at the task's defaults on the dataset copy that ships with it (seed 0, one thread, on the CPU).
+"""Which models ship inside the package and where they lie, so that `nameclf predict Tribbiani`
+answers right after `pip install`: `de-it` (German/Italian) and `all` (the 18 languages).
 
-`make models` (`python -m nameclf.shipped`) rebuilds them from the settings each one records in its
-config.json; training on the CPU is deterministic, so a rebuild gives the same weights bit for bit.
+This is the registry only, at the bottom layer, so that resolving a model's name needs nothing
+else. How they are rebuilt (`make models`) is `nameclf.rebuild`, at the top.
 """
 
 from __future__ import annotations
 
-import argparse
-import dataclasses
 from pathlib import Path
-from typing import Any
 
 SHIPPED_DIR = Path(__file__).resolve().parent / "shipped"
 SHIPPED = {"de-it": "German,Italian", "all": "all"}  # name -> the languages it was trained on
@@ -32,83 +28,3 @@ def name_of(path: Path) -> str | None:
         if resolved == path_of(name).resolve():
             return name
     return None
-
-
-def recorded_settings(config: dict[str, Any]) -> dict[str, Any]:
-    """The TrainConfig fields a saved config records (its `training` section), languages as given."""
-    from nameclf.training import TrainConfig
-
-    training = config.get("training", {})
-    fields = {f.name for f in dataclasses.fields(TrainConfig)}
-    settings = {key: value for key, value in training.items() if key in fields}
-    languages = training.get("languages")
-    if isinstance(languages, list):
-        settings["languages"] = ",".join(languages)
-    return settings
-
-
-def build(name: str, out: Path | None = None, quiet: bool = True) -> Path:
-    """Train shipped model `name` into `out` (default: its place in the package) from the settings it
-    records, or, for a model not built yet, from the task's defaults at seed 0."""
-    from nameclf.checkpoint import load
-    from nameclf.paths import bundled_names_dir
-    from nameclf.reporting import Reporter
-    from nameclf.training import TrainConfig, train
-
-    if name not in SHIPPED:
-        raise ValueError(f"unknown shipped model {name!r}; choose from {', '.join(SHIPPED)}")
-    target = Path(out) if out is not None else path_of(name)
-    if (path_of(name) / "config.json").is_file():
-        settings = recorded_settings(load(path_of(name)).config)
-    else:
-        settings = {"languages": SHIPPED[name], "seed": 0}
-    settings.update(threads=1, device="cpu")  # deterministic: one thread, on the CPU
-    train(
-        TrainConfig(**settings),
-        bundled_names_dir().parent,
-        target,
-        Reporter(),
-        mark_latest=False,
-        command=f"make models (python -m nameclf.shipped {name})",
-    )
-    if not quiet:
-        print(f"built {name} in {target}")
-    return target
-
-
-def pictures(name: str, folder: Path) -> list[Path]:
-    """The README's pictures of a shipped model: its learning curves and its evaluation on its test split."""
-    from nameclf import plots
-    from nameclf.checkpoint import load
-    from nameclf.evaluate import evaluate_examples, test_examples
-    from nameclf.paths import bundled_names_dir
-    from nameclf.predict import Predictor
-
-    saved = load(path_of(name))
-    folder.mkdir(parents=True, exist_ok=True)
-    best = [member["best_epoch"] for member in saved.config["training"]["member_epochs"]]
-    curves = plots.learning_curves(saved.config["history"], best, folder / f"{name}-curves.png", f"{name} (shipped)")
-    examples = test_examples(saved, bundled_names_dir().parent)
-    report = evaluate_examples(Predictor(saved), examples, "test split")
-    title = f"{name} (shipped) on its test split ({report.count} names)"
-    return [curves, plots.evaluation(report.to_dict(), folder / f"{name}-evaluation.png", title)]
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description="Rebuild the models that ship inside nameclf (`make models`).")
-    parser.add_argument("names", nargs="*", default=list(SHIPPED), help=f"which ({', '.join(SHIPPED)}; default all)")
-    parser.add_argument("--pictures", type=Path, default=None, help="also draw each model's pictures in this folder")
-    parser.add_argument(
-        "--no-build", action="store_true", help="draw the pictures of the models as they are, without rebuilding"
-    )
-    arguments = parser.parse_args()
-    for name in arguments.names:
-        if not arguments.no_build:
-            build(name, quiet=False)
-        if arguments.pictures is not None:
-            for picture in pictures(name, arguments.pictures):
-                print(f"drew {picture}")
-
-
-if __name__ == "__main__":
-    main()

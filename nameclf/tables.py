@@ -1,5 +1,10 @@
-"""The result table: one schema for every path that writes results as a table, `predict --csv`,
-`predict --out` (Parquet or CSV), `Predictor.predict_frame` and `nameclf.dask.predict`, and one rule
+"""Names and tables in and out, for the CLI, `nameclf.api`, `nameclf.dask` and the server alike.
+
+In: the names to classify from arguments, a text file's lines, stdin, or a CSV column (each name
+carrying its row, for CSV in, CSV out), streamed; a Parquet or CSV table is read by `nameclf.dask`.
+
+Out: the result table, one schema for every path that writes results as a table, `predict --csv`,
+`predict --out` (Parquet or CSV), `nameclf.load(...).predict_frame` and `nameclf.dask.predict`, and one rule
 for writing it as CSV text. A pandas Series or a pyarrow array of names in, a pandas DataFrame of
 results out, on the input's index; Dask and the CLI's `--out` path call it per partition, and any
 other engine can too.
@@ -26,6 +31,7 @@ frames need pandas (and pyarrow for Arrow input), which come with the `dask` ext
 
 from __future__ import annotations
 
+import csv
 import math
 from collections.abc import Sequence
 from pathlib import Path
@@ -33,7 +39,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from nameclf.errors import DataError, UsageError
+from nameclf.errors import DataError, UsageError, one_line
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -41,7 +47,7 @@ if TYPE_CHECKING:
     from nameclf.predict import Prediction, Predictor
 
 INSTALL = "pip install 'nameclf[dask]'"
-CHUNK = 65_536  # names answered at a time: the per-name answers of a chunk are what memory holds
+ANSWER_CHUNK = 65_536  # names answered at a time: the per-name answers of a chunk are what memory holds
 DTYPES = {
     "language": "string",
     "probability": "float32",
@@ -191,8 +197,8 @@ def predict_frame(
     missing = Unreadable.because("missing name")
     cells: list[tuple] = []
     matrices = []
-    for start in range(0, max(len(names_list), 1), CHUNK):  # bounded memory: a chunk's answers at a time
-        chunk = names_list[start : start + CHUNK]
+    for start in range(0, max(len(names_list), 1), ANSWER_CHUNK):  # bounded memory: a chunk's answers at a time
+        chunk = names_list[start : start + ANSWER_CHUNK]
         inputs = [missing if value is None else value if isinstance(value, str) else str(value) for value in chunk]
         predictions, matrix = predictor.predict_with_probabilities(inputs, top_k, min_confidence, coverage)
         cells += [values(prediction) for prediction in predictions]
@@ -209,3 +215,111 @@ def predict_frame(
         for position, language in enumerate(predictor.languages):
             columns[f"p_{language}"] = matrix[:, position]
     return pd.DataFrame(columns, index=index)
+
+
+class CsvSource:
+    """A CSV file's names, each carrying its whole row (`name.cells`), and the file's header."""
+
+    def __init__(self, header: list[str], names):
+        self.header, self._names = header, names
+
+    def __iter__(self):
+        return iter(self._names)
+
+
+class RowName(str):
+    cells: list[str] = []
+
+
+def names_from(file: Path | None, column: str | None, names: list[str], blank: list[int], keep_rows: bool = False):
+    """The names to classify: the arguments, or a file's lines (or a CSV column) streamed.
+
+    Blank lines of a file are skipped and counted in `blank[0]`. With `keep_rows` (CSV in, CSV out) no
+    row is skipped, and each name carries its row.
+    """
+    if file is None:
+        if column is not None:
+            raise UsageError("--column needs --file")
+        if not names:
+            raise UsageError("give names to classify, e.g. `nameclf predict Tribbiani`, or --file FILE")
+        return iter(names)
+    if names:
+        raise UsageError("give names as arguments or with --file, not both")
+    from nameclf.data import iter_text_lines
+
+    if Path(file).exists() and is_parquet(file):  # a binary table: its bytes are no names
+        named = f"--column {column}" if column is not None else "--column NAME"
+        raise UsageError(f"{file} is a Parquet table; label it with `{named} --out labelled.parquet` (or labelled.csv)")
+
+    def not_blank(values):
+        for value in values:
+            if isinstance(value, Unreadable) or value.strip():
+                yield value
+            else:
+                blank[0] += 1
+
+    from nameclf.predict import Unreadable
+
+    lines = iter_text_lines(file)
+    if column is None:
+        if Path(file).suffix.lower() == ".csv":
+            refuse_a_table(file)
+        return not_blank(lines)
+    csv.field_size_limit(2**31 - 1)  # an over-long field becomes that row's error, not the batch's
+    reader = csv_rows(lines)
+    header = next(reader, None)
+    if header is None or column not in header:
+        found = ", ".join(header or []) or "nothing"
+        raise DataError(f"{file} has no column {column!r} (header: {found}); pass --column with one of them")
+    position = header.index(column)
+    if keep_rows:
+
+        def with_rows():
+            for row in reader:
+                if isinstance(row, Unreadable):
+                    yield row
+                    continue
+                if not row:  # an empty line is no row
+                    blank[0] += 1
+                    continue
+                name = RowName(row[position] if position < len(row) else "")
+                name.cells = row
+                yield name
+
+        return CsvSource(header, with_rows())
+    return not_blank(
+        row if isinstance(row, Unreadable) else row[position] if position < len(row) else "" for row in reader if row
+    )
+
+
+def refuse_a_table(file: Path) -> None:
+    """A .csv file whose first line has a comma is a table, not a list of names: say that it needs
+    --column, rather than classify whole rows."""
+    from nameclf.data import iter_text_lines
+
+    first = next((line for line in iter_text_lines(file) if line.strip()), "")
+    if "," in first:
+        header = one_line(", ".join(next(csv.reader([first]))))
+        header = header if len(header) <= 80 else header[:79] + "…"
+        raise UsageError(f"{file} is a CSV table (header: {header}); pass --column with the one that holds the names")
+
+
+def csv_rows(lines):
+    """csv.reader's rows; a row it cannot parse becomes an Unreadable marker instead of ending the stream."""
+    from nameclf.predict import Unreadable
+
+    reader = csv.reader(lines)
+    while True:
+        try:
+            yield next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            yield Unreadable.because(f"unreadable CSV row {reader.line_num}: {error}")
+
+
+def input_cells(name, width: int) -> list[str]:
+    """The input row a name came from, padded to the header's width (an unreadable row: empty cells)."""
+    cells = list(getattr(name, "cells", []))
+    return cells + [""] * (width - len(cells))
+

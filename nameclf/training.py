@@ -3,7 +3,6 @@ validation every epoch, the best epoch's weights kept, early stopping; then save
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import math
 import os
@@ -14,8 +13,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch.nn import functional as F
-from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from nameclf import calibration, checkpoint, conformal
 from nameclf.cells import NetworkSpec, parameter_shapes
@@ -27,17 +24,16 @@ from nameclf.data import (
     Split,
     Vocabulary,
     available_languages,
-    length_batches,
     load_dataset,
     resolve_languages,
     split_dataset,
     split_fingerprint,
-    stratum,
 )
 from nameclf.devices import resolve_device
 from nameclf.errors import Interrupted, UsageError
+from nameclf.fitting import EncodedSplit, Fitted, class_weights, fit, measure, member_folds
 from nameclf.metrics import Report, score
-from nameclf.model import Impl, NameClassifier, check_cell, state_arrays
+from nameclf.model import Impl, check_cell, state_arrays
 from nameclf.paths import default_data_dir, default_models_dir
 from nameclf.reporting import Reporter
 from nameclf.version import __version__
@@ -71,7 +67,7 @@ class TrainConfig:
     threads: int | None = None
     languages: str = "German,Italian"
     shared_names: SharedNames = SharedNames.auto
-    unknown_rate: float | None = None  # character dropout: share of training characters swapped for the unknown slot
+    char_dropout: float | None = None  # character dropout: share of training characters swapped for the unknown slot
     label_smoothing: float | None = None
     fold_case: bool | None = None  # lower-case names before encoding
     members: int | None = None  # 1: one network; k > 1: k-fold ensemble over train + validation
@@ -96,7 +92,7 @@ class TrainConfig:
             )
         if self.patience is not None and self.patience < 1:
             raise UsageError("--patience must be at least 1")
-        if self.unknown_rate is not None and not 0 <= self.unknown_rate < 1:
+        if self.char_dropout is not None and not 0 <= self.char_dropout < 1:
             raise UsageError("--char-dropout must be in [0, 1)")
         if self.label_smoothing is not None and not 0 <= self.label_smoothing < 1:
             raise UsageError("--label-smoothing must be in [0, 1)")
@@ -163,216 +159,6 @@ def default_model_name(config: TrainConfig, dataset: Dataset, known: int) -> str
     return f"{config.cell.value}{impl}-{selection}"
 
 
-def targets(examples: list[Example], labels: list[str]) -> np.ndarray:
-    """(n, labels) target distributions: a multi-label name spreads its mass over its languages."""
-    index = {label: i for i, label in enumerate(labels)}
-    result = np.zeros((len(examples), len(labels)), dtype=np.float32)
-    for row, example in enumerate(examples):
-        for label in example.labels:
-            result[row, index[label]] = 1.0 / len(example.labels)
-    return result
-
-
-def class_weights(train_targets: np.ndarray) -> np.ndarray:
-    """Inverse-frequency weights, mean 1 over the classes (all 1 when balanced)."""
-    counts = train_targets.sum(axis=0)
-    weights = counts.sum() / (len(counts) * np.maximum(counts, 1e-6))
-    return (weights / weights.mean()).astype(np.float32)
-
-
-def weighted_loss(
-    scores: torch.Tensor, target: torch.Tensor, weights: torch.Tensor, smoothing: float = 0.0
-) -> torch.Tensor:
-    """Cross-entropy on logits against target distributions, weighted per class by the true language.
-
-    For one-hot targets and no smoothing this equals `F.cross_entropy(scores, y, weight=weights)`;
-    `smoothing` moves that share of each target's mass evenly onto all languages.
-    """
-    name_weights = target @ weights
-    if smoothing:
-        target = target * (1 - smoothing) + smoothing / target.shape[-1]
-    per_name = -(target * F.log_softmax(scores, dim=-1)).sum(dim=-1)
-    return (per_name * name_weights).sum() / name_weights.sum()
-
-
-class EncodedSplit:
-    """One split as index arrays plus target distributions, ready to batch by length."""
-
-    def __init__(self, examples: list[Example], vocabulary: Vocabulary, labels: list[str]):
-        self.examples = examples
-        self.encoded = [vocabulary.encode(example.name) for example in examples]
-        self.lengths = [len(codes) for codes in self.encoded]
-        self.targets = targets(examples, labels)
-
-    def __len__(self) -> int:
-        return len(self.examples)
-
-    def batch(self, members: np.ndarray, device: torch.device):
-        indices = torch.from_numpy(np.stack([self.encoded[i] for i in members])).to(device)
-        return indices, torch.from_numpy(self.targets[members]).to(device)
-
-
-class EarlyStopping:
-    """The epoch-keeping rule: the best validation accuracy wins, ties go to the lower validation
-    loss; training stops after `patience` epochs without a new best."""
-
-    def __init__(self, patience: int):
-        self.patience = patience
-        self.best_epoch, self.stale = 0, 0
-        self._best_key: tuple[float, float] | None = None
-
-    def update(self, epoch: int, accuracy: float, loss: float) -> bool:
-        """Record an epoch's figures; True when it is the new best."""
-        key = (accuracy, -loss)
-        if self._best_key is None or key > self._best_key:
-            self._best_key, self.best_epoch, self.stale = key, epoch, 0
-            return True
-        self.stale += 1
-        return False
-
-    @property
-    def should_stop(self) -> bool:
-        return self.stale >= self.patience
-
-
-def measure(
-    model: NameClassifier,
-    split: EncodedSplit,
-    weights: torch.Tensor,
-    device: torch.device,
-    probabilities: np.ndarray | None = None,
-):
-    """(accuracy, loss) on a split; right when the top language is one of the name's languages.
-
-    `probabilities`, if given, an (names, labels) array, receives each name's predicted distribution.
-    """
-    model.eval()
-    correct, loss_sum, weight_sum = 0.0, 0.0, 0.0
-    with torch.no_grad():
-        for members in length_batches(split.lengths, 1024):
-            indices, target = split.batch(members, device)
-            scores = model(indices)
-            if probabilities is not None:
-                probabilities[members] = F.softmax(scores, dim=-1).float().cpu().numpy()
-            best = scores.argmax(dim=-1)
-            correct += float((target.gather(1, best[:, None]) > 0).sum())
-            name_weights = target @ weights
-            per_name = -(target * F.log_softmax(scores, dim=-1)).sum(dim=-1)
-            loss_sum += float((per_name * name_weights).sum())
-            weight_sum += float(name_weights.sum())
-    return correct / max(len(split), 1), loss_sum / max(weight_sum, 1e-12)
-
-
-def member_folds(examples: list[Example], members: int, seed: int) -> list[tuple[list[Example], list[Example]]]:
-    """(training, validation) names of each member. One member: the split's own parts are passed in as
-    [train, validation]. k members: the names are dealt into k folds stratified by language, and
-    member i validates on fold i and trains on the others, so every name trains k - 1 members and
-    each member keeps names it never saw to pick its epoch."""
-    rng = np.random.default_rng([seed, members])
-    counts: dict[str, int] = {}
-    for example in examples:
-        for label in example.labels:
-            counts[label] = counts.get(label, 0) + 1
-    folds: list[list[Example]] = [[] for _ in range(members)]
-    dealt = 0
-    groups: dict[str, list[Example]] = {}
-    for example in sorted(examples, key=lambda example: example.name):
-        groups.setdefault(stratum(example, counts), []).append(example)
-    for language in sorted(groups):
-        group = groups[language]
-        for position in rng.permutation(len(group)):
-            folds[dealt % members].append(group[position])
-            dealt += 1
-    return [([example for j, fold in enumerate(folds) if j != i for example in fold], folds[i]) for i in range(members)]
-
-
-@dataclass
-class Fitted:
-    """One network trained by `fit`: the kept epoch's weights and what it scored."""
-
-    model: NameClassifier
-    history: list[dict[str, float]]
-    best_epoch: int
-    epochs_run: int
-    validation: EncodedSplit
-    validation_probabilities: np.ndarray  # (names, labels), the kept epoch's predictions
-
-
-def fit(
-    config: TrainConfig,
-    train_split: EncodedSplit,
-    validation_split: EncodedSplit,
-    spec: NetworkSpec,
-    device: torch.device,
-    reporter: Reporter,
-    seed: int,
-    out: Path | None,
-) -> Fitted:
-    """The training loop for one network: Adam, clipping, class weights, character dropout, label
-    smoothing, weight averaging, the best epoch kept by `EarlyStopping`. `config` must be resolved."""
-    torch.manual_seed(seed)
-    model = NameClassifier(spec, config.impl, config.dropout).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
-    weights = torch.from_numpy(class_weights(train_split.targets)).to(device)
-    # What is validated, kept and saved: an exponential moving average of the weights (smoother than
-    # the last step's; measured in benchmarks/recipes.py), or the trained model itself with --average 0.
-    averaged = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(config.average)) if config.average else None
-    scored = averaged.module if averaged is not None else model
-    shuffle = np.random.default_rng(seed + 1)
-    masking = torch.Generator().manual_seed(seed + 2)
-    unchanged = f"nothing was saved, {out} is as it was" if out is not None else "nothing was saved"
-
-    history: list[dict[str, float]] = []
-    best_state, best_probabilities, stopping = None, None, EarlyStopping(config.patience)
-    reporter.start(config.epochs, len(length_batches(train_split.lengths, config.batch_size)))
-    epoch = 0
-    try:
-        for epoch in range(1, config.epochs + 1):
-            model.train()
-            loss_sum, count, correct = 0.0, 0, 0.0
-            for members in length_batches(train_split.lengths, config.batch_size, shuffle):
-                indices, target = train_split.batch(members, torch.device("cpu"))
-                if config.unknown_rate > 0:
-                    swap = torch.rand(indices.shape, generator=masking) < config.unknown_rate
-                    indices = indices.masked_fill(swap, 0)
-                indices, target = indices.to(device), target.to(device)
-                scores = model(indices)
-                loss = weighted_loss(scores, target, weights, config.label_smoothing)
-                if not math.isfinite(value := loss.item()):
-                    raise UsageError(
-                        f"training diverged in epoch {epoch}: the loss became {value}; lower --lr "
-                        f"(it is {config.lr:g}); {unchanged}"
-                    )
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip)
-                optimizer.step()
-                if averaged is not None:
-                    averaged.update_parameters(model)
-                loss_sum += value * len(members)
-                count += len(members)
-                correct += float((target.gather(1, scores.argmax(-1)[:, None]) > 0).sum())
-                reporter.batch()
-            predicted = np.zeros_like(validation_split.targets)
-            validation_accuracy, validation_loss = measure(scored, validation_split, weights, device, predicted)
-            reporter.validated(validation_split.examples, predicted)
-            record = {
-                "epoch": epoch,
-                "loss": loss_sum / count,
-                "train_accuracy": correct / count,
-                "validation_accuracy": validation_accuracy,
-                "validation_loss": validation_loss,
-            }
-            history.append(record)
-            if stopping.update(epoch, validation_accuracy, validation_loss):
-                best_state, best_probabilities = copy.deepcopy(scored.state_dict()), predicted
-            reporter.epoch(record)
-            if stopping.should_stop:
-                break
-    except KeyboardInterrupt:
-        raise Interrupted(f"training interrupted in epoch {epoch} of {config.epochs}; {unchanged}") from None
-    model.load_state_dict(best_state)
-    return Fitted(model, history, stopping.best_epoch, epoch, validation_split, best_probabilities)
 
 
 def parameter_count(spec: NetworkSpec) -> int:

@@ -14,7 +14,12 @@ from nameclf import paths
 
 TINY_LABELS = ["German", "Italian"]
 TINY_NAMES = ["Abel", "Müller", "Rossi", "Schmidt", "Bianchi"]
-XDG_FOLDERS = {"XDG_CONFIG_HOME": "config", "XDG_DATA_HOME": "share", "XDG_CACHE_HOME": "cache", "XDG_STATE_HOME": "state"}
+XDG_FOLDERS = {
+    "XDG_CONFIG_HOME": "config",
+    "XDG_DATA_HOME": "share",
+    "XDG_CACHE_HOME": "cache",
+    "XDG_STATE_HOME": "state",
+}
 
 
 @pytest.fixture(scope="session")

@@ -62,9 +62,7 @@ def shipped_differences(reference: Path, candidate: Path) -> list[str]:
     if abs(temperatures[0] - temperatures[1]) > TEMPERATURE_TOLERANCE:
         problems.append(f"temperature: {temperatures[1]} against {temperatures[0]}")
     names = probe_names(expected)
-    answers = [
-        [prediction.language for prediction in Predictor(saved).predict(names)] for saved in (expected, actual)
-    ]
+    answers = [[prediction.language for prediction in Predictor(saved).predict(names)] for saved in (expected, actual)]
     changed = [f"{name}: {b} against {a}" for name, a, b in zip(names, *answers) if a != b]
     if changed:
         problems.append(f"{len(changed)} of {len(names)} answers differ, e.g. {changed[0]}")

@@ -22,7 +22,7 @@ distributed = pytest.importorskip("distributed")
 
 import nameclf  # noqa: E402
 import nameclf.dask  # noqa: E402
-from nameclf import frames  # noqa: E402
+from nameclf import tables as frames  # noqa: E402
 from nameclf.data import read_names  # noqa: E402
 from nameclf.paths import bundled_names_dir  # noqa: E402
 from nameclf.predict import LOADS  # noqa: E402
@@ -158,7 +158,19 @@ def test_the_cli_with_two_workers_writes_the_same_table_as_in_process(table, tmp
     outputs = {}
     for name, extra in (("workers", ["--workers", "2"]), ("local", [])):
         out = tmp_path / f"{name}.parquet"
-        result = run("predict", "--file", str(table), "--column", "surname", "--out", str(out), "--model", "de-it", *extra, env=env)
+        result = run(
+            "predict",
+            "--file",
+            str(table),
+            "--column",
+            "surname",
+            "--out",
+            str(out),
+            "--model",
+            "de-it",
+            *extra,
+            env=env,
+        )
         assert result.returncode == 0, result.stderr
         assert "labelled 4,000 rows" in result.stderr
         outputs[name] = pd.read_parquet(out)

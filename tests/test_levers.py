@@ -15,10 +15,11 @@ from nameclf import checkpoint
 from nameclf.choices import TASK_DEFAULTS, Cell, Task, task_default_text
 from nameclf.data import Example, Vocabulary, read_names
 from nameclf.errors import ModelError, UsageError
+from nameclf.fitting import member_folds, weighted_loss
 from nameclf.model import NameClassifier
 from nameclf.paths import bundled_names_dir
 from nameclf.predict import Predictor
-from nameclf.training import TrainConfig, member_folds, train, weighted_loss
+from nameclf.training import TrainConfig, train
 
 TINY = dict(hidden=8, epochs=1, batch_size=64, threads=1, device="cpu")
 PROBE_NAMES = ["Tribbiani", "Schmidt", "Rossi", "Müller", "Abbing", "Zimmermann", "Ab", "MCDONALD", "de la Cruz"]
@@ -162,9 +163,9 @@ def test_label_smoothing_moves_mass_onto_every_language():
 
 
 def test_a_smoothed_run_trains_and_records_its_setting(dataset_dir, tmp_path):
-    result = train(TrainConfig(cell="rnn", label_smoothing=0.1, unknown_rate=0.05, **TINY), dataset_dir, tmp_path / "m")
+    result = train(TrainConfig(cell="rnn", label_smoothing=0.1, char_dropout=0.05, **TINY), dataset_dir, tmp_path / "m")
     assert result.config["training"]["label_smoothing"] == 0.1
-    assert result.config["training"]["unknown_rate"] == 0.05
+    assert result.config["training"]["char_dropout"] == 0.05
 
 
 def test_each_task_gets_its_own_defaults_and_explicit_options_win():

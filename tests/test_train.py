@@ -13,17 +13,11 @@ from nameclf import checkpoint
 from nameclf.cells import Cell
 from nameclf.devices import resolve_device
 from nameclf.errors import DataError, Interrupted, ModelError, UsageError
+from nameclf.fitting import EarlyStopping, class_weights, weighted_loss
 from nameclf.model import NameClassifier
 from nameclf.predict import Predictor
 from nameclf.reporting import Reporter, ValidationLog
-from nameclf.training import (
-    EarlyStopping,
-    TrainConfig,
-    class_weights,
-    default_threads,
-    train,
-    weighted_loss,
-)
+from nameclf.training import TrainConfig, default_threads, train
 
 TINY = dict(hidden=8, epochs=1, batch_size=64, threads=1, device="cpu")
 PROBE_NAMES = ["Tribbiani", "Schmidt", "Rossi", "Müller", "Abbing", "Zimmermann", "Ab", "Paternosterio"]
@@ -252,7 +246,7 @@ def test_a_diverging_run_saves_nothing_and_says_to_lower_the_learning_rate(datas
         loss = weighted_loss(scores, target, weights, smoothing)
         return loss * float("inf") if len(calls) >= 3 else loss
 
-    monkeypatch.setattr("nameclf.training.weighted_loss", diverging)
+    monkeypatch.setattr("nameclf.fitting.weighted_loss", diverging)
     diverged = r"training diverged in epoch 1: the loss became (inf|nan); lower --lr"
     with pytest.raises(UsageError, match=diverged) as caught:
         train(TrainConfig(**{**TINY, "seed": 4}), data_dir=dataset_dir, out=out)

@@ -1,0 +1,160 @@
+"""`nameclf predict`: names in (arguments, a file, stdin, a CSV column, a table), answers out."""
+
+from __future__ import annotations
+
+import csv
+import json
+import signal
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.markup import escape
+
+from nameclf.choices import Backend, Device
+from nameclf.cli.common import DASK_INSTALL, ModelOption, _raise_interrupt, exit_for_answers, handled
+from nameclf.cli.render import PROGRESS_EVERY, err, progress, text_line
+from nameclf.errors import UsageError
+from nameclf.tables import input_cells, names_from
+
+EPILOG = (
+    "Examples: nameclf predict Tribbiani Müller -k 2  ·  "
+    "nameclf predict -f people.csv --column surname --csv --coverage 0.9"
+)
+
+
+def predict(
+    names: Annotated[list[str] | None, typer.Argument(help="Names to classify.", show_default=False)] = None,
+    model: ModelOption = None,
+    top_k: Annotated[int, typer.Option("--top-k", "-k", help="Show the k likeliest languages.")] = 1,
+    file: Annotated[
+        Path | None, typer.Option("--file", "-f", help="Classify a file: one name per line, `-` for stdin.")
+    ] = None,
+    column: Annotated[str | None, typer.Option(help="With --file: a CSV file's column holding the names.")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="One JSON object per line.")] = False,
+    as_csv: Annotated[bool, typer.Option("--csv", help="CSV with a header row.")] = False,
+    backend: Annotated[Backend, typer.Option(help="numpy (no torch import) or torch.")] = Backend.numpy,
+    device: Annotated[
+        Device | None, typer.Option(help="With --backend torch: where to run.", show_default="cpu")
+    ] = None,
+    min_confidence: Annotated[
+        float | None,
+        typer.Option(
+            help="Answer `unsure` (with the likeliest candidates) when the top calibrated probability is below P.",
+            show_default="answer every name",
+            metavar="P",
+        ),
+    ] = None,
+    coverage: Annotated[
+        float | None,
+        typer.Option(
+            help="Also give each name a set of languages that holds its true one with probability C "
+            "(e.g. 0.9): on average over names like the training data's, not for each name "
+            "(split conformal prediction on validation names the temperature never saw).",
+            show_default="no sets",
+            metavar="C",
+        ),
+    ] = None,
+    out_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="With --file and --column: write the table (Parquet or CSV, by suffix) with the result columns "
+            "added, read and labelled in partitions (needs `" + DASK_INSTALL + "`).",
+            show_default="print to stdout",
+        ),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(help="With --out: label on a local Dask cluster of N worker processes.", metavar="N"),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            help="With --out: label on the Dask cluster whose scheduler is at ADDRESS (tcp://host:8786).",
+            metavar="ADDRESS",
+        ),
+    ] = None,
+) -> None:
+    """Say which language each name comes from. Probabilities are calibrated on validation names."""
+    with handled():
+        from nameclf.predict import Predictor
+
+        if out_file is not None or workers is not None or scheduler is not None:
+            if backend != Backend.numpy or device is not None:  # every option is used or refused, none dropped
+                raise UsageError("--out labels on numpy in each worker process: leave out --backend and --device")
+            options = (min_confidence, top_k, coverage, as_json, as_csv)
+            label_table(file, column, out_file, names, model, workers, scheduler, *options)
+            return
+
+        if as_json and as_csv:
+            raise UsageError("choose one of --json and --csv")
+        device = device or Device.cpu
+        if device != Device.cpu and backend != Backend.torch:
+            raise UsageError(f"--device {device.value} needs --backend torch (the numpy backend runs on the CPU)")
+        blank = [0]
+        keep_rows = as_csv and column is not None  # CSV in, CSV out: every input column and row, results added
+        source = names_from(file, column, names or [], blank, keep_rows=keep_rows)
+        predictor = Predictor.load(model, backend=backend.value, device=device.value)
+        predictor.predict([], top_k, min_confidence, coverage)  # a bad -k, --min-confidence or --coverage: now
+        from nameclf.cards import label
+        from nameclf.tables import RESULT_COLUMNS, csv_cells, free_column
+
+        answered_by = label(predictor.saved.path)
+        stdout = sys.stdout  # the real one, bound before any progress display starts
+        writer = csv.writer(stdout) if as_csv else None
+        if writer is not None:
+            header = source.header if keep_rows else ["name"]
+            writer.writerow(header + [free_column(c, header) for c in RESULT_COLUMNS])
+        total = failed = 0
+        stream = predictor.predict_stream(source, top_k, min_confidence=min_confidence, coverage=coverage)
+        with progress(file is not None, "names", writes_stdout=True) as update:
+            for prediction in stream:
+                total += 1
+                if update is not None and total % PROGRESS_EVERY == 0:
+                    update(total)
+                failed += prediction.language is None and not prediction.abstained
+                if as_json:
+                    stdout.write(json.dumps({**prediction.to_dict(), "model": answered_by}, ensure_ascii=False) + "\n")
+                elif writer is not None:
+                    first = input_cells(prediction.name, len(source.header)) if keep_rows else [prediction.name]
+                    writer.writerow(first + csv_cells(prediction))
+                else:
+                    stdout.write(text_line(prediction) + "\n")
+        stdout.flush()
+        if total == 0 and file is not None:
+            from nameclf.tables import no_names
+
+            raise no_names(file, column)
+        if blank[0]:
+            err.print(f"{blank[0]} blank line(s) skipped")
+        exit_for_answers(total, failed)
+
+
+def label_table(
+    file, column, out_file, names, model, workers, scheduler, min_confidence, top_k, coverage, as_json, as_csv
+) -> None:
+    """`predict --file T --column C --out O [--workers N | --scheduler ADDRESS]`: a table in, a table out,
+    with the result columns of `predict --csv` (`nameclf.tables`)."""
+    if out_file is None:
+        raise UsageError("--workers and --scheduler write a table: give --out labelled.parquet (or .csv)")
+    if file is None or column is None or names:
+        raise UsageError("--out labels a table: give --file TABLE and --column NAME (and no names as arguments)")
+    if as_json or as_csv:
+        raise UsageError("--out writes its own format (by its suffix): leave out --json and --csv")
+    from nameclf.dask import label_file
+    from nameclf.predict import Predictor
+
+    predictor = Predictor.load(model)
+    predictor.predict([], top_k, min_confidence, coverage)  # a bad --min-confidence or --coverage: before any work
+    previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+    try:
+        with progress(True, "partitions") as update:
+            options = {"min_confidence": min_confidence, "top_k": top_k, "coverage": coverage}
+            labelled = label_file(file, column, out_file, predictor, workers, scheduler, on_partition=update, **options)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    err.print(f"labelled {labelled.rows:,} rows into {escape(str(out_file))}")
+    exit_for_answers(labelled.rows, labelled.unanswered)

@@ -1,0 +1,169 @@
+"""`nameclf train`: train a classifier and save it."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import signal
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from nameclf.choices import Cell, Device, Impl, SharedNames, task_default_text
+from nameclf.cli.common import PLOT_INSTALL, DataOption, _raise_interrupt, handled
+from nameclf.cli.render import RichReporter, epochs_text, err
+
+EPILOG = "Examples: nameclf train  ·  nameclf train --languages all --plot curves.png"
+
+
+def train(
+    cell: Annotated[
+        Cell | None,
+        typer.Option(
+            help="Recurrent cell (the gru_*/lstm_* variants need --impl scratch).",
+            show_default=task_default_text("cell"),
+        ),
+    ] = None,
+    impl: Annotated[Impl, typer.Option(help="torch: fused nn.* cells; scratch: the seeds' equations.")] = Impl.torch,
+    hidden: Annotated[
+        int | None, typer.Option(help="Hidden units per direction.", show_default=task_default_text("hidden"))
+    ] = None,
+    layers: Annotated[
+        int | None, typer.Option(help="Stacked recurrent layers.", show_default=task_default_text("layers"))
+    ] = None,
+    bidirectional: Annotated[
+        bool | None,
+        typer.Option(
+            "--bidirectional/--unidirectional",
+            help="Read names both ways.",
+            show_default=task_default_text("bidirectional"),
+        ),
+    ] = None,
+    dropout: Annotated[
+        float | None, typer.Option(help="Dropout between stacked layers.", show_default=task_default_text("dropout"))
+    ] = None,
+    epochs: Annotated[
+        int | None, typer.Option(help="Most epochs to train.", show_default=task_default_text("epochs"))
+    ] = None,
+    patience: Annotated[
+        int | None,
+        typer.Option(
+            help="Stop after this many epochs without validation gain.", show_default=task_default_text("patience")
+        ),
+    ] = None,
+    batch_size: Annotated[
+        int | None,
+        typer.Option(
+            help="Names per batch (each batch holds names of one length).", show_default=task_default_text("batch_size")
+        ),
+    ] = None,
+    lr: Annotated[float | None, typer.Option(help="Adam learning rate.", show_default=task_default_text("lr"))] = None,
+    average: Annotated[
+        float | None,
+        typer.Option(
+            help="Validate and save a moving average of the weights with this decay; 0: off.",
+            show_default=task_default_text("average"),
+        ),
+    ] = None,
+    char_dropout: Annotated[
+        float | None,
+        typer.Option(
+            help="Share of training characters swapped for the unknown slot.",
+            show_default=task_default_text("char_dropout"),
+        ),
+    ] = None,
+    label_smoothing: Annotated[
+        float | None,
+        typer.Option(
+            help="Share of each target spread over all languages.", show_default=task_default_text("label_smoothing")
+        ),
+    ] = None,
+    fold_case: Annotated[
+        bool | None,
+        typer.Option(
+            "--fold-case/--keep-case",
+            help="Lower-case names before reading them.",
+            show_default=task_default_text("fold_case"),
+        ),
+    ] = None,
+    members: Annotated[
+        int | None,
+        typer.Option(
+            help="1: one network; K: an ensemble of K networks, each validated on its own fold of train+validation.",
+            show_default=task_default_text("members"),
+        ),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed for the split, the initial weights and the shuffling.")] = 0,
+    device: Annotated[Device, typer.Option(help="auto tries cuda, then mps, then cpu.")] = Device.auto,
+    threads: Annotated[
+        int | None,
+        typer.Option(help="CPU threads for torch (see the README).", show_default="$OMP_NUM_THREADS, else 1"),
+    ] = None,
+    languages: Annotated[str, typer.Option(help="Comma-separated languages, or `all`.")] = "German,Italian",
+    shared_names: Annotated[
+        SharedNames, typer.Option(help="Names in several languages: drop them, keep them as multi-label, or auto.")
+    ] = SharedNames.auto,
+    data: DataOption = None,
+    out_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            help="Model folder (env var NAMECLF_MODELS: the folder that replaces ./models).",
+            show_default="./models/<cell>-<languages>",
+        ),
+    ] = None,
+    plot: Annotated[
+        Path | None,
+        typer.Option(
+            help="Also draw the learning curves (loss and accuracy per epoch, the kept epoch marked) to this "
+            "PNG, SVG or PDF (needs `" + PLOT_INSTALL + "`).",
+            show_default="no picture",
+        ),
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print nothing unless something goes wrong.")] = False,
+) -> None:
+    """Train a classifier and save it as the model [bold]predict[/bold] and [bold]evaluate[/bold] use."""
+    options = dict(locals())  # every option by its name, which is TrainConfig's field name
+    with handled():
+        previous = signal.signal(signal.SIGTERM, _raise_interrupt)
+        try:
+            from nameclf import plots
+            from nameclf.training import TrainConfig
+            from nameclf.training import train as run_training
+
+            plots.check(plot)
+
+            fields = {field.name for field in dataclasses.fields(TrainConfig)}
+            config = TrainConfig(**{name: _plain(value) for name, value in options.items() if name in fields})
+            import shlex
+
+            command = shlex.join(["nameclf", *sys.argv[1:]])
+            if quiet:
+                result = run_training(config, data, out_dir, command=command)
+            else:
+                with RichReporter(err) as reporter:
+                    result = run_training(config, data, out_dir, reporter=reporter, command=command)
+        finally:
+            signal.signal(signal.SIGTERM, previous)
+        if plot is not None:
+            best = [member["best_epoch"] for member in result.config["training"]["member_epochs"]]
+            plots.learning_curves(result.history, best, plot, f"{result.model_dir}")
+            if not quiet:
+                err.print(f"wrote {plot}")
+        if quiet:
+            return
+        metrics, training = result.config["metrics"], result.config["training"]
+        print(
+            f"saved {result.model_dir}  ({training['cell']}, {len(result.config['labels'])} languages, "
+            f"{epochs_text(result.config)}, "
+            f"{'out-of-fold ' if len(training['member_epochs']) > 1 else ''}"
+            f"validation accuracy {metrics['validation_accuracy']:.2%}, "
+            f"{result.config['training_seconds']:.1f} s on {training['device']})"
+        )
+
+
+def _plain(value):
+    """An option's value as TrainConfig takes it: a choice by its name."""
+    return value.value if isinstance(value, enum.Enum) else value
