@@ -124,7 +124,7 @@ class NgramExpert:
     intercept: np.ndarray
     settings: NgramSettings
     C: float
-    fit: dict[str, Any]  # how it was fitted: rows, class weights, iterations, converged
+    details: dict[str, Any]  # how it was fitted: rows, class weights, iterations, converged
 
     def __post_init__(self):
         self.idf = np.ascontiguousarray(self.idf, dtype=np.float64)
@@ -174,7 +174,7 @@ class NgramExpert:
     def scores(self, names: Sequence[str]) -> np.ndarray:
         """(names, labels) float64 linear scores: the TF-IDF row times coef, plus intercept."""
         if self._coef_by_feature is None:
-            self._coef_by_feature = np.ascontiguousarray(self.coef.T, dtype=np.float64)  # (features, labels)
+            self._coef_by_feature = np.ascontiguousarray(self.coef.T)  # (features, labels); products in float64
         result = np.empty((len(names), len(self.labels)))
         for start in range(0, len(names), CHUNK):
             chunk = names[start : start + CHUNK]
@@ -206,7 +206,7 @@ class NgramExpert:
             "settings": self.settings.to_dict(),
             "C": self.C,
             "features": len(self.vocabulary),
-            "fit": self.fit,
+            "fit": self.details,
         }
 
     def to_arrays(self) -> dict[str, np.ndarray]:
@@ -236,7 +236,7 @@ class NgramExpert:
             intercept=arrays[ARRAY_PREFIX + "intercept"],
             settings=NgramSettings.from_dict(config["settings"]),
             C=float(config["C"]),
-            fit=dict(config.get("fit", {})),
+            details=dict(config.get("fit", {})),
         )
 
 
@@ -365,7 +365,7 @@ def expert_from_estimators(
         intercept=intercept,
         settings=settings,
         C=float(C),
-        fit=details,
+        details=details,
     )
 
 

@@ -73,8 +73,8 @@ class CharLM:
     log_prob: np.ndarray
     contexts: list[str]
     log_backoff: np.ndarray
-    _gram_index: dict[str, float] | None = field(default=None, repr=False)
-    _context_index: dict[str, float] | None = field(default=None, repr=False)
+    _gram_index: dict[str, float] | None = field(default=None, repr=False, compare=False)
+    _context_index: dict[str, float] | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self):
         self.log_prob = np.asarray(self.log_prob, dtype=np.float64)

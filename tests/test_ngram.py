@@ -155,7 +155,7 @@ def test_the_expert_round_trips_through_safetensors_and_json(small_expert, tmp_p
     loaded = load(tmp_path)
     assert loaded.vocabulary == expert.vocabulary
     assert loaded.labels == expert.labels and loaded.settings == expert.settings and loaded.C == expert.C
-    assert loaded.fit == expert.fit and loaded.fit["converged"]
+    assert loaded.details == expert.details and loaded.details["converged"]
     for name in ("idf", "coef", "intercept"):
         assert np.array_equal(getattr(loaded, name), getattr(expert, name))
         assert getattr(loaded, name).dtype == getattr(expert, name).dtype
