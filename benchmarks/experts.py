@@ -15,7 +15,7 @@ out-of-fold predictions over train + validation); test and out-of-source figures
 3b. The combination p ∝ p_rnn^w · p_ngram^(1−w), w on a grid of 0.1, chosen per split by each of:
    validation accuracy (macro-F1 for 18 languages), validation NLL after a temperature fitted on
    the same names, out-of-fold NLL and accuracy over train + validation (German/Italian only: a
-   5-fold RNN and n-gram fit per split, the folds of `training.member_folds`), and fixed weights
+   5-fold RNN and n-gram fit per split, the folds of `fitting.member_folds`), and fixed weights
    (0.3, 0.5 and the partner step's pooled w).
 4. Unfamiliar names (nameclf/novelty.py): a Kneser-Ney character LM of the training names, orders 3-6
    (the order chosen by validation NLL), alone and plus λ · (−log max p) of the combination;
@@ -27,8 +27,8 @@ out-of-fold predictions over train + validation); test and out-of-source figures
    second, one core.
 
 The n-gram yardstick (benchmarks/yardstick.py) is fitted afresh for German/Italian; for 18
-languages its per-seed rows are read from benchmarks/results.json (the last `make bench`, same
-splits) unless --fresh-yardstick, because refitting it costs about 3 minutes.
+languages its per-seed rows are read from benchmarks/results/results.json (the last `make bench`,
+same splits) unless --fresh-yardstick, because refitting it costs about 3 minutes.
 
 Expensive pieces (RNN outputs, n-gram fits) are cached under --cache, so a rerun only redoes what
 changed; delete the folder to measure from scratch.
@@ -264,7 +264,7 @@ def rnn_outputs(cache: Cache, languages: str, seed: int, options: dict[str, Any]
 
 def rnn_out_of_fold(cache: Cache, languages: str, seed: int, options: dict[str, Any], folds: int):
     """A k-fold RNN over train + validation (`TrainConfig(members=k)`, the folds of
-    `training.member_folds`): each name's log-probabilities from the member that never trained on it."""
+    `fitting.member_folds`): each name's log-probabilities from the member that never trained on it."""
     key = f"rnn-oof|{languages}|{seed}|{folds}|{json.dumps(options, sort_keys=True)}"
 
     def compute():
@@ -371,7 +371,7 @@ def choose_weight(log_rnn: np.ndarray, log_ngram: np.ndarray, labels, examples, 
 def out_of_fold_ngram(cache: Cache, languages: str, seed: int, setting: tuple, names: Sequence[str], folds: int):
     """The n-gram expert's out-of-fold log-probabilities over train + validation, on the RNN's folds,
     rows in the order of `names`."""
-    from nameclf.training import member_folds
+    from nameclf.fitting import member_folds
 
     split = common.split(languages, seed)
     result: dict[str, np.ndarray] = {}
@@ -522,13 +522,14 @@ def compared(
 
 def yardstick_rows(languages: str, seeds: Sequence[int], metric: str, fresh: bool) -> tuple[list[dict], str]:
     if not fresh and languages != PAIR:
-        saved = ROOT / "benchmarks" / "results.json"
+        saved = ROOT / "benchmarks" / "results" / "results.json"
         if saved.exists():
             task = "pair" if languages == PAIR else "many"
             runs = json.loads(saved.read_text()).get(task, {}).get("runs", {}).get("yardstick", [])
             by_seed = {row["seed"]: row for row in runs}
             if all(seed in by_seed for seed in seeds):
-                return [by_seed[seed] for seed in seeds], "benchmarks/results.json (the last make bench, same splits)"
+                source = "benchmarks/results/results.json (the last make bench, same splits)"
+                return [by_seed[seed] for seed in seeds], source
     say(f"  fitting the yardstick: {languages}, seeds {list(seeds)}")
     return [
         common.yardstick_run(languages, seed, ("validation", "test", "oos"), metric) for seed in seeds
@@ -551,7 +552,7 @@ def unfamiliar(
     conformal calibration set), the model's own test names and each `outside` part, for the LM alone,
     the LM plus λ · surprise of the combination (at weight `weights[seed]`, temperature fitted on
     validation), and the surprise alone."""
-    from nameclf.training import member_folds
+    from nameclf.fitting import member_folds
 
     labels = common.dataset(languages).languages
     order_rows = {}
