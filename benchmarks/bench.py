@@ -23,10 +23,8 @@ minutes: its figures are not the ones to quote, and it writes BENCHMARKS-quick.m
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
-import platform
 import shutil
 import statistics
 import subprocess
@@ -56,29 +54,10 @@ def say(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
-def machine() -> dict[str, Any]:
+def torch_version() -> str:
     import torch
 
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT)
-    return {
-        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "platform": platform.platform(),
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "python": platform.python_version(),
-        "torch": torch.__version__,
-        "numpy": np.__version__,
-        "commit": commit.stdout.strip() or "unknown",
-        "threads": 1,
-    }
+    return torch.__version__
 
 
 def summary(rows: list[dict], key: str) -> dict[str, float]:
@@ -493,7 +472,7 @@ def main() -> None:
     started = time.perf_counter()
     keep = Path(tempfile.mkdtemp(prefix="nameclf-bench-models-"))
     try:
-        results: dict[str, Any] = {"quick": args.quick, "machine": machine()}
+        results: dict[str, Any] = {"quick": args.quick, "machine": common.machine(torch=torch_version())}
         results["pair"] = pair_task(settings, keep)
         results["seed003"] = seed003_task(settings)
         results["many"] = many_task(settings, keep)

@@ -164,3 +164,36 @@ def paired(ours: Sequence[float], theirs: Sequence[float]) -> dict[str, float | 
         "losses": sum(d < -1e-12 for d in differences),
         "ties": sum(abs(d) <= 1e-12 for d in differences),
     }
+
+
+def machine(**extra: Any) -> dict[str, Any]:
+    """Where and when a benchmark ran: the CPU, its cores, the versions and the commit, plus `extra`."""
+    import datetime
+    import os
+    import platform
+    import subprocess
+
+    import numpy as np
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    root = Path(__file__).resolve().parent.parent
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=root)
+    return {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "platform": platform.platform(),
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        **({"torch": extra.pop("torch")} if "torch" in extra else {}),
+        "numpy": np.__version__,
+        "commit": commit.stdout.strip() or "unknown",
+        "threads": 1,
+        **extra,
+    }

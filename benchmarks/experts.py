@@ -40,13 +40,11 @@ changed; delete the folder to measure from scratch.
 from __future__ import annotations
 
 import argparse
-import datetime
 import functools
 import hashlib
 import json
 import math
 import os
-import platform
 import statistics
 import sys
 import tempfile
@@ -705,31 +703,6 @@ def speed(cache: Cache, languages: str, setting: tuple, order: int, count: int) 
 # --- the run ------------------------------------------------------------------------------------
 
 
-def machine() -> dict[str, Any]:
-    import subprocess
-
-    cpu = platform.processor() or platform.machine()
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT)
-    return {
-        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "platform": platform.platform(),
-        "cpu": cpu,
-        "cores": os.cpu_count(),
-        "python": platform.python_version(),
-        "numpy": np.__version__,
-        "commit": commit.stdout.strip() or "unknown",
-        "threads": 1,
-        "load_average_at_start": os.getloadavg(),
-    }
-
-
 def task_run(cache: Cache, languages: str, settings: dict, fresh_yardstick: bool) -> dict[str, Any]:
     pair = languages == PAIR
     seeds = settings["pair_seeds"] if pair else settings["many_seeds"]
@@ -842,7 +815,7 @@ def main() -> None:
     cache = Cache(args.cache / ("quick" if args.quick else "full"))
     results: dict[str, Any] = {
         "command": " ".join([Path(sys.executable).name, *sys.argv]),
-        "machine": machine(),
+        "machine": common.machine(load_average_at_start=os.getloadavg()),
         "quick": args.quick,
         "weights_grid": list(WEIGHTS),
     }

@@ -3,18 +3,59 @@
 from __future__ import annotations
 
 import os
+import pty
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 SCRIPT = Path(sys.executable).with_name("nameclf")
 
 
+def command(*args: str) -> list[str]:
+    return [str(SCRIPT), *args] if SCRIPT.exists() else [sys.executable, "-m", "nameclf", *args]
+
+
 def run(*args: str, env: dict | None = None, stdin: str | None = None, cwd: Path | None = None):
-    command = [str(SCRIPT), *args] if SCRIPT.exists() else [sys.executable, "-m", "nameclf", *args]
     return subprocess.run(
-        command, capture_output=True, text=True, env=env, input=stdin, cwd=cwd, timeout=300, encoding="utf-8"
+        command(*args), capture_output=True, text=True, env=env, input=stdin, cwd=cwd, timeout=300, encoding="utf-8"
     )
+
+
+def train_tiny(cwd: Path, env: dict | None = None):
+    """`nameclf train` of a tiny German/Italian model (one epoch, hidden 8) on the bundled data, in `cwd`:
+    the models folder a user has after training."""
+    from nameclf.paths import bundled_names_dir
+
+    data = str(bundled_names_dir().parent)
+    return run("train", "--hidden", "8", "--epochs", "1", "--threads", "1", "--quiet", "--data", data, env=env, cwd=cwd)
+
+
+def run_with_terminal_stderr(args: list[str], out: Path, env: dict, cwd: Path) -> tuple[int, bytes]:
+    """Run the CLI with stderr on a pseudo-terminal and stdout into `out`, as
+    `nameclf predict -f names.txt > out.txt` typed at a terminal; returns the exit code and what the
+    terminal showed."""
+    leader, follower = pty.openpty()
+    shown = bytearray()
+
+    def drain() -> None:  # a terminal that nobody reads fills up and blocks the writer
+        while True:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:
+                return
+            if not chunk:
+                return
+            shown.extend(chunk)
+
+    reader = threading.Thread(target=drain, daemon=True)
+    reader.start()
+    with open(out, "wb") as sink:
+        process = subprocess.run(command(*args), stdout=sink, stderr=follower, env=env, cwd=cwd, timeout=300)
+    os.close(follower)
+    reader.join(timeout=10)
+    os.close(leader)
+    return process.returncode, bytes(shown)
 
 
 def user_env(models: Path, data: Path | None = None) -> dict[str, str]:

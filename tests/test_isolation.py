@@ -10,10 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from cli_runner import run
+from cli_runner import train_tiny
 
 from nameclf import checkpoint
-from nameclf.paths import bundled_names_dir
 
 TESTS = Path(__file__).resolve().parent
 
@@ -37,19 +36,7 @@ def test_each_test_starts_as_a_new_user_in_an_empty_folder(tmp_path):
 def test_the_resolution_tests_pass_beside_a_trained_models_latest(tmp_path, tmp_path_factory):
     """The folder a newcomer has after `make demo`: ./models/LATEST names a model trained there, and
     NAMECLF_MODEL names it too. The suite's tests of which model answers by default still pass there."""
-    trained = run(
-        "train",
-        "--hidden",
-        "8",
-        "--epochs",
-        "1",
-        "--threads",
-        "1",
-        "--quiet",
-        "--data",
-        str(bundled_names_dir().parent),
-        cwd=tmp_path,
-    )
+    trained = train_tiny(tmp_path)
     assert trained.returncode == 0, trained.stderr
     latest = (tmp_path / "models" / checkpoint.LATEST_FILE).read_text(encoding="utf-8").strip()
     assert (tmp_path / "models" / latest / "config.json").is_file()

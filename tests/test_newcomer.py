@@ -8,16 +8,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import pty
 import re
 import subprocess
 import sys
-import threading
 from pathlib import Path
 
 import pytest
-from cli_runner import SCRIPT, run, user_env
+from cli_runner import run, run_with_terminal_stderr, user_env
 
 import nameclf
 from nameclf import checkpoint, shipped
@@ -32,10 +29,6 @@ def env(tmp_path):
     return user_env(tmp_path / "models")
 
 
-def command(*args: str) -> list[str]:
-    return [str(SCRIPT), *args] if SCRIPT.exists() else [sys.executable, "-m", "nameclf", *args]
-
-
 def one_error_line(result) -> str:
     """The whole of stderr, which must be one line and nothing else."""
     assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: "), repr(result.stderr)
@@ -48,33 +41,6 @@ def sample_names(count: int) -> list[str]:
 
 
 # --- 1: stdout redirected to a file, stderr a terminal --------------------------------------------
-
-
-def run_with_terminal_stderr(args: list[str], out: Path, env: dict, cwd: Path) -> tuple[int, bytes]:
-    """Run the CLI with stderr on a pseudo-terminal and stdout into `out`, as
-    `nameclf predict -f names.txt > out.txt` typed at a terminal; returns the exit code and what the
-    terminal showed."""
-    leader, follower = pty.openpty()
-    shown = bytearray()
-
-    def drain() -> None:  # a terminal that nobody reads fills up and blocks the writer
-        while True:
-            try:
-                chunk = os.read(leader, 65536)
-            except OSError:
-                return
-            if not chunk:
-                return
-            shown.extend(chunk)
-
-    reader = threading.Thread(target=drain, daemon=True)
-    reader.start()
-    with open(out, "wb") as sink:
-        process = subprocess.run(command(*args), stdout=sink, stderr=follower, env=env, cwd=cwd, timeout=300)
-    os.close(follower)
-    reader.join(timeout=10)
-    os.close(leader)
-    return process.returncode, bytes(shown)
 
 
 @pytest.mark.parametrize("form", ["text", "json", "csv"])

@@ -8,18 +8,16 @@ import csv
 import io
 import json
 import os
-import pty
 import re
 import shutil
 import subprocess
 import sys
 import sysconfig
-import threading
 from pathlib import Path
 
 import numpy as np
 import pytest
-from cli_runner import SCRIPT, run, user_env
+from cli_runner import run, run_with_terminal_stderr, train_tiny, user_env
 from reproduce import safe_open_metadata, shipped_differences
 from safetensors.numpy import load_file, save_file
 
@@ -66,20 +64,7 @@ def test_the_model_without_model_is_the_env_then_the_last_trained_then_de_it(tmp
     # conftest: no NAMECLF_ settings and an empty working folder, so nothing is trained yet
     assert checkpoint.resolve_model_dir(None) == shipped.path_of("de-it")
     assert nameclf.load().saved.path == shipped.path_of("de-it")
-    trained = run(
-        "train",
-        "--hidden",
-        "8",
-        "--epochs",
-        "1",
-        "--threads",
-        "1",
-        "--quiet",
-        "--data",
-        str(bundled_names_dir().parent),
-        env=env,
-        cwd=tmp_path,
-    )
+    trained = train_tiny(tmp_path, env)
     assert trained.returncode == 0, trained.stderr
     last = json.loads(run("predict", "Rossi", "--json", env=env, cwd=tmp_path).stdout)["model"]
     assert last.endswith("lstm-german-italian")
@@ -393,34 +378,8 @@ def test_a_long_file_shows_progress_on_a_terminal_and_nothing_otherwise(tmp_path
     names.write_text("Rossi\nMüller\n" * 3000)
     piped = run("predict", "--file", str(names), env=env, cwd=tmp_path)
     assert piped.returncode == 0 and piped.stderr == ""
-    leader, follower = pty.openpty()
-    shown = bytearray()
-
-    def drain() -> None:  # a terminal nobody reads fills up and blocks the writer
-        while True:
-            try:
-                chunk = os.read(leader, 65536)
-            except OSError:
-                return
-            if not chunk:
-                return
-            shown.extend(chunk)
-
-    reader = threading.Thread(target=drain, daemon=True)
-    reader.start()
-    with open(os.devnull, "w") as sink:
-        process = subprocess.run(
-            [str(SCRIPT), "predict", "--file", str(names)],
-            stdout=sink,
-            stderr=follower,
-            env=env,
-            cwd=tmp_path,
-            timeout=120,
-        )
-    os.close(follower)
-    reader.join(timeout=10)
-    os.close(leader)
-    assert process.returncode == 0
+    code, shown = run_with_terminal_stderr(["predict", "--file", str(names)], tmp_path / "out.txt", env, tmp_path)
+    assert code == 0
     assert b"names" in shown
 
 
