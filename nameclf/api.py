@@ -44,10 +44,11 @@ def _classifier() -> type[Predictor]:
             min_confidence: float | None = None,
             top_k: int = 1,
             coverage: float | None = None,
+            unfamiliar: float | None = 0.05,
         ) -> Any:
             """A pandas DataFrame of results on the input's index, in the fixed schema of
             `nameclf.tables.meta`: the same columns `predict --csv` and `predict --out` write."""
-            return predict_frame(self, names, probabilities, min_confidence, top_k, coverage)
+            return predict_frame(self, names, probabilities, min_confidence, top_k, coverage, unfamiliar)
 
     return Classifier
 

@@ -29,13 +29,21 @@ def card(saved: SavedModel) -> dict[str, Any]:
         "path": str(saved.path),
         "shipped": shipped.name_of(saved.path),
         "format_version": config.get("format_version"),
-        "network": {
+        "network": None
+        if spec is None
+        else {
             "cell": _plain(spec.cell),
             "hidden": spec.hidden,
             "layers": spec.layers,
             "bidirectional": spec.bidirectional,
             "members": saved.members,
             "parameters": config.get("parameters"),
+        },
+        "experts": {
+            "names": saved.experts,
+            "weight": saved.weight,
+            "validation": (config.get("experts") or {}).get("validation"),
+            "unfamiliar_names": saved.novelty is not None,
         },
         "languages": saved.labels,
         "vocabulary": {
@@ -119,7 +127,7 @@ def listing(models_dir: Path | None = None) -> list[dict[str, Any]]:
         metrics = saved.config.get("metrics", {})
         row.update(
             languages=saved.labels,
-            cell=_plain(saved.spec.cell),
+            cell=_plain(saved.spec.cell) if saved.spec is not None else "ngram",
             members=saved.members,
             validation_accuracy=metrics.get("validation_accuracy"),
             validation_macro_f1=metrics.get("validation_macro_f1"),

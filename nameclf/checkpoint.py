@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import functools
 import json
 import os
 import shutil
@@ -23,6 +24,10 @@ import numpy as np
 from nameclf.cells import NetworkSpec, parameter_shapes
 from nameclf.data import Vocabulary
 from nameclf.errors import ModelError, UsageError, shorten
+from nameclf.ngram import ARRAY_PREFIX as NGRAM_PREFIX
+from nameclf.ngram import NgramExpert
+from nameclf.novelty import ARRAY_PREFIX as NOVELTY_PREFIX
+from nameclf.novelty import NoveltyModel
 from nameclf.paths import MODEL_ENV, default_models_dir
 from nameclf.version import __version__
 
@@ -31,8 +36,14 @@ FORMAT = "nameclf-model"
 # than one) and `text.fold_case`; a version-1 folder reads as one member that keeps case.
 # 3: adds `calibration.temperature`; an older folder reads as uncalibrated (T = 1).
 # 4: adds `conformal.scores`, for prediction sets (`predict --coverage`); an older folder has none.
-FORMAT_VERSION = 4
-ADDED_IN = {"ensemble": 2, "text": 2, "calibration": 3, "conformal": 4}  # keys a folder of an older format never meant
+# 5: adds `experts` (names, the weight on the network, the n-gram model's config; its arrays under
+# `ngram.`) and `novelty` (the unfamiliar-name score; arrays under `novelty.`), and `network` only
+# when the experts hold one; an older folder reads as one network with no unfamiliar-name score.
+FORMAT_VERSION = 5
+# keys a folder of an older format never meant
+ADDED_IN = {"ensemble": 2, "text": 2, "calibration": 3, "conformal": 4, "experts": 5, "novelty": 5}
+EXPERT_PREFIXES = (NGRAM_PREFIX, NOVELTY_PREFIX)  # arrays saved in their own dtype, not as float32 weights
+EXPERT_NAMES = ("rnn", "ngram")
 MAX_MEMBERS = 64
 MAX_SCORES = 1_000_000  # held-out scores for prediction sets
 WEIGHTS_FILE = "model.safetensors"
@@ -49,8 +60,37 @@ class SavedModel:
     weights: dict[str, np.ndarray]
 
     @property
-    def spec(self) -> NetworkSpec:
-        return NetworkSpec(**self.config["network"])
+    def spec(self) -> NetworkSpec | None:
+        """The network's shape, or None for a model of the n-gram expert alone."""
+        return NetworkSpec(**self.config["network"]) if "network" in self.config else None
+
+    @property
+    def experts(self) -> list[str]:
+        return experts_of(self.config)
+
+    @property
+    def weight(self) -> float:
+        """The combination's weight on the network (1: the network alone, 0: the n-gram model alone)."""
+        return weight_of(self.config)
+
+    @functools.cached_property
+    def ngram(self) -> NgramExpert | None:
+        if "ngram" not in self.experts:
+            return None
+        section = _section(self.config, "experts").get("ngram")
+        if not isinstance(section, dict):
+            raise ValueError("experts.ngram must be an object")
+        expert = NgramExpert.from_arrays(section, self.weights)
+        if expert.labels != self.labels:
+            raise ValueError("the n-gram model's languages are not the model's")
+        return expert
+
+    @functools.cached_property
+    def novelty(self) -> NoveltyModel | None:
+        """The unfamiliar-name score, or None for a model saved without one (format 4 or older)."""
+        if "novelty" not in self.config:
+            return None
+        return NoveltyModel.from_arrays(_section(self.config, "novelty"), self.weights)
 
     @property
     def labels(self) -> list[str]:
@@ -76,12 +116,38 @@ class SavedModel:
 
     def member_weights(self) -> list[dict[str, np.ndarray]]:
         """Each member's weights under the network's own names (one dict for a single model)."""
+        network = {name: value for name, value in self.weights.items() if not name.startswith(EXPERT_PREFIXES)}
         if self.members == 1:
-            return [self.weights]
+            return [network]
         return [
-            {name[len(prefix) :]: value for name, value in self.weights.items() if name.startswith(prefix)}
+            {name[len(prefix) :]: value for name, value in network.items() if name.startswith(prefix)}
             for prefix in (member_prefix(i) for i in range(self.members))
         ]
+
+
+def experts_of(config: dict[str, Any]) -> list[str]:
+    """The experts a config describes: ["rnn"] for a folder older than format 5."""
+    names = _section(config, "experts").get("names", ["rnn"])
+    if (
+        not isinstance(names, list)
+        or not names
+        or not all(isinstance(name, str) and name in EXPERT_NAMES for name in names)
+        or len(set(names)) != len(names)
+    ):
+        raise ValueError(f"experts.names must list some of {', '.join(EXPERT_NAMES)}, not {_quoted(names)}")
+    if ("rnn" in names) != ("network" in config):
+        raise ValueError("experts.names and the network section disagree")
+    return names
+
+
+def weight_of(config: dict[str, Any]) -> float:
+    names = experts_of(config)
+    if len(names) == 1:
+        return 1.0 if names == ["rnn"] else 0.0
+    value = _section(config, "experts").get("weight")
+    if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value <= 1:
+        raise ValueError(f"experts.weight must be a number in [0, 1], not {_quoted(value)}")
+    return float(value)
 
 
 def member_prefix(index: int) -> str:
@@ -226,7 +292,10 @@ def save(target: Path, weights: dict[str, np.ndarray], config: dict[str, Any]) -
     except OSError as error:
         raise _cannot_write(target, error) from None
     try:
-        arrays = {name: np.ascontiguousarray(value, dtype=np.float32) for name, value in weights.items()}
+        arrays = {
+            name: np.ascontiguousarray(value, dtype=None if name.startswith(EXPERT_PREFIXES) else np.float32)
+            for name, value in weights.items()
+        }
         save_file(arrays, str(staging / WEIGHTS_FILE), metadata={"format": FORMAT})
         text = json.dumps(config, indent=2, ensure_ascii=False) + "\n"
         (staging / CONFIG_FILE).write_text(text, encoding="utf-8")
@@ -379,9 +448,6 @@ def load(path: Path) -> SavedModel:
 
 
 def _load_unlocked(path: Path) -> SavedModel:
-    from safetensors import SafetensorError
-    from safetensors.numpy import load_file
-
     if not path.exists():
         if os.environ.get(MODEL_ENV) and Path(os.environ[MODEL_ENV]) == path:  # the user may not know it is set
             from nameclf import shipped
@@ -416,14 +482,18 @@ def _load_unlocked(path: Path) -> SavedModel:
     # what an older format never had does not apply to it, whatever a hand-edited file says
     config = {key: value for key, value in config.items() if ADDED_IN.get(key, 0) <= version}
     try:
-        spec = NetworkSpec(**config["network"])
+        names = experts_of(config)
+        weight_of(config)
+        spec = NetworkSpec(**config["network"]) if "rnn" in names else None
         labels, vocabulary = config["labels"], config["vocabulary"]
-        if not (isinstance(labels, list) and isinstance(vocabulary, str) and len(labels) == spec.num_labels):
-            raise ValueError("labels or vocabulary do not match the network")
+        if not (isinstance(labels, list) and isinstance(vocabulary, str)):
+            raise ValueError("labels or vocabulary are not a list and a string")
+        if spec is not None and len(labels) != spec.num_labels:
+            raise ValueError("labels do not match the network")
         members = member_count(config)
         temperature_of(config)
         conformal_scores_of(config)
-        if Vocabulary(vocabulary, fold_case(config)).size != spec.vocab_size:
+        if spec is not None and Vocabulary(vocabulary, fold_case(config)).size != spec.vocab_size:
             raise ValueError("vocabulary size does not match the network")
         if not all(isinstance(label, str) and label for label in labels) or len(set(labels)) != len(labels):
             raise ValueError("labels must be distinct language names")
@@ -433,6 +503,27 @@ def _load_unlocked(path: Path) -> SavedModel:
         raise ModelError(
             f"{config_path} is incomplete or inconsistent ({error}); retrain with `nameclf train`"
         ) from None
+    weights = _read_weights(weights_path, config_path, spec, members, version)
+    saved = SavedModel(path, config, weights)
+    for section, part in (("experts", "ngram"), ("novelty", "novelty")):
+        try:
+            getattr(saved, part)
+        except (KeyError, TypeError, ValueError, UnicodeDecodeError) as error:
+            raise ModelError(
+                f"{path}: the model's {section} section is damaged ({shorten(str(error), 80)}); "
+                "retrain with `nameclf train`"
+            ) from None
+    return saved
+
+
+def _read_weights(
+    weights_path: Path, config_path: Path, spec: NetworkSpec | None, members: int, version: int
+) -> dict[str, np.ndarray]:
+    """The weights file's arrays, checked against the config: the network's as float32, the experts'
+    (`ngram.`, `novelty.`) in their own dtype."""
+    from safetensors import SafetensorError
+    from safetensors.numpy import load_file
+
     if not weights_path.is_file():
         raise ModelError(f"{weights_path} is missing; retrain with `nameclf train`")
     try:
@@ -442,7 +533,7 @@ def _load_unlocked(path: Path) -> SavedModel:
         raise ModelError(
             f"{weights_path} is not a readable safetensors file ({reason}); retrain with `nameclf train`"
         ) from None
-    expected = expected_shapes(spec, members)
+    expected = expected_shapes(spec, members) if spec is not None else {}
     for name, shape in expected.items():
         if name not in weights:
             raise ModelError(f"{weights_path} lacks weight {name}; it does not belong to {config_path}")
@@ -451,11 +542,20 @@ def _load_unlocked(path: Path) -> SavedModel:
                 f"{weights_path}: {name} has shape {tuple(weights[name].shape)}, the config needs {shape}; "
                 "the weights do not belong to this config, retrain with `nameclf train`"
             )
-    extra = sorted(set(weights) - set(expected))
+    if version < 5:  # as with the config's keys: what an older format never had does not apply to it
+        weights = {name: value for name, value in weights.items() if not name.startswith(EXPERT_PREFIXES)}
+    extra = sorted(name for name in set(weights) - set(expected) if not name.startswith(EXPERT_PREFIXES))
     if extra:
         raise ModelError(f"{weights_path} has weights the config does not describe ({extra[0]}, ...)")
-    weights = {name: np.asarray(value, dtype=np.float32) for name, value in weights.items()}
-    bad = [name for name, value in weights.items() if not np.isfinite(value).all()]
+    weights = {
+        name: np.asarray(value) if name.startswith(EXPERT_PREFIXES) else np.asarray(value, dtype=np.float32)
+        for name, value in weights.items()
+    }
+    bad = [
+        name
+        for name, value in weights.items()
+        if np.issubdtype(value.dtype, np.floating) and not np.isfinite(value).all()
+    ]
     if bad:
         raise ModelError(f"{weights_path}: {bad[0]} holds NaN or infinite values; retrain with `nameclf train`")
-    return SavedModel(path, config, weights)
+    return weights

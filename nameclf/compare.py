@@ -29,8 +29,10 @@ class Run:
     validation_macro_f1: float
     seconds: float
     parameters: int
-    best_epoch: int
+    best_epoch: int | None
     model_dir: str | None = None
+    # each expert's validation figures and their combination's: {"rnn" | "ngram" | "combination": {...}}
+    experts: dict[str, dict[str, float]] = field(default_factory=dict)
 
 
 @dataclass
@@ -49,6 +51,15 @@ class CellSummary:
         values = self._figures(name)
         return statistics.stdev(values) if len(values) > 1 else 0.0
 
+    def experts(self) -> list[str]:
+        """What each run's figures cover: "rnn", "ngram" and "combination" for the two experts."""
+        return list(self.runs[0].experts) if self.runs else []
+
+    def expert_figures(self, expert: str, figure: str) -> tuple[float, float]:
+        """(mean, spread over seeds) of one expert's validation `figure` ("accuracy", "macro_f1")."""
+        values = [run.experts[expert][figure] for run in self.runs]
+        return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0
+
     def to_dict(self) -> dict[str, Any]:
         summary = {
             f"{figure}_{kind}": round(function(figure), 6)
@@ -58,6 +69,14 @@ class CellSummary:
         return {
             "cell": self.cell,
             **summary,
+            "experts": {
+                expert: {
+                    f"validation_{figure}_{kind}": round(value, 6)
+                    for figure in ("accuracy", "macro_f1")
+                    for kind, value in zip(("mean", "spread"), self.expert_figures(expert, figure))
+                }
+                for expert in self.experts()
+            },
             "parameters": self.runs[0].parameters,
             "runs": [run.__dict__ for run in self.runs],
         }
@@ -119,6 +138,7 @@ def compare(
                 parameters=result.config["parameters"],
                 best_epoch=result.config["training"]["best_epoch"],
                 model_dir=str(result.model_dir) if result.model_dir is not None else None,
+                experts=result.config["experts"]["validation"],
             )
             summary.runs.append(run)
             if on_run is not None:

@@ -45,10 +45,20 @@ def require_dask():
     return dd
 
 
-def _label(partition, column: str, predictor: Predictor, names: dict, probabilities, min_confidence, top_k, coverage):
+def _label(
+    partition,
+    column: str,
+    predictor: Predictor,
+    names: dict,
+    probabilities,
+    min_confidence,
+    top_k,
+    coverage,
+    unfamiliar,
+):
     import pandas as pd
 
-    results = predict_frame(predictor, partition[column], probabilities, min_confidence, top_k, coverage)
+    results = predict_frame(predictor, partition[column], probabilities, min_confidence, top_k, coverage, unfamiliar)
     results = results.rename(columns=names)
     joined = pd.concat([partition.reset_index(drop=True), results.reset_index(drop=True)], axis=1)
     joined.index = partition.index
@@ -64,6 +74,7 @@ def predict(
     min_confidence: float | None = None,
     top_k: int = 1,
     coverage: float | None = None,
+    unfamiliar: float | None = 0.05,
 ) -> Any:
     """`frame` (a Dask DataFrame, or a Series of names) with the result columns added, lazily.
 
@@ -74,7 +85,7 @@ def predict(
     import pandas as pd
 
     predictor = model if isinstance(model, Predictor) else Predictor.load(model)
-    predictor.predict([], top_k, min_confidence, coverage)  # a bad option fails here, not on a worker
+    predictor.predict([], top_k, min_confidence, coverage, unfamiliar)  # a bad option fails here, not on a worker
     if isinstance(frame, dd.Series):
         column = column or frame.name or "name"
         frame = frame.to_frame(name=column)
@@ -94,6 +105,7 @@ def predict(
         min_confidence,
         top_k,
         coverage,
+        unfamiliar,
         meta=expected,
         align_dataframes=False,
     )
@@ -233,6 +245,7 @@ def label_file(
     client: Any = None,
     top_k: int = 1,
     coverage: float | None = None,
+    unfamiliar: float | None = 0.05,
 ) -> Labelled:
     """Label `column` of the table at `source` into the table at `out` (input columns kept, result
     columns added, row order kept). `on_partition(done, total)` hears of each partition written.
@@ -245,7 +258,8 @@ def label_file(
     if out.is_dir():
         raise UsageError(f"--out {out} is a folder; name a .parquet or .csv file")
     table = read_table(source, column)
-    labelled = predict(table, column, predictor, min_confidence=min_confidence, top_k=top_k, coverage=coverage)
+    options = {"min_confidence": min_confidence, "top_k": top_k, "coverage": coverage, "unfamiliar": unfamiliar}
+    labelled = predict(table, column, predictor, **options)
     results = [free_column(name, set(table.columns)) for name in meta().columns]
     language, abstained = results[0], results[meta().columns.get_loc("abstained")]
     parts = labelled.to_delayed()

@@ -57,6 +57,7 @@ class NgramSettings:
     sublinear_tf: bool = True
     norm: str = "l2"
     marks: bool | None = None  # ^name$ around the text; None: exactly when analyzer is "char"
+    min_df: int = 1  # n-grams in fewer training names are dropped: keeps the shipped files small
 
     def __post_init__(self):
         if self.analyzer not in ANALYZERS:
@@ -67,6 +68,9 @@ class NgramSettings:
         if self.norm != "l2":
             raise ValueError("only the l2 norm is implemented")
         object.__setattr__(self, "ngram_range", (low, high))
+        if not 1 <= int(self.min_df):
+            raise ValueError(f"min_df must be a whole number of at least 1, not {self.min_df!r}")
+        object.__setattr__(self, "min_df", int(self.min_df))
         if self.marks is None:
             object.__setattr__(self, "marks", self.analyzer == "char")
 
@@ -211,7 +215,7 @@ class NgramExpert:
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         """The arrays for safetensors, keys prefixed `ngram.`: the vocabulary as UTF-8 bytes joined
-        (`vocabulary_utf8`, uint8) with each n-gram's end offset (`vocabulary_ends`, int64), `idf`,
+        (`vocabulary_utf8`, uint8) with each n-gram's end offset (`vocabulary_ends`, int32), `idf`,
         `coef` and `intercept`."""
         data, ends = pack_strings(self.vocabulary)
         return {
@@ -240,12 +244,25 @@ class NgramExpert:
         )
 
 
+def combined(rnn: np.ndarray, ngram: np.ndarray, weight: float) -> np.ndarray:
+    """log of the weighted geometric mean p ∝ p_rnn^weight · p_ngram^(1 − weight), renormalised:
+    (names, labels) float64 log-probabilities from the two experts' log-probabilities."""
+    if weight >= 1.0:
+        mixed = np.asarray(rnn, dtype=np.float64)
+    elif weight <= 0.0:
+        mixed = np.asarray(ngram, dtype=np.float64)
+    else:
+        mixed = weight * np.asarray(rnn, dtype=np.float64) + (1.0 - weight) * np.asarray(ngram, dtype=np.float64)
+    mixed = mixed - mixed.max(axis=1, keepdims=True)
+    return mixed - np.log(np.exp(mixed).sum(axis=1, keepdims=True))
+
+
 def pack_strings(strings: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
     """A list of strings as two arrays for safetensors: their UTF-8 bytes joined (uint8) and the
-    offset where each one ends (int64)."""
+    offset where each one ends (int32: a vocabulary is far below 2 GiB)."""
     encoded = [text.encode("utf-8") for text in strings]
     data = np.frombuffer(b"".join(encoded), dtype=np.uint8).copy()
-    return data, np.cumsum([len(text) for text in encoded], dtype=np.int64)
+    return data, np.cumsum([len(text) for text in encoded], dtype=np.int64).astype(np.int32)
 
 
 def unpack_strings(data: np.ndarray, ends: np.ndarray) -> list[str]:
@@ -314,6 +331,7 @@ def fit_estimators(
         lowercase=settings.lowercase,
         sublinear_tf=settings.sublinear_tf,
         norm=settings.norm,
+        min_df=settings.min_df,
         dtype=np.float64,
     )
     features = vectorizer.fit_transform([settings.text(text) for text in texts])

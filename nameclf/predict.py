@@ -7,6 +7,7 @@ mostly of them is flagged and not given a language, instead of a confident guess
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -15,15 +16,17 @@ from typing import Any
 
 import numpy as np
 
-from nameclf import calibration, cells, conformal
+from nameclf import calibration, cells, conformal, novelty
 from nameclf.checkpoint import SavedModel, load, resolve_model_dir
-from nameclf.data import length_batches, normalise
+from nameclf.data import UNKNOWN, length_batches, normalise
 from nameclf.errors import ModelError, UsageError
+from nameclf.ngram import combined
 
 MAX_NAME_LENGTH = 256
 MOSTLY_UNKNOWN = 0.5  # above this share of unknown characters a name gets no language
 FORWARD_BATCH = 1024  # names in one forward pass of the network (grouped by length)
 UNSURE_CANDIDATES = 3  # languages listed for a name the model is unsure of
+UNFAMILIAR = novelty.DEFAULT_ALPHA  # flag a name whose unfamiliar-name p-value is at most this
 
 
 class Unreadable(str):
@@ -50,6 +53,8 @@ class Prediction:
     warning: str | None = None
     abstained: bool = False  # below --min-confidence: no language, `top` still says what it might be
     set: list[str] | None = None  # with --coverage: the prediction set, most likely first
+    unfamiliar: bool | None = None  # unlike the training names (novelty_p <= the level); None: not scored
+    novelty_p: float | None = None  # how rare so unlike a name is among held-out names like the training data's
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -62,6 +67,8 @@ class Prediction:
             "warning": self.warning,
             "abstained": self.abstained,
             "set": self.set,
+            "unfamiliar": self.unfamiliar,
+            "novelty_p": None if self.novelty_p is None else round(self.novelty_p, 6),
         }
 
 
@@ -78,10 +85,14 @@ class Predictor:
         self._key: str | None = None
         # every probability the predictor gives is calibrated; a model saved without a temperature answers at T = 1
         self.temperature = saved.temperature if saved.temperature is not None else 1.0
+        self.ngram = saved.ngram  # None for a model of the network alone
+        self.novelty = saved.novelty  # None for a model saved without the unfamiliar-name score
+        self.weight = saved.weight  # the combination's weight on the network
         if backend == "numpy":
-            self._prepared = [_prepare_numpy(self.spec, weights) for weights in saved.member_weights()]
+            network = self.spec is not None
+            self._prepared = [_prepare_numpy(self.spec, w) for w in saved.member_weights()] if network else []
         elif backend == "torch":
-            self._torch_models = _torch_models(saved, device)
+            self._torch_models = _torch_models(saved, device) if self.spec is not None else ([], None)
         else:
             raise UsageError(f"unknown backend {backend!r}; choose numpy or torch")
 
@@ -127,10 +138,30 @@ class Predictor:
     def load(cls, model: Path | str | None = None, backend: str = "numpy", device: str = "cpu") -> Predictor:
         return cls(load(resolve_model_dir(model)), backend=backend, device=device)
 
-    def log_probabilities(self, encoded: Sequence[np.ndarray], calibrated: bool = True) -> np.ndarray:
-        """(n, labels) log-probabilities for encoded names (each non-empty); grouped by length.
+    def log_probabilities(
+        self, encoded: Sequence[np.ndarray], calibrated: bool = True, names: Sequence[str] | None = None
+    ) -> np.ndarray:
+        """(n, labels) log-probabilities for encoded names (each non-empty): the experts' combination.
 
-        `calibrated=False` gives the network's own, before the temperature."""
+        The network's are grouped by length; the n-gram model reads `names` (the names as normalised),
+        or, without them, the text the encodings spell (an unknown character as UNKNOWN, which no
+        n-gram holds). `calibrated=False` gives the combination before the temperature."""
+        rnn = self._network_log_probabilities(encoded) if self.spec is not None else None
+        if self.ngram is not None:
+            texts = names if names is not None else [self._text(codes) for codes in encoded]
+            ngram = self.ngram.log_probabilities(texts)
+            result = combined(rnn if rnn is not None else ngram, ngram, self.weight if rnn is not None else 0.0)
+        else:
+            result = rnn
+        if calibrated and self.temperature != 1.0:
+            result = calibration.scaled(result, self.temperature)
+        return np.asarray(result, dtype=np.float32)
+
+    def _text(self, codes: np.ndarray) -> str:
+        characters = self.vocabulary.characters
+        return "".join(characters[code - 1] if code else UNKNOWN for code in codes.tolist())
+
+    def _network_log_probabilities(self, encoded: Sequence[np.ndarray]) -> np.ndarray:
         result = np.zeros((len(encoded), len(self.labels)), dtype=np.float32)
         # the products are small: several BLAS threads only fight each other (and any other
         # process) for the cores, measured 3-4x slower on 2 cores (benchmarks/predict_speed.py)
@@ -138,9 +169,17 @@ class Predictor:
             for batch in length_batches([len(e) for e in encoded], FORWARD_BATCH):
                 indices = np.stack([encoded[i] for i in batch])
                 result[batch] = self._log_probabilities(indices)
-        if calibrated and self.temperature != 1.0:
-            result = calibration.scaled(result, self.temperature).astype(np.float32)
         return result
+
+    def unfamiliar_threshold(self, alpha: float | None) -> float | None:
+        """Check the unfamiliar-name level (None: do not score)."""
+        if alpha is None:
+            return None
+        try:
+            novelty.check_alpha(alpha)
+        except ValueError as error:
+            raise UsageError(f"--unfamiliar: {error}") from None
+        return alpha
 
     def _log_probabilities(self, indices: np.ndarray) -> np.ndarray:
         """Each member's log-probabilities; an ensemble answers the mean of its members' probabilities."""
@@ -209,14 +248,17 @@ class Predictor:
         top_k: int = 1,
         min_confidence: float | None = None,
         coverage: float | None = None,
+        unfamiliar: float | None = UNFAMILIAR,
     ) -> list[Prediction]:
         """One Prediction per name, in order.
 
         With `min_confidence`, a name whose top calibrated probability is below it is `abstained`: no
         language, and at least its three likeliest in `top`. With `coverage` (e.g. 0.9), each answered
         name also gets `set`: the languages that hold its true one with that probability, on average over
-        names like the training data's (split conformal prediction, nameclf/conformal.py)."""
-        return self.predict_with_probabilities(names, top_k, min_confidence, coverage)[0]
+        names like the training data's (split conformal prediction, nameclf/conformal.py). Each answered
+        name of a model with an unfamiliar-name score gets `novelty_p`, and `unfamiliar` when it is at
+        most `unfamiliar` (0.05: about 5% of names like the training names are flagged; None: not scored)."""
+        return self.predict_with_probabilities(names, top_k, min_confidence, coverage, unfamiliar)[0]
 
     def predict_with_probabilities(
         self,
@@ -224,40 +266,81 @@ class Predictor:
         top_k: int = 1,
         min_confidence: float | None = None,
         coverage: float | None = None,
+        unfamiliar: float | None = UNFAMILIAR,
     ) -> tuple[list[Prediction], np.ndarray]:
         """`predict`'s answers, and the (names, languages) calibrated probabilities behind them (a row
-        of NaN for a name that got no answer)."""
+        of NaN for a name that got no answer). Each distinct name is answered once."""
         if top_k < 1:
             raise UsageError("--top-k must be at least 1")
         check_confidence(min_confidence)
         cutoff = None if coverage is None else self.set_threshold(coverage)
+        alpha = self.unfamiliar_threshold(unfamiliar)
+        raws = list(names)
+        distinct: dict[Any, int] = {}
+        positions = np.empty(len(raws), dtype=np.int64)
+        unique: list[Any] = []
+        for index, raw in enumerate(raws):
+            key = raw if type(raw) is str else ("not a name", index)  # an Unreadable or a non-string: its own
+            found = distinct.get(key)
+            if found is None:
+                found = distinct[key] = len(unique)
+                unique.append(raw)
+            positions[index] = found
+        answers, matrix = self._answer(unique, top_k, min_confidence, cutoff, alpha)
+        if len(unique) == len(raws):
+            return answers, matrix
+        predictions = []
+        first_use = np.zeros(len(unique), dtype=bool)
+        for raw, position in zip(raws, positions.tolist()):
+            answer = answers[position]
+            if first_use[position]:  # a later copy of a name: an answer of its own, carrying this very input
+                copied_set = None if answer.set is None else list(answer.set)
+                answer = dataclasses.replace(answer, name=raw, top=list(answer.top), set=copied_set)
+            first_use[position] = True
+            predictions.append(answer)
+        return predictions, matrix[positions]
+
+    def _answer(
+        self, names: list[Any], top_k: int, min_confidence: float | None, cutoff: float | None, alpha: float | None
+    ) -> tuple[list[Prediction], np.ndarray]:
         top_k = min(top_k, len(self.labels))
         unsure_k = min(max(top_k, UNSURE_CANDIDATES), len(self.labels))
         predictions: list[Prediction] = []
         pending: list[int] = []
         encoded: list[np.ndarray] = []
+        texts: list[str] = []
         for raw in names:
             prediction, codes = self.checked(raw)
             predictions.append(prediction)
             if codes is not None:
                 pending.append(len(predictions) - 1)
                 encoded.append(codes)
+                texts.append(normalise(raw))
         matrix = np.full((len(predictions), len(self.labels)), np.nan, dtype=np.float32)
-        if encoded:
-            probabilities = np.exp(self.log_probabilities(encoded))
-            matrix[pending] = probabilities
-            order = np.argsort(-probabilities, axis=1, kind="stable")
-            sets = None if cutoff is None else conformal.prediction_sets(probabilities, cutoff)
-            for row, position in enumerate(pending):
-                prediction = predictions[position]
-                unsure = min_confidence is not None and probabilities[row, order[row, 0]] < min_confidence
-                shown = order[row, : unsure_k if unsure else top_k]
-                prediction.top = [(self.labels[j], float(probabilities[row, j])) for j in shown]
-                prediction.language, prediction.probability = prediction.top[0]
-                if unsure:
-                    prediction.language, prediction.abstained = None, True
-                if sets is not None:
-                    prediction.set = [self.labels[j] for j in sets[row]]
+        if not encoded:
+            return predictions, matrix
+        probabilities = np.exp(self.log_probabilities(encoded, names=texts))
+        matrix[pending] = probabilities
+        order = np.argsort(-probabilities, axis=1, kind="stable")
+        sets = None if cutoff is None else conformal.prediction_sets(probabilities, cutoff)
+        p_values = None
+        if alpha is not None and self.novelty is not None:
+            p_values = self.novelty.p_values(self.novelty.scores(texts, probabilities)).tolist()
+        labels = self.labels
+        for row, position in enumerate(pending):
+            prediction = predictions[position]
+            ranked = order[row]
+            unsure = min_confidence is not None and probabilities[row, ranked[0]] < min_confidence
+            shown = ranked[: unsure_k if unsure else top_k].tolist()
+            prediction.top = [(labels[j], float(probabilities[row, j])) for j in shown]
+            prediction.language, prediction.probability = prediction.top[0]
+            if unsure:
+                prediction.language, prediction.abstained = None, True
+            if sets is not None:
+                prediction.set = [labels[j] for j in sets[row]]
+            if p_values is not None:
+                prediction.novelty_p = p_values[row]
+                prediction.unfamiliar = p_values[row] <= alpha
         return predictions, matrix
 
     def predict_stream(
@@ -267,19 +350,21 @@ class Predictor:
         batch: int = 4096,
         min_confidence: float | None = None,
         coverage: float | None = None,
+        unfamiliar: float | None = UNFAMILIAR,
     ) -> Iterator[Prediction]:
         """Predict an iterable of any length in bounded memory, `batch` names at a time."""
         check_confidence(min_confidence)
+        self.unfamiliar_threshold(unfamiliar)
         if coverage is not None:
             self.set_threshold(coverage)  # a model without scores fails before the first name
         chunk: list[str] = []
         for name in names:
             chunk.append(name)
             if len(chunk) >= batch:
-                yield from self.predict(chunk, top_k, min_confidence, coverage)
+                yield from self.predict(chunk, top_k, min_confidence, coverage, unfamiliar)
                 chunk = []
         if chunk:
-            yield from self.predict(chunk, top_k, min_confidence, coverage)
+            yield from self.predict(chunk, top_k, min_confidence, coverage, unfamiliar)
 
 
 @functools.cache
@@ -347,6 +432,7 @@ def predict(
     top_k: int = 1,
     min_confidence: float | None = None,
     coverage: float | None = None,
+    unfamiliar: float | None = UNFAMILIAR,
 ) -> list[Prediction]:
     """The Python API: `nameclf.predict.predict(["Tribbiani"])[0].language == "Italian"`."""
-    return Predictor.load(model).predict(names, top_k, min_confidence, coverage)
+    return Predictor.load(model).predict(names, top_k, min_confidence, coverage, unfamiliar)

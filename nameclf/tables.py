@@ -21,6 +21,8 @@ The schema, in this order:
 | `warning` | string (nullable) | a note on an answer that was given: unknown characters ignored |
 | `abstained` | bool | below `min_confidence`: no language, though `probability` is filled |
 | `set` | string (nullable) | with `coverage`: the prediction set, most likely first, `;`-joined |
+| `unfamiliar` | boolean (nullable) | unlike the training names (`novelty_p` at most the level); null: not scored |
+| `novelty_p` | float32 | how rare so unlike a name is among held-out names like the training names; NaN: none |
 | `p_<language>` | float32 | with `probabilities=True`: each language's calibrated probability |
 
 As CSV text (`csv_text`): null and NaN are empty, probabilities have 6 decimals, booleans are `true`
@@ -57,6 +59,8 @@ DTYPES = {
     "warning": "string",
     "abstained": "bool",
     "set": "string",
+    "unfamiliar": "boolean",
+    "novelty_p": "float32",
 }
 RESULT_COLUMNS = list(DTYPES)
 PARQUET_SUFFIXES = (".parquet", ".pq")
@@ -86,6 +90,8 @@ def values(prediction: Prediction) -> tuple:
         None if no_answer else prediction.warning,
         prediction.abstained,
         None if prediction.set is None else ";".join(prediction.set),
+        prediction.unfamiliar,
+        prediction.novelty_p,
     )
 
 
@@ -188,6 +194,7 @@ def predict_frame(
     min_confidence: float | None = None,
     top_k: int = 1,
     coverage: float | None = None,
+    unfamiliar: float | None = 0.05,
 ) -> pd.DataFrame:
     """The result table for `names` (see the module's schema), row for row, on their index."""
     from nameclf.predict import Unreadable
@@ -200,7 +207,7 @@ def predict_frame(
     for start in range(0, max(len(names_list), 1), ANSWER_CHUNK):  # bounded memory: a chunk's answers at a time
         chunk = names_list[start : start + ANSWER_CHUNK]
         inputs = [missing if value is None else value if isinstance(value, str) else str(value) for value in chunk]
-        predictions, matrix = predictor.predict_with_probabilities(inputs, top_k, min_confidence, coverage)
+        predictions, matrix = predictor.predict_with_probabilities(inputs, top_k, min_confidence, coverage, unfamiliar)
         cells += [values(prediction) for prediction in predictions]
         if probabilities:
             matrices.append(matrix)
@@ -209,7 +216,8 @@ def predict_frame(
     for (name, dtype), column in zip(DTYPES.items(), by_column):
         if dtype == "float32":
             column = [np.nan if value is None else value for value in column]
-        columns[name] = pd.array(column, dtype=dtype) if dtype == "string" else np.array(column, dtype=dtype)
+        nullable = dtype in ("string", "boolean")
+        columns[name] = pd.array(column, dtype=dtype) if nullable else np.array(column, dtype=dtype)
     if probabilities:
         matrix = np.concatenate(matrices)
         for position, language in enumerate(predictor.languages):
@@ -322,4 +330,3 @@ def input_cells(name, width: int) -> list[str]:
     """The input row a name came from, padded to the header's width (an unreadable row: empty cells)."""
     cells = list(getattr(name, "cells", []))
     return cells + [""] * (width - len(cells))
-

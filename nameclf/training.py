@@ -14,9 +14,9 @@ from typing import Any
 import numpy as np
 import torch
 
-from nameclf import calibration, checkpoint, conformal
+from nameclf import calibration, checkpoint, conformal, experts
 from nameclf.cells import NetworkSpec, parameter_shapes
-from nameclf.choices import TASK_DEFAULTS, Cell, Task
+from nameclf.choices import TASK_DEFAULTS, Cell, Experts, Task
 from nameclf.data import (
     Dataset,
     Example,
@@ -34,6 +34,8 @@ from nameclf.errors import Interrupted, UsageError
 from nameclf.fitting import EncodedSplit, Fitted, class_weights, fit, measure, member_folds
 from nameclf.metrics import Report, score
 from nameclf.model import Impl, check_cell, state_arrays
+from nameclf.ngram import NgramExpert, combined
+from nameclf.novelty import NoveltyModel
 from nameclf.paths import default_data_dir, default_models_dir
 from nameclf.reporting import Reporter
 from nameclf.version import __version__
@@ -71,11 +73,30 @@ class TrainConfig:
     label_smoothing: float | None = None
     fold_case: bool | None = None  # lower-case names before encoding
     members: int | None = None  # 1: one network; k > 1: k-fold ensemble over train + validation
+    experts: Experts | None = None  # the network, the character n-gram model, or both combined
+    ngram_range: tuple[int, int] | None = None  # the n-gram model's shortest and longest n-grams
+    ngram_c: float | None = None  # the n-gram model's inverse regularisation strength
+    ngram_min_df: int | None = None  # n-grams in fewer training names are left out
 
     def __post_init__(self):
         self.impl, self.shared_names = Impl(self.impl), SharedNames(self.shared_names)
         if self.cell is not None:
             self.cell = Cell(self.cell)
+        if self.experts is not None:
+            try:
+                self.experts = Experts(self.experts)
+            except ValueError:
+                choices = ", ".join(e.value for e in Experts)
+                raise UsageError(f"--experts must be one of {choices}, not {str(self.experts)[:30]!r}") from None
+        if self.ngram_range is not None:
+            low, high = (int(n) for n in self.ngram_range)
+            if not 1 <= low <= high <= 8:
+                raise UsageError("--ngram-range must be LOW-HIGH with 1 <= LOW <= HIGH <= 8, e.g. 1-4")
+            self.ngram_range = (low, high)
+        if self.ngram_c is not None and not 0 < self.ngram_c <= 1e6:
+            raise UsageError("--ngram-c must be a number in (0, 1000000]")
+        if self.ngram_min_df is not None and not 1 <= self.ngram_min_df <= 1000:
+            raise UsageError("--ngram-min-df must be a whole number from 1 to 1000")
         for name, most in LIMITS.items():
             value = getattr(self, name)
             if value is not None and not 1 <= value <= most:
@@ -155,10 +176,10 @@ def default_model_name(config: TrainConfig, dataset: Dataset, known: int) -> str
         selection = "-".join(language.lower() for language in languages)
     else:
         selection = f"{len(languages)}-languages"
+    if "rnn" not in config.experts.names:
+        return f"ngram-{selection}"
     impl = "-scratch" if config.impl is Impl.scratch else ""
     return f"{config.cell.value}{impl}-{selection}"
-
-
 
 
 def parameter_count(spec: NetworkSpec) -> int:
@@ -194,6 +215,9 @@ class Calibrated:
     calibration: dict[str, Any]
     conformal: dict[str, Any] | None  # None when no validation name was held out for it
     seconds: float
+    experts: dict[str, Any]  # the experts section: names, weight, how it was chosen, each one's figures
+    ngram: NgramExpert | None
+    novelty: NoveltyModel | None  # None when no validation name was held out for it
 
 
 def set_up(config: TrainConfig, data_dir: Path | None, out: Path | None, mark_latest: bool, save: bool) -> Setup:
@@ -223,19 +247,28 @@ def set_up(config: TrainConfig, data_dir: Path | None, out: Path | None, mark_la
     return Setup(config, Task.of(len(languages)), dataset, split, vocabulary, spec, device, threads, out, started)
 
 
-def fit_members(setup: Setup, reporter: Reporter) -> list[Fitted]:
-    """One network on the split, or a k-fold ensemble over train + validation: `fit` once per member."""
+def member_parts(setup: Setup) -> list[tuple[list[Example], list[Example]]]:
+    """(training names, validation names) of each member: the split for one, k folds over train +
+    validation for an ensemble."""
     config, split = setup.config, setup.split
     if config.members == 1:
-        parts = [(split.train, split.validation)]
-    else:
-        pool = split.train + split.validation
-        if config.members > len(pool):
-            raise UsageError(
-                f"--members {config.members}: only {len(pool)} training and validation names to deal into folds; "
-                "choose fewer members"
-            )
-        parts = member_folds(pool, config.members, config.seed)
+        return [(split.train, split.validation)]
+    pool = split.train + split.validation
+    if config.members > len(pool):
+        raise UsageError(
+            f"--members {config.members}: only {len(pool)} training and validation names to deal into folds; "
+            "choose fewer members"
+        )
+    return member_folds(pool, config.members, config.seed)
+
+
+def fit_members(setup: Setup, reporter: Reporter) -> list[Fitted]:
+    """One network on the split, or a k-fold ensemble over train + validation: `fit` once per member;
+    none when the experts leave the network out."""
+    config = setup.config
+    if "rnn" not in config.experts.names:
+        return []
+    parts = member_parts(setup)
     fitted: list[Fitted] = []
     for index, (training_names, validation_names) in enumerate(parts):
         reporter.member(index, len(parts))
@@ -255,25 +288,40 @@ def fit_members(setup: Setup, reporter: Reporter) -> list[Fitted]:
 
 
 def calibrate(setup: Setup, fitted: list[Fitted]) -> Calibrated:
-    """Validation figures, the temperature and the prediction sets' scores of the fitted networks.
+    """Validation figures, the combination's weight, the temperature, the prediction sets' scores and
+    the unfamiliar-name score, all on the combination of the experts.
 
     The figures are on the split's validation names for one network, and out-of-fold for an ensemble
-    (each name scored by the member that never trained on it, a single member's accuracy). The
-    temperature is fitted on one seeded half of those names; the other half is kept apart from it, shows
-    what the temperature does on names it was not fitted on, and gives the prediction sets' scores
-    (nameclf/conformal.py)."""
-    labels = setup.labels
-    examples = [example for member in fitted for example in member.validation.examples]
-    probabilities = np.concatenate([member.validation_probabilities for member in fitted])
-    report = score(labels, [e.labels for e in examples], [labels[i] for i in probabilities.argmax(1)], "validation")
+    (each name scored by the member that never trained on it, a single member's accuracy; the n-gram
+    model likewise, nameclf/experts.py). The weight and the temperature are fitted on one seeded half of
+    those names; the other half is kept apart from them, shows what the temperature does on names it
+    was not fitted on, and gives the prediction sets' scores (nameclf/conformal.py)."""
+    labels, config = setup.labels, setup.config
+    parts = member_parts(setup)
+    if fitted:
+        examples = [example for member in fitted for example in member.validation.examples]
+        probabilities = np.concatenate([member.validation_probabilities for member in fitted]).astype(np.float64)
+        rnn = np.log(np.maximum(probabilities, calibration.SMALLEST))
+    else:
+        examples, rnn = [example for _, validation in parts for example in validation], None
     calibrating = time.perf_counter()
     truth = calibration.truth_matrix([e.labels for e in examples], labels)
-    fit_rows, held_rows = calibration.calibration_halves(len(examples), setup.config.seed)
-    log_probabilities = np.log(np.maximum(probabilities.astype(np.float64), calibration.SMALLEST))
+    fit_rows, held_rows = calibration.calibration_halves(len(examples), config.seed)
+    ngram, ngram_rows = None, None
+    if "ngram" in config.experts.names:
+        pool = setup.split.train if config.members == 1 else setup.split.train + setup.split.validation
+        ngram, ngram_rows = experts.fit_ngrams(config, labels, parts, pool)
+    choice = None
+    if rnn is not None and ngram_rows is not None:
+        choice = experts.choose_weight(rnn, ngram_rows, truth, fit_rows)
+    weight = choice.weight if choice is not None else (1.0 if rnn is not None else 0.0)
+    first = rnn if rnn is not None else ngram_rows
+    log_probabilities = combined(first, ngram_rows if ngram_rows is not None else first, weight)
+    report = score(labels, [e.labels for e in examples], [labels[i] for i in log_probabilities.argmax(1)], "validation")
     temperature = calibration.fit_temperature(log_probabilities[fit_rows], truth[fit_rows])
     section = {
         "temperature": temperature,
-        "fitted_on": "validation" if len(fitted) == 1 else "out-of-fold validation",
+        "fitted_on": "validation" if config.members == 1 else "out-of-fold validation",
         "fit_names": len(fit_rows),
         "held_out_names": len(held_rows),
         "held_out_before": calibration.figures(log_probabilities[held_rows], truth[held_rows]),
@@ -287,8 +335,51 @@ def calibrate(setup: Setup, fitted: list[Fitted]) -> Calibrated:
         "fitted_on": f"the {section['fitted_on']} names the temperature was not fitted on",
         "scores": [round(float(s), 7) for s in conformal.scores(held_out, truth[held_rows])],
     }
+    # the language model is fitted on the split's training names: its held-out names are the
+    # validation names among the rows (all of them for one network, the split's for an ensemble)
+    seen = {id(example) for example in setup.split.train}
+    unseen = np.array([i for i, example in enumerate(examples) if id(example) not in seen], dtype=np.int64)
+    novelty_model = None  # without held-out names there is no p-value to give
+    if len(unseen):
+        novelty_model = experts.fit_novelty(
+            [e.name for e in setup.split.train],
+            [examples[i].name for i in unseen],
+            np.exp(calibration.scaled(log_probabilities[unseen], temperature)),
+        )
+    figures = {"combination": log_probabilities}
+    figures.update({"rnn": rnn} if rnn is not None else {})
+    figures.update({"ngram": ngram_rows} if ngram_rows is not None else {})
+    experts_section = {
+        "names": config.experts.names,
+        "weight": weight,  # on the network; 1 - weight on the n-gram model
+        "weight_chosen_on": "validation NLL after a temperature, on the temperature's half" if choice else None,
+        "weight_grid": choice.table if choice else None,
+        "validation": {name: expert_figures(labels, examples, truth, rows) for name, rows in figures.items()},
+        **({"ngram": ngram.to_config()} if ngram is not None else {}),
+    }
     seconds = round(time.perf_counter() - calibrating, 4)
-    return Calibrated(report, examples, section, conformal_section if len(held_rows) else None, seconds)
+    return Calibrated(
+        report,
+        examples,
+        section,
+        conformal_section if len(held_rows) else None,
+        seconds,
+        experts_section,
+        ngram,
+        novelty_model,
+    )
+
+
+def expert_figures(
+    labels: list[str], examples: list[Example], truth: np.ndarray, log_probabilities: np.ndarray
+) -> dict[str, float]:
+    """One expert's (or the combination's) validation accuracy, macro-F1 and NLL, before any temperature."""
+    report = score(labels, [e.labels for e in examples], [labels[i] for i in log_probabilities.argmax(1)], "validation")
+    return {
+        "accuracy": report.accuracy,
+        "macro_f1": report.macro_f1,
+        "nll": round(calibration.negative_log_likelihood(log_probabilities, truth), 6),
+    }
 
 
 def package(
@@ -296,24 +387,28 @@ def package(
 ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """The saved model's config.json (every setting, the data's fingerprint, the figures, the
     calibration) and its weights, one set per member."""
-    config, dataset, split, first = setup.config, setup.dataset, setup.split, fitted[0]
+    config, dataset, split = setup.config, setup.dataset, setup.split
+    first = fitted[0] if fitted else None
     labels = setup.labels
+    ngram_parameters = calibrated.ngram.coef.size + calibrated.ngram.intercept.size if calibrated.ngram else 0
     saved_config = {
-        "network": setup.spec.to_dict(),
+        **({"network": setup.spec.to_dict()} if fitted else {}),
         "vocabulary": setup.vocabulary.characters,
         "text": {"fold_case": setup.vocabulary.fold_case},
         "labels": labels,
         "ensemble": {
-            "members": len(fitted),
-            "validation": "split" if len(fitted) == 1 else f"{len(fitted)}-fold over train + validation",
+            "members": max(len(fitted), 1),
+            "validation": "split" if config.members == 1 else f"{config.members}-fold over train + validation",
         },
-        "parameters": parameter_count(setup.spec) * len(fitted),
+        "parameters": parameter_count(setup.spec) * len(fitted) + ngram_parameters,
+        "experts": calibrated.experts,
+        **({"novelty": calibrated.novelty.to_config()} if calibrated.novelty is not None else {}),
         "calibration": calibrated.calibration,
         **({"conformal": calibrated.conformal} if calibrated.conformal is not None else {}),
         "training": {
             **recorded_settings(setup),
-            "best_epoch": first.best_epoch,
-            "epochs_run": first.epochs_run,
+            "best_epoch": first.best_epoch if first else None,
+            "epochs_run": first.epochs_run if first else None,
             "member_epochs": [{"best_epoch": m.best_epoch, "epochs_run": m.epochs_run} for m in fitted],
         },
         "data": {
@@ -332,14 +427,18 @@ def package(
         "command": command,
         "history": [record for member in fitted for record in member.history],
     }
-    if len(fitted) == 1:
-        arrays = state_arrays(first.model)
+    if len(fitted) <= 1:
+        arrays = state_arrays(first.model) if first else {}
     else:
         arrays = {
             checkpoint.member_prefix(i) + name: value
             for i, member in enumerate(fitted)
             for name, value in state_arrays(member.model).items()
         }
+    if calibrated.ngram is not None:
+        arrays.update(calibrated.ngram.to_arrays())
+    if calibrated.novelty is not None:
+        arrays.update(calibrated.novelty.to_arrays())
     return saved_config, arrays
 
 
@@ -350,6 +449,7 @@ def recorded_settings(setup: Setup) -> dict[str, Any]:
     settings.update(
         cell=config.cell.value,
         impl=config.impl.value,
+        experts=config.experts.value,
         shared_names=setup.dataset.shared_names,
         device=str(setup.device),
         threads=setup.threads,
@@ -365,6 +465,8 @@ def validation_metrics(setup: Setup, fitted: list[Fitted], calibrated: Calibrate
     kept = [member.history[member.best_epoch - 1] for member in fitted]
     counts = [len(member.validation) for member in fitted]
     validation_loss = sum(r["validation_loss"] * n for r, n in zip(kept, counts)) / max(sum(counts), 1)
+    if not fitted:  # the n-gram model alone: its NLL on the validation names
+        validation_loss = calibrated.experts["validation"]["combination"]["nll"]
     train_accuracy, train_loss = None, None
     if len(fitted) == 1:
         train_split = EncodedSplit(setup.split.train, setup.vocabulary, setup.labels)

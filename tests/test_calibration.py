@@ -95,7 +95,7 @@ def test_training_fits_a_temperature_on_half_the_validation_names_and_predict_ap
 
 def test_the_temperature_lowers_the_nll_of_a_model_made_overconfident(dataset_dir, tmp_path):
     out = tmp_path / "m"
-    train(TrainConfig(cell="lstm", hidden=16, epochs=3, threads=1, device="cpu"), dataset_dir, out)
+    train(TrainConfig(cell="lstm", hidden=16, epochs=3, threads=1, device="cpu", experts="rnn"), dataset_dir, out)
     saved = checkpoint.load(out)
     loud = dict(saved.weights, **{name: saved.weights[name] * 8 for name in ("head.weight", "head.bias")})
     overconfident = checkpoint.SavedModel(saved.path, saved.config, loud)

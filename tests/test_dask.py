@@ -190,11 +190,11 @@ def test_csv_in_and_out_keeps_text_as_written(tmp_path):
     )
     assert result.returncode == 0, result.stderr
     lines = out.read_text(encoding="utf-8").splitlines()
-    header = "language,probability,top,unknown_characters,error,warning,abstained,set"  # as `predict --csv`
+    header = "language,probability,top,unknown_characters,error,warning,abstained,set,unfamiliar,novelty_p"  # as --csv
     assert lines[0] == f"id,surname,zip,{header}"
     assert lines[1].startswith("1,Rossi,00123,Italian,")  # `00123` is not turned into a number
     assert lines[2].startswith("2,NA,,")  # `NA` is a name, not a missing value
-    assert lines[3].endswith(",empty name,,false,")
+    assert lines[3].endswith(",empty name,,false,,,")
 
 
 def test_an_interrupted_run_leaves_no_partial_out(tmp_path):

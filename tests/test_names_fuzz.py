@@ -405,10 +405,12 @@ def test_cli_arguments_csv_one_row_per_name(tiny_model_dir, predictor):
         "warning",
         "abstained",
         "set",
+        "unfamiliar",
+        "novelty_p",
     ]
     assert len(rows) == 1 + len(ARG_NAMES)
     for row, prediction in zip(rows[1:], expected):
-        assert len(row) == 9
+        assert len(row) == 11
         if arg_safe(prediction.name) and not any("\ud800" <= c <= "\udfff" for c in prediction.name):
             assert row[0] == prediction.name
         assert row[1] == (prediction.language or "")
@@ -601,9 +603,20 @@ def test_cli_csv_output_of_a_csv_input(tiny_model_dir, tmp_path):
     result = run("predict", "--model", str(tiny_model_dir), "--file", str(path), "--column", "surname", "--csv")
     assert result.returncode == 0
     rows = list(csv.reader(io.StringIO(result.stdout.decode("utf-8"), newline="")))
-    results = ["language", "probability", "top", "unknown_characters", "error", "warning", "abstained", "set"]
+    results = [
+        "language",
+        "probability",
+        "top",
+        "unknown_characters",
+        "error",
+        "warning",
+        "abstained",
+        "set",
+        "unfamiliar",
+        "novelty_p",
+    ]
     assert rows[0] == ["id", "surname", "note", *results]  # the input table, result columns added
-    assert all(len(row) == 11 for row in rows)
+    assert all(len(row) == 13 for row in rows)
     body = rows[1:]
     assert [row[0] for row in body] == ["1", "2", "3", "4", "5", "6", "8", "9"]  # every row, in order
     assert [row[1] for row in body] == CSV_NAMES

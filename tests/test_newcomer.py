@@ -190,7 +190,7 @@ def test_out_gives_the_top_and_set_columns_in_parquet(tmp_path, env):
     pd = pytest.importorskip("pandas")
     pytest.importorskip("dask.dataframe")
     table = tmp_path / "people.parquet"
-    pd.DataFrame({"surname": ["Smith", "Kowalski"]}).to_parquet(table)
+    pd.DataFrame({"surname": ["Silva", "Kowalski"]}).to_parquet(table)
     out = tmp_path / "labelled.parquet"
     args = ["--file", str(table), "--column", "surname", "--model", "all", "-k", "3", "--coverage", "0.9"]
     result = run("predict", *args, "--out", str(out), env=env, cwd=tmp_path)
@@ -199,6 +199,7 @@ def test_out_gives_the_top_and_set_columns_in_parquet(tmp_path, env):
     assert [len(top.split(";")) for top in labelled["top"]] == [3, 3]
     assert labelled["set"].tolist()[1] == "Polish" and len(labelled["set"].tolist()[0].split(";")) > 1
     assert labelled["abstained"].dtype == bool
+    assert labelled["unfamiliar"].dtype == "boolean" and labelled["novelty_p"].between(0, 1).all()
 
 
 def test_out_refuses_the_options_it_cannot_use_in_one_line(tmp_path, env):

@@ -29,7 +29,9 @@ def trained(tmp_path_factory) -> tuple[Path, ValidationLog]:
     """A small German/Italian GRU trained once for this module, with its validation predictions."""
     out = tmp_path_factory.mktemp("sets") / "model"
     log = ValidationLog()
-    train(TrainConfig(cell="gru", hidden=8, epochs=2, threads=1, device="cpu"), DATA_DIR, out, log, False)
+    train(
+        TrainConfig(cell="gru", hidden=8, epochs=2, threads=1, device="cpu", experts="rnn"), DATA_DIR, out, log, False
+    )
     return out, log
 
 

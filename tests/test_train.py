@@ -19,14 +19,15 @@ from nameclf.predict import Predictor
 from nameclf.reporting import Reporter, ValidationLog
 from nameclf.training import TrainConfig, default_threads, train
 
-TINY = dict(hidden=8, epochs=1, batch_size=64, threads=1, device="cpu")
+# the network alone (experts="rnn"): these tests are about it; tests/test_experts.py tests the combination
+TINY = dict(hidden=8, epochs=1, batch_size=64, threads=1, device="cpu", experts="rnn")
 PROBE_NAMES = ["Tribbiani", "Schmidt", "Rossi", "Müller", "Abbing", "Zimmermann", "Ab", "Paternosterio"]
 
 
 def torch_log_probabilities(saved: checkpoint.SavedModel, names: list[str]) -> np.ndarray:
     """Reference outputs: the torch module (fused or scratch) run name by name."""
     model = NameClassifier(saved.spec, impl=saved.config["training"]["impl"])
-    model.load_state_dict({name: torch.from_numpy(value) for name, value in saved.weights.items()})
+    model.load_state_dict({name: torch.from_numpy(value) for name, value in saved.member_weights()[0].items()})
     model.eval()
     rows = []
     with torch.no_grad():
@@ -96,7 +97,9 @@ def test_same_seed_gives_identical_weights_and_metrics(dataset_dir, tmp_path):
 
 
 def test_training_learns_and_keeps_the_best_epoch(dataset_dir, tmp_path):
-    result = train(TrainConfig(cell="gru", hidden=32, epochs=6, patience=2, threads=1), dataset_dir, tmp_path / "m")
+    result = train(
+        TrainConfig(cell="gru", hidden=32, epochs=6, patience=2, threads=1, experts="rnn"), dataset_dir, tmp_path / "m"
+    )
     history = result.history
     best = max(history, key=lambda r: (r["validation_accuracy"], -r["validation_loss"]))
     saved = checkpoint.load(tmp_path / "m")
@@ -110,7 +113,9 @@ def test_training_learns_and_keeps_the_best_epoch(dataset_dir, tmp_path):
 def test_the_saved_weights_are_the_validated_ones(dataset_dir, tmp_path, average):
     """With weight averaging the averaged weights, without it the trained ones, from the best epoch."""
     log = ValidationLog()
-    config = TrainConfig(cell="lstm", hidden=16, epochs=4, patience=4, average=average, threads=1, seed=3, device="cpu")
+    config = TrainConfig(
+        cell="lstm", hidden=16, epochs=4, patience=4, average=average, threads=1, seed=3, device="cpu", experts="rnn"
+    )
     result = train(config, dataset_dir, tmp_path / "m", reporter=log)
     saved = checkpoint.load(tmp_path / "m")
     assert saved.config["training"]["average"] == average

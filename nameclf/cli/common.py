@@ -12,6 +12,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
+from nameclf.choices import Experts, task_default_text
 from nameclf.cli.render import err
 from nameclf.errors import DataError, NameclfError, one_line
 from nameclf.paths import DATA_ENV, MODEL_ENV
@@ -63,6 +64,14 @@ ModelOption = Annotated[
 DataOption = Annotated[
     Path | None,
     typer.Option(help="Folder holding names/.", envvar=DATA_ENV, show_default="./data"),
+]
+ExpertsOption = Annotated[
+    Experts | None,
+    typer.Option(
+        help="What the model is made of: the recurrent network and the character n-gram model combined "
+        "(their weight chosen on validation names), or either alone.",
+        show_default=task_default_text("experts"),
+    ),
 ]
 state = {"debug": False}
 DEBUG_ENV = "NAMECLF_DEBUG"

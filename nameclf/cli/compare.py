@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from nameclf.cli.common import DataOption, _raise_interrupt, handled
+from nameclf.cli.common import DataOption, ExpertsOption, _raise_interrupt, handled
 from nameclf.cli.render import err, out
 
 EPILOG = "Examples: nameclf compare --seeds 3  ·  nameclf compare --cells gru,lstm --languages all --json"
@@ -30,6 +30,7 @@ def compare(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the figures as one JSON object.")] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No line per run on stderr.")] = False,
+    experts: ExpertsOption = None,
 ) -> None:
     """Train each cell over several seeds at the task's defaults and compare them on validation data.
 
@@ -50,7 +51,14 @@ def compare(
                     )
 
             summaries = run_comparison(
-                parse_cells(cells), seeds, languages, data, save_dir=save, threads=threads, on_run=said
+                parse_cells(cells),
+                seeds,
+                languages,
+                data,
+                save_dir=save,
+                threads=threads,
+                on_run=said,
+                **({"experts": experts.value} if experts is not None else {}),
             )
         finally:
             signal.signal(signal.SIGTERM, previous)
@@ -66,12 +74,30 @@ def compare(
             mean = f"{summary.mean(name):.3f}"
             return f"{mean} ± {summary.spread(name):.3f}" if seeds > 1 else mean
 
+        def expert(summary, name: str, figure_name: str) -> str:
+            mean, spread = summary.expert_figures(name, figure_name)
+            return f"{mean:.3f} ± {spread:.3f}" if seeds > 1 else f"{mean:.3f}"
+
+        both = bool(summaries) and {"rnn", "ngram"} <= set(summaries[0].experts())
         for summary in summaries:
+            if both:  # the network alone, then the combination that is saved, side by side
+                table.add_row(
+                    f"{summary.cell} alone",
+                    expert(summary, "rnn", "accuracy"),
+                    expert(summary, "rnn", "macro_f1"),
+                    "",
+                    "",
+                )
             table.add_row(
-                summary.cell,
+                f"{summary.cell} + n-grams" if both else summary.cell,
                 figure(summary, "validation_accuracy"),
                 figure(summary, "validation_macro_f1"),
                 f"{summary.mean('seconds'):.1f}",
                 f"{summary.runs[0].parameters:,}",
+            )
+        if both:  # the same n-gram model for every cell: fitted on each seed's training names
+            first = summaries[0]
+            table.add_row(
+                "n-grams alone", expert(first, "ngram", "accuracy"), expert(first, "ngram", "macro_f1"), "", ""
             )
         out.print(table)

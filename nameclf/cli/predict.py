@@ -56,6 +56,14 @@ def predict(
             metavar="C",
         ),
     ] = None,
+    unfamiliar: Annotated[
+        float,
+        typer.Option(
+            help="Flag a name as unfamiliar (unlike the training names) when its p-value is at most ALPHA: "
+            "about that share of names like the training data's are flagged. The answer is not changed.",
+            metavar="ALPHA",
+        ),
+    ] = 0.05,
     out_file: Annotated[
         Path | None,
         typer.Option(
@@ -85,7 +93,7 @@ def predict(
         if out_file is not None or workers is not None or scheduler is not None:
             if backend != Backend.numpy or device is not None:  # every option is used or refused, none dropped
                 raise UsageError("--out labels on numpy in each worker process: leave out --backend and --device")
-            options = (min_confidence, top_k, coverage, as_json, as_csv)
+            options = (min_confidence, top_k, coverage, unfamiliar, as_json, as_csv)
             label_table(file, column, out_file, names, model, workers, scheduler, *options)
             return
 
@@ -98,7 +106,7 @@ def predict(
         keep_rows = as_csv and column is not None  # CSV in, CSV out: every input column and row, results added
         source = names_from(file, column, names or [], blank, keep_rows=keep_rows)
         predictor = Predictor.load(model, backend=backend.value, device=device.value)
-        predictor.predict([], top_k, min_confidence, coverage)  # a bad -k, --min-confidence or --coverage: now
+        predictor.predict([], top_k, min_confidence, coverage, unfamiliar)  # a bad option fails now
         from nameclf.cards import label
         from nameclf.tables import RESULT_COLUMNS, csv_cells, free_column
 
@@ -109,7 +117,9 @@ def predict(
             header = source.header if keep_rows else ["name"]
             writer.writerow(header + [free_column(c, header) for c in RESULT_COLUMNS])
         total = failed = 0
-        stream = predictor.predict_stream(source, top_k, min_confidence=min_confidence, coverage=coverage)
+        stream = predictor.predict_stream(
+            source, top_k, min_confidence=min_confidence, coverage=coverage, unfamiliar=unfamiliar
+        )
         with progress(file is not None, "names", writes_stdout=True) as update:
             for prediction in stream:
                 total += 1
@@ -134,7 +144,19 @@ def predict(
 
 
 def label_table(
-    file, column, out_file, names, model, workers, scheduler, min_confidence, top_k, coverage, as_json, as_csv
+    file,
+    column,
+    out_file,
+    names,
+    model,
+    workers,
+    scheduler,
+    min_confidence,
+    top_k,
+    coverage,
+    unfamiliar,
+    as_json,
+    as_csv,
 ) -> None:
     """`predict --file T --column C --out O [--workers N | --scheduler ADDRESS]`: a table in, a table out,
     with the result columns of `predict --csv` (`nameclf.tables`)."""
@@ -148,11 +170,11 @@ def label_table(
     from nameclf.predict import Predictor
 
     predictor = Predictor.load(model)
-    predictor.predict([], top_k, min_confidence, coverage)  # a bad --min-confidence or --coverage: before any work
+    predictor.predict([], top_k, min_confidence, coverage, unfamiliar)  # a bad option: before any work
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         with progress(True, "partitions") as update:
-            options = {"min_confidence": min_confidence, "top_k": top_k, "coverage": coverage}
+            options = {"min_confidence": min_confidence, "top_k": top_k, "coverage": coverage, "unfamiliar": unfamiliar}
             labelled = label_file(file, column, out_file, predictor, workers, scheduler, on_partition=update, **options)
     finally:
         signal.signal(signal.SIGTERM, previous)

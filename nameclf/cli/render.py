@@ -80,6 +80,8 @@ class RichReporter(Reporter):
 
 def epochs_text(config: dict) -> str:
     members = config["training"]["member_epochs"]
+    if not members:
+        return "no network"
     if len(members) == 1:
         return f"best epoch {members[0]['best_epoch']} of {members[0]['epochs_run']}"
     return f"{len(members)} members, best epochs {', '.join(str(m['best_epoch']) for m in members)}"
@@ -123,6 +125,7 @@ def text_line(prediction) -> str:
     if len(shown) > 60:
         shown = shown[:57] + "..."
     in_set = f"  set: {', '.join(prediction.set)}" if prediction.set is not None else ""
+    in_set += "  unfamiliar" if prediction.unfamiliar else ""  # unlike the training names: trust it less
     if prediction.abstained:
         candidates = "  ".join(f"{language} {p:.1%}" for language, p in prediction.top)
         return f"{shown:<20}  unsure  ({candidates}){in_set}"
@@ -272,14 +275,33 @@ def print_calibration(figures: dict) -> None:
     )
 
 
+def experts_text(experts: dict) -> str:
+    """The experts line of a card: the weight and each one's validation accuracy."""
+    validation = experts.get("validation") or {}
+    shown = {"rnn": "network", "ngram": "n-grams", "combination": "combined"}
+    scores = ", ".join(
+        f"{shown[name]} {figures['accuracy']:.2%}" for name, figures in validation.items() if name in shown
+    )
+    weight = f"network and n-grams, weight {experts['weight']:.1f} on the network"
+    return f"{weight}; validation accuracy {scores}" if scores else weight
+
+
 def print_card(figures: dict) -> None:
     """The card as a panel on a terminal, its values wrapped to the width and never cut; piped, as plain
     `field  value` lines of any length, for grep and for reading in a file."""
     network, data, metrics = figures["network"], figures["data"], figures["metrics"]
     calibration, training, made = figures["calibration"], figures["training"], figures["made_by"]
-    members = f", {network['members']} members" if network["members"] > 1 else ""
-    direction = "bidirectional" if network["bidirectional"] else "unidirectional"
-    parameters = f"{network['parameters']:,}" if isinstance(network["parameters"], int) else "?"
+    experts = figures.get("experts") or {}
+    if network is not None:
+        members = f", {network['members']} members" if network["members"] > 1 else ""
+        direction = "bidirectional" if network["bidirectional"] else "unidirectional"
+        parameters = f"{network['parameters']:,}" if isinstance(network["parameters"], int) else "?"
+        network_text = (
+            f"{network['cell']}, {network['layers']} layer(s) of {network['hidden']}, {direction}{members}; "
+            f"{parameters} parameters"
+        )
+    else:
+        network_text = "none: the character n-gram model alone"
 
     def share(value) -> str:
         return f"{value:.2%}" if isinstance(value, (int, float)) else "-"
@@ -287,11 +309,8 @@ def print_card(figures: dict) -> None:
     sizes = data.get("sizes") or {}
     macro_f1 = metrics.get("validation_macro_f1")
     fields = [
-        (
-            "network",
-            f"{network['cell']}, {network['layers']} layer(s) of {network['hidden']}, {direction}{members}; "
-            f"{parameters} parameters",
-        ),
+        ("network", network_text),
+        *([("experts", experts_text(experts))] if "ngram" in experts.get("names", []) else []),
         ("languages", f"{len(figures['languages'])}: {', '.join(figures['languages'])}"),
         (
             "vocabulary",

@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 
 from nameclf.choices import Cell, Device, Impl, SharedNames, task_default_text
-from nameclf.cli.common import PLOT_INSTALL, DataOption, _raise_interrupt, handled
+from nameclf.cli.common import PLOT_INSTALL, DataOption, ExpertsOption, _raise_interrupt, handled
 from nameclf.cli.render import RichReporter, epochs_text, err
 
 EPILOG = "Examples: nameclf train  ·  nameclf train --languages all --plot curves.png"
@@ -95,6 +95,7 @@ def train(
             show_default=task_default_text("members"),
         ),
     ] = None,
+    experts: ExpertsOption = None,
     seed: Annotated[int, typer.Option(help="Seed for the split, the initial weights and the shuffling.")] = 0,
     device: Annotated[Device, typer.Option(help="auto tries cuda, then mps, then cpu.")] = Device.auto,
     threads: Annotated[
@@ -155,8 +156,11 @@ def train(
         if quiet:
             return
         metrics, training = result.config["metrics"], result.config["training"]
+        names = result.config["experts"]["names"]
+        made_of = {"rnn": training["cell"], "ngram": "n-grams"}
         print(
-            f"saved {result.model_dir}  ({training['cell']}, {len(result.config['labels'])} languages, "
+            f"saved {result.model_dir}  ({' + '.join(made_of[n] for n in names)}, "
+            f"{len(result.config['labels'])} languages, "
             f"{epochs_text(result.config)}, "
             f"{'out-of-fold ' if len(training['member_epochs']) > 1 else ''}"
             f"validation accuracy {metrics['validation_accuracy']:.2%}, "
