@@ -86,6 +86,5 @@ def fit_novelty(
     calibrated answer's −log max p, and the scores of held-out names no part of it was fitted on
     (validation names), for the conformal p-value."""
     lm = novelty.fit_char_lm(training_names, order=NOVELTY_ORDER)
-    model = novelty.NoveltyModel(lm, np.ones(1), CONFIDENCE_WEIGHT, calibrated_on="validation names")
-    model.held_out = np.sort(model.scores(held_out_names, held_out_probabilities))
-    return model
+    held_out = novelty.novelty_scores(lm, held_out_names, held_out_probabilities, CONFIDENCE_WEIGHT)
+    return novelty.NoveltyModel(lm, held_out, CONFIDENCE_WEIGHT, calibrated_on="validation names")

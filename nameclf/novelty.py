@@ -257,6 +257,19 @@ def surprise(probabilities: np.ndarray) -> np.ndarray:
     return -np.log(np.maximum(top, 1e-300))
 
 
+def novelty_scores(
+    lm: CharLM, names: Sequence[str], probabilities: np.ndarray | None, confidence_weight: float
+) -> np.ndarray:
+    """(names,) novelty scores: the language model's NLL per character, plus `confidence_weight`
+    times the classifier's surprise at its answer (`probabilities`, needed when the weight is not 0)."""
+    scores = lm.negative_log_likelihood(names)
+    if confidence_weight:
+        if probabilities is None:
+            raise ValueError("this novelty score needs the classifier's probabilities")
+        scores = scores + confidence_weight * surprise(probabilities)
+    return scores
+
+
 def p_values(held_out: np.ndarray, scores: np.ndarray) -> np.ndarray:
     """(1 + #{held-out scores ≥ s}) / (n + 1) for each score s; `held_out` sorted ascending."""
     held_out = np.asarray(held_out, dtype=np.float64)
@@ -286,12 +299,7 @@ class NoveltyModel:
     def scores(self, names: Sequence[str], probabilities: np.ndarray | None = None) -> np.ndarray:
         """(names,) novelty scores; `probabilities` (names, labels), the classifier's answer, is
         needed when `confidence_weight` is not 0."""
-        scores = self.lm.negative_log_likelihood(names)
-        if self.confidence_weight:
-            if probabilities is None:
-                raise ValueError("this novelty score needs the classifier's probabilities")
-            scores = scores + self.confidence_weight * surprise(probabilities)
-        return scores
+        return novelty_scores(self.lm, names, probabilities, self.confidence_weight)
 
     def p_values(self, scores: np.ndarray) -> np.ndarray:
         return p_values(self.held_out, scores)
