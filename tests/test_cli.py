@@ -59,6 +59,32 @@ def test_help_and_version_do_not_import_torch():
     assert out.stdout.strip().splitlines()[-1] == "False"
 
 
+def test_a_command_builds_only_itself_and_the_full_app_lists_every_command():
+    """`nameclf predict` imports the predict module alone (and no pydantic, which typer 0.29 pulls in
+    at start): the other commands' modules are left unimported; `--help` and a typo get all of them."""
+    probe = (
+        "import sys\nsys.argv = ['nameclf', '--debug', 'predict', 'Rossi', '--model', 'de-it']\n"
+        "from nameclf.cli import main\n"
+        "try:\n    main()\nexcept SystemExit as exit:\n    code = exit.code\n"
+        "loaded = sorted(m for m in sys.modules if m.startswith('nameclf.cli.') or m == 'pydantic')\n"
+        "print(code, ' '.join(loaded))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    answer, modules = out.stdout.strip().splitlines()
+    assert answer.split()[:2] == ["Rossi", "Italian"]
+    code, *loaded = modules.split()
+    assert code == "0"
+    assert "nameclf.cli.predict" in loaded
+    assert not {"nameclf.cli.train", "nameclf.cli.compare", "nameclf.cli.serve", "pydantic"} & set(loaded)
+    listed = run("--help").stdout
+    from nameclf.cli.entry import COMMANDS
+
+    assert all(name in listed for name in COMMANDS)
+    typo = run("predit", "Rossi")
+    assert typo.returncode == 2 and "Did you mean 'predict'?" in typo.stderr
+
+
 def test_python_dash_m_works():
     result = subprocess.run([sys.executable, "-m", "nameclf", "--version"], capture_output=True, text=True)
     assert result.returncode == 0 and result.stdout.strip() == f"nameclf {__version__}"
