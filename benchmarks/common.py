@@ -48,11 +48,17 @@ def figures_of(report, prefix: str) -> dict[str, float]:
 
 
 def nameclf_run(
-    languages: str, seed: int, parts: Sequence[str], keep: Path | None = None, **options: Any
+    languages: str,
+    seed: int,
+    parts: Sequence[str],
+    keep: Path | None = None,
+    others: Sequence[Example] | None = None,
+    **options: Any,
 ) -> dict[str, Any]:
     """Train nameclf (task defaults plus `options`) on the seed's split, one thread, and score it on
-    `parts` ("validation" from the run's own record, "oos", "test"). The model is saved to `keep`,
-    or thrown away."""
+    `parts` ("validation" from the run's own record, "oos", "test"). With `others` (names unlike the
+    training names), the unfamiliar-name flag is scored too (`unfamiliar_figures`). The model is
+    saved to `keep`, or thrown away."""
     from nameclf.predict import Predictor
     from nameclf.training import TrainConfig, train
 
@@ -76,6 +82,8 @@ def nameclf_run(
         }
         row["calibration_seconds"] = result.config["calibration_seconds"]
         row["temperature"] = result.config["calibration"]["temperature"]
+        row["experts"] = result.config["experts"]["names"]
+        row["weight"] = result.config["experts"]["weight"]
         for part in parts:
             if part == "validation":
                 continue
@@ -84,7 +92,47 @@ def nameclf_run(
             row.update(figures_of(report, part))
             if part == "test":
                 row.update(trust_figures(predictor, examples, report))
+                if others is not None:
+                    row["unfamiliar"] = unfamiliar_figures(predictor, examples, others)
     return row
+
+
+def auroc(negatives: Sequence[float], positives: Sequence[float]) -> float:
+    """P(a positive scores above a negative), ties counted half."""
+    import numpy as np
+
+    negatives, positives = np.sort(np.asarray(negatives)), np.asarray(positives)
+    below = np.searchsorted(negatives, positives, side="left")
+    equal = np.searchsorted(negatives, positives, side="right") - below
+    return float((below + 0.5 * equal).sum() / (len(negatives) * len(positives)))
+
+
+def novelty_scores(predictor, names: Sequence[str]):
+    """The unfamiliar-name score of each name, as the predictor ranks it."""
+    import numpy as np
+
+    from nameclf.data import normalise
+
+    names = [normalise(name) for name in names]
+    encoded = [predictor.vocabulary.encode(name) for name in names]
+    probabilities = np.exp(predictor.log_probabilities(encoded, names=names))
+    return predictor.novelty.scores(names, probabilities)
+
+
+def unfamiliar_figures(predictor, own: Sequence[Example], others: Sequence[Example]) -> dict[str, Any]:
+    """How the unfamiliar flag (its default level, 0.05) tells the model's own test names from
+    `others`: AUROC of the score, and the share of each flagged."""
+    own_names, other_names = [e.name for e in own], [e.name for e in others]
+
+    def flagged(names: list[str]) -> float:
+        return statistics.fmean(bool(answer.unfamiliar) for answer in predictor.predict(names))
+
+    return {
+        "auroc": auroc(novelty_scores(predictor, own_names), novelty_scores(predictor, other_names)),
+        "own_flagged": flagged(own_names),
+        "others_flagged": flagged(other_names),
+        "others": len(other_names),
+    }
 
 
 COVERAGES = (0.8, 0.9, 0.95)

@@ -37,14 +37,6 @@ RESULTS = Path(__file__).resolve().parent / "results"
 TASKS = {"pair": "German,Italian", "many": "all"}
 
 
-def auroc(negatives: np.ndarray, positives: np.ndarray) -> float:
-    """P(a positive scores above a negative), ties counted half."""
-    negatives, positives = np.sort(negatives), np.asarray(positives)
-    below = np.searchsorted(negatives, positives, side="left")
-    equal = np.searchsorted(negatives, positives, side="right") - below
-    return float((below + 0.5 * equal).sum() / (len(negatives) * len(positives)))
-
-
 def figures(predictor: Predictor, examples, labels) -> dict:
     names = [e.name for e in examples]
     answers, matrix = predictor.predict_with_probabilities(names, coverage=0.9)
@@ -60,12 +52,6 @@ def figures(predictor: Predictor, examples, labels) -> dict:
         "coverage_at_0.9": float(covered),
         "flagged": float(np.mean([bool(a.unfamiliar) for a in answers])),
     }
-
-
-def novelty_scores(predictor: Predictor, names: list[str]) -> np.ndarray:
-    encoded = [predictor.vocabulary.encode(n) for n in names]
-    probabilities = np.exp(predictor.log_probabilities(encoded, names=names))
-    return predictor.novelty.scores(names, probabilities)
 
 
 def run_seed(task: str, seed: int, folder: Path) -> dict:
@@ -85,8 +71,8 @@ def run_seed(task: str, seed: int, folder: Path) -> dict:
     oos_accuracy = float(np.mean([a.language in e.labels for a, e in zip(oos_answers, out_of_source)]))
     others = phase_one.other_language_names() if task == "pair" else phase_one.foreign_names(False)
     other_names = [e.name for e in others]
-    own = novelty_scores(predictor, [e.name for e in split.test])
-    unlike = novelty_scores(predictor, other_names)
+    own = common.novelty_scores(predictor, [e.name for e in split.test])
+    unlike = common.novelty_scores(predictor, other_names)
     return {
         "seed": seed,
         "train_seconds": round(seconds, 2),
@@ -95,7 +81,7 @@ def run_seed(task: str, seed: int, folder: Path) -> dict:
         "test": test,
         "oos_accuracy": oos_accuracy,
         "unfamiliar": {
-            "auroc_own_test_vs_others": auroc(own, unlike),
+            "auroc_own_test_vs_others": common.auroc(own, unlike),
             "own_test_flagged": test["flagged"],
             "others_flagged": float(np.mean([bool(a.unfamiliar) for a in predictor.predict(other_names)])),
             "others": len(other_names),

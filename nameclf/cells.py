@@ -103,8 +103,8 @@ def gru_step(ops, xw, state, p):
     (h,) = state
     hidden = h.shape[-1]
     hw = h @ p["w_hh_t"] + p["b_hh"]
-    r = ops.sigmoid(xw[:, :hidden] + hw[:, :hidden])
-    z = ops.sigmoid(xw[:, hidden : 2 * hidden] + hw[:, hidden : 2 * hidden])
+    gates = ops.sigmoid(xw[:, : 2 * hidden] + hw[:, : 2 * hidden])  # r and z, one call for both
+    r, z = gates[:, :hidden], gates[:, hidden:]
     n = ops.tanh(xw[:, 2 * hidden :] + r * hw[:, 2 * hidden :])
     return ((1 - z) * n + z * h,)
 
@@ -135,8 +135,8 @@ def lstm_step(ops, xw, state, p):
     h, c = state
     hidden = h.shape[-1]
     gates = xw + h @ p["w_hh_t"] + p["b_hh"]
-    i = ops.sigmoid(gates[:, :hidden])
-    f = ops.sigmoid(gates[:, hidden : 2 * hidden])
+    input_forget = ops.sigmoid(gates[:, : 2 * hidden])  # i and f, one call for both
+    i, f = input_forget[:, :hidden], input_forget[:, hidden:]
     g = ops.tanh(gates[:, 2 * hidden : 3 * hidden])
     o = ops.sigmoid(gates[:, 3 * hidden :])
     c = f * c + i * g
@@ -262,12 +262,13 @@ def prepare(spec: NetworkSpec, weights: Mapping[str, Any], prefix: str = "rnn.")
     return {"layers": layers, "head_w_t": weights["head.weight"].T, "head_b": weights["head.bias"]}
 
 
-def run_direction(ops, kind: CellKind, xw, p, reverse: bool, mask=None):
+def run_direction(ops, kind: CellKind, xw, p, reverse: bool, mask=None, outputs_needed: bool = True):
     """Run one cell over a sequence. xw: (batch, seq_len, gates*hidden) → outputs (batch, seq_len, hidden), final h.
 
     With a right-padded batch, `mask` (batch, seq_len) is true on real characters: the state is
     held where it is false, so the forward direction ends on each name's last character and the
-    reverse direction starts there from the zero state.
+    reverse direction starts there from the zero state. Without `outputs_needed` (the top layer,
+    read at its final state) the outputs are not stacked, and None is returned for them.
     """
     batch, seq_len = xw.shape[0], xw.shape[1]
     hidden = p["w_hh_t"].shape[0]
@@ -281,7 +282,7 @@ def run_direction(ops, kind: CellKind, xw, p, reverse: bool, mask=None):
             new_state = tuple(ops.where(keep, new, old) for new, old in zip(new_state, state))
         state = new_state
         outputs[t] = state[0]
-    return ops.stack(outputs, axis=1), state[0]
+    return (ops.stack(outputs, axis=1) if outputs_needed else None), state[0]
 
 
 def encode(ops, spec: NetworkSpec, prepared, indices, mask=None, dropout: Callable | None = None):
@@ -294,18 +295,24 @@ def encode(ops, spec: NetworkSpec, prepared, indices, mask=None, dropout: Callab
     kind = CELLS[spec.cell]
     layer_input = None
     finals: list[Any] = []
+    top = len(prepared["layers"]) - 1
     for layer, directions in enumerate(prepared["layers"]):
         outputs, finals = [], []
         for direction, p in enumerate(directions):
             if layer == 0:
-                xw = p["w_ih_t"][indices] + p["b_ih"]
+                # the rows of W_ih^T + b_ih, when prepare() made them (the same sums, added once per character)
+                xw = p["table"][indices] if "table" in p else p["w_ih_t"][indices] + p["b_ih"]
             else:
                 xw = layer_input @ p["w_ih_t"] + p["b_ih"]
-            out, final = run_direction(ops, kind, xw, p, reverse=direction == 1, mask=mask)
+            out, final = run_direction(
+                ops, kind, xw, p, reverse=direction == 1, mask=mask, outputs_needed=layer < top
+            )
             outputs.append(out)
             finals.append(final)
+        if layer == top:
+            break
         layer_input = outputs[0] if len(outputs) == 1 else ops.concat(outputs, axis=-1)
-        if dropout is not None and layer < spec.layers - 1:
+        if dropout is not None:
             layer_input = dropout(layer_input)
     return finals[0] if len(finals) == 1 else ops.concat(finals, axis=-1)
 

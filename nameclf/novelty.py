@@ -41,6 +41,7 @@ DEFAULT_ORDER = 4
 DEFAULT_ALPHA = 0.05
 ARRAY_PREFIX = "novelty."
 DISCOUNT_RANGE = (0.05, 0.95)  # a discount outside it means too few n-grams to estimate one
+WINDOWS_KEPT = 500_000  # windows remembered per language model, a bound on its memory (about 60 MB)
 
 
 def symbols(name: str, lowercase: bool = True) -> str:
@@ -75,6 +76,7 @@ class CharLM:
     log_backoff: np.ndarray
     _gram_index: dict[str, float] | None = field(default=None, repr=False, compare=False)
     _context_index: dict[str, float] | None = field(default=None, repr=False, compare=False)
+    _windows: dict[str, float] | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self):
         self.log_prob = np.asarray(self.log_prob, dtype=np.float64)
@@ -115,10 +117,13 @@ class CharLM:
         return total + self.log_uniform
 
     def negative_log_likelihood(self, names: Iterable[str]) -> np.ndarray:
-        """(names,) mean −log P per predicted symbol (the name's characters and the end mark), nats."""
-        grams, contexts = self._indexes()
-        order, log_uniform = self.order, self.log_uniform
-        known = set(self.alphabet)
+        """(names,) mean −log P per predicted symbol (the name's characters and the end mark), nats.
+
+        Each window (a symbol and the up to `order` − 1 before it) is looked up once per model and
+        remembered (up to WINDOWS_KEPT of them): names share most of their windows."""
+        if self._windows is None:
+            self._windows = {}
+        windows, order, known = self._windows, self.order, set(self.alphabet)
         result = []
         for name in names:
             body = symbols(name, self.lowercase)
@@ -127,17 +132,13 @@ class CharLM:
             text = START + body + END
             total = 0.0
             for position in range(1, len(text)):
-                history = text[max(0, position - order + 1) : position]
-                symbol = text[position]
-                for start in range(len(history) + 1):
-                    context = history[start:]
-                    found = grams.get(context + symbol)
-                    if found is not None:
-                        total += found
-                        break
-                    total += contexts.get(context, 0.0)
-                else:
-                    total += log_uniform
+                window = text[max(0, position - order + 1) : position + 1]
+                value = windows.get(window)
+                if value is None:
+                    value = self.log_probability(window[:-1], window[-1])
+                    if len(windows) < WINDOWS_KEPT:
+                        windows[window] = value
+                total += value
             result.append(-total / (len(text) - 1))
         return np.asarray(result, dtype=np.float64)
 
@@ -270,10 +271,15 @@ def novelty_scores(
     return scores
 
 
+# scores this close (nats) count as equal when ranked: a name's score moves in its last bits with the
+# batch it is answered in (the network's products), and must not move its p-value across a held-out score
+TIE = 1e-5
+
+
 def p_values(held_out: np.ndarray, scores: np.ndarray) -> np.ndarray:
-    """(1 + #{held-out scores ≥ s}) / (n + 1) for each score s; `held_out` sorted ascending."""
+    """(1 + #{held-out scores ≥ s − TIE}) / (n + 1) for each score s; `held_out` sorted ascending."""
     held_out = np.asarray(held_out, dtype=np.float64)
-    at_least = len(held_out) - np.searchsorted(held_out, np.asarray(scores, dtype=np.float64), side="left")
+    at_least = len(held_out) - np.searchsorted(held_out, np.asarray(scores, dtype=np.float64) - TIE, side="left")
     return (1.0 + at_least) / (len(held_out) + 1.0)
 
 

@@ -245,3 +245,34 @@ def test_cleaning_follows_the_datasets_spelling(oos):
     assert oos.clean("Смирнов", convention["Russian"]) is None  # not Latin script
     assert oos.clean("van Dijk", convention["Dutch"]) is None  # one word only
     assert oos.clean("Ab-Cd", convention["German"]) is None  # the dataset's German has no hyphen
+
+
+# --- common: the unfamiliar-name figures ------------------------------------------------------------
+
+
+def test_auroc_is_the_share_of_pairs_in_order_with_ties_half(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))  # common.py imports its sibling modules by name
+    common = load_benchmark("common")
+    assert common.auroc([1.0, 2.0], [3.0, 4.0]) == 1.0
+    assert common.auroc([3.0, 4.0], [1.0, 2.0]) == 0.0
+    assert common.auroc([1.0, 3.0], [2.0]) == 0.5
+    assert common.auroc([2.0], [2.0]) == 0.5
+    rng = np.random.default_rng(0)
+    scores = rng.normal(size=400)
+    assert abs(common.auroc(scores[:200], scores[200:]) - 0.5) < 0.1
+
+
+def test_unfamiliar_figures_tell_a_models_own_names_from_another_languages(monkeypatch):
+    """The shipped German/Italian model: its own names score lower than Chinese ones, and the flag
+    falls on few of its own and many of the others."""
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    common = load_benchmark("common")
+    from nameclf.predict import Predictor
+
+    predictor = Predictor.load("de-it")
+    own = [Example(name, ("German",)) for name in GERMAN] + [Example(name, ("Italian",)) for name in ITALIAN]
+    chinese = ["Zhang", "Xiong", "Qiu", "Zhou", "Yuan", "Xue", "Zhuang", "Qian", "Huang", "Guo"]
+    figures = common.unfamiliar_figures(predictor, own, [Example(name, ("Chinese",)) for name in chinese])
+    assert figures["auroc"] > 0.8
+    assert figures["own_flagged"] < figures["others_flagged"]
+    assert figures["others"] == len(chinese)
