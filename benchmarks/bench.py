@@ -191,10 +191,10 @@ def cold_rate(model: Path, names: list[str]) -> float:
 
 
 def throughput(model: Path, names: int) -> dict[str, float]:
-    """Names per second of the numpy predictor, best of 3: on `names` drawn from the dataset (repeats
+    """Names per second of the numpy predictor: best of 5 on `names` drawn from the dataset (repeats
     answered once, as `predict` does), as saved (calibrated) and at T = 1, the two alternated so that
-    the machine's noise falls on both alike; and on every distinct dataset name, each once (no name
-    repeats, so none is answered from another's work: the slowest input)."""
+    the machine's noise falls on both alike; and best of 3 on every distinct dataset name, each once
+    (no name repeats, so none is answered from another's work: the slowest input)."""
     from nameclf.predict import Predictor
 
     pool = dataset_names()
@@ -205,7 +205,7 @@ def throughput(model: Path, names: int) -> dict[str, float]:
     plain.temperature = 1.0  # skips the rescaling, as a model saved without a temperature does
     calibrated.predict(chosen[:1000])
     best = {"calibrated": float("inf"), "uncalibrated": float("inf")}
-    for _ in range(3):
+    for _ in range(5):
         for kind, predictor in (("calibrated", calibrated), ("uncalibrated", plain)):
             started = time.perf_counter()
             predictor.predict(chosen)
@@ -278,7 +278,7 @@ def issue20_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
         f"(wins/losses/ties {versus['wins']}/{versus['losses']}/{versus['ties']})",
         mean(lstm, "test_accuracy"),
         mean(pair["yardstick"], "test_accuracy"),
-        names=140,
+        names=140 * len(lstm),
     )
     ours, theirs, alone = (mean(pair[key], "oos_accuracy") for key in ("lstm", "yardstick", "rnn alone"))
     gap = max(theirs, alone) - ours
@@ -289,9 +289,19 @@ def issue20_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
         f"{gap:.4f}",
     )
     pooled = results["pair"]["calibration_pooled"]["after"]["ece"]
+    add(
+        "test ECE <= 0.02 after the temperature (German/Italian, the test names of all seeds pooled)",
+        f"{pooled:.4f} (mean of the seeds' own: {mean(lstm, 'test_ece_after'):.4f})",
+        pooled <= 0.02,
+        f"{pooled - 0.02:.4f}",
+    )
     after = mean(default, "test_ece_after")
-    for label, ece in (("German/Italian, test names of all seeds pooled", pooled), ("18 languages, mean", after)):
-        add(f"test ECE <= 0.02 after the temperature ({label})", f"{ece:.4f}", ece <= 0.02, f"{ece - 0.02:.4f}")
+    add(
+        "test ECE <= 0.02 after the temperature (18 languages, mean over seeds)",
+        f"{after:.4f} (the seeds' test names pooled: {results['many']['calibration_pooled']['after']['ece']:.4f})",
+        after <= 0.02,
+        f"{after - 0.02:.4f}",
+    )
     covered = mean(default, "test_coverage_0.9")
     add(
         "coverage at `--coverage 0.9` in [0.88, 0.95], 18 languages",
@@ -638,13 +648,13 @@ def markdown(results: dict[str, Any], command: str) -> str:
     for task, row in speed.items():
         cold = row["cold_predict"]
         lines.append(
-            f"| {task} default | {row['names_per_second']:,.0f} (best of 3 over {row['names']:,} names) | "
+            f"| {task} default | {row['names_per_second']:,.0f} (best of 5 over {row['names']:,} names) | "
             f"{row['names_per_second_uncalibrated']:,.0f} | {row['distinct_names_per_second']:,.0f} "
             f"(best of 3, {row['distinct_names']:,} names, each on a newly loaded model) | "
             f"{cold['median_seconds']:.3f} s (of {cold['runs']}) | {cold['numpy_import_seconds']:.3f} s | "
             f"{cold['ratio_to_numpy_import']:.2f} |"
         )
-    lines += ["", f"Raw figures: `benchmarks/results{'-quick' if results['quick'] else ''}.json`.", ""]
+    lines += ["", f"Raw figures: `benchmarks/results/results{'-quick' if results['quick'] else ''}.json`.", ""]
     return "\n".join(lines)
 
 
@@ -659,13 +669,17 @@ WHY = (
 
 
 WHY20 = (
-    "Why the misses, where there are any (README, \"Defaults and what they give\"): on 18 languages the "
-    "n-gram expert that would add most (1-5-grams, all kept) makes a model over the 3 MB the shipped `all` "
-    "model is held to, so the default keeps the 1-4-grams seen in two or more training names; on "
-    "German/Italian the experts and the yardstick are level on the tutorial's own test names, within a name "
-    "per split; the 18-language network (a bidirectional GRU of 128) is most of the time a distinct name "
-    "takes, and repeated names are answered once, so a list with repeats goes several times faster than "
-    "distinct names. Timings on this shared machine vary by about 30% from run to run."
+    "Why the misses, where there are any (README, \"Two experts, and unfamiliar names\"). 18-language "
+    "accuracy and macro-F1: even the n-gram expert that adds most in `benchmarks/experts.py` (1-5-grams, "
+    "all 70,000 kept: +0.0082 accuracy and +0.0261 macro-F1 over the yardstick) falls short of +0.01 and "
+    "+0.03, and it makes a 5 MB model; the default keeps the 18,000 1-4-grams seen in two or more training "
+    "names, so the shipped `all` model stays under 3 MB. A smaller network was measured and not taken: a "
+    "bi-GRU of 64 in the combination scored 0.8685 validation accuracy and 0.3853 out of source against "
+    "0.8704 and 0.3890 for 128 (`benchmarks/experts.py`, 3 seeds). Calibration: ECE on 140 or 1,744 names "
+    "with 15 bins moves by about 0.01 from split to split, the size of the miss. Speed: the 18-language "
+    "network (a bidirectional GRU of 128) is most of the time a distinct name takes; repeated names are "
+    "answered once, so a list with repeats goes faster. Timings on this shared machine vary by about 30% "
+    "from run to run."
 )
 
 

@@ -214,7 +214,8 @@ class Calibrated:
     examples: list[Example]  # the validation names the figures are on, in the order of the fitted networks
     calibration: dict[str, Any]
     conformal: dict[str, Any] | None  # None when no validation name was held out for it
-    seconds: float
+    seconds: float  # the weight, the temperature and the set scores
+    fitting_seconds: float  # the n-gram model and the unfamiliar-name score, fitted here too
     experts: dict[str, Any]  # the experts section: names, weight, how it was chosen, each one's figures
     ngram: NgramExpert | None
     novelty: NoveltyModel | None  # None when no validation name was held out for it
@@ -311,6 +312,7 @@ def calibrate(setup: Setup, fitted: list[Fitted]) -> Calibrated:
     if "ngram" in config.experts.names:
         pool = setup.split.train if config.members == 1 else setup.split.train + setup.split.validation
         ngram, ngram_rows = experts.fit_ngrams(config, labels, parts, pool)
+    fitting = time.perf_counter() - calibrating
     choice = None
     if rnn is not None and ngram_rows is not None:
         choice = experts.choose_weight(rnn, ngram_rows, truth, fit_rows)
@@ -340,12 +342,14 @@ def calibrate(setup: Setup, fitted: list[Fitted]) -> Calibrated:
     seen = {id(example) for example in setup.split.train}
     unseen = np.array([i for i, example in enumerate(examples) if id(example) not in seen], dtype=np.int64)
     novelty_model = None  # without held-out names there is no p-value to give
+    started_novelty = time.perf_counter()
     if len(unseen):
         novelty_model = experts.fit_novelty(
             [e.name for e in setup.split.train],
             [examples[i].name for i in unseen],
             np.exp(calibration.scaled(log_probabilities[unseen], temperature)),
         )
+    fitting += time.perf_counter() - started_novelty
     figures = {"combination": log_probabilities}
     figures.update({"rnn": rnn} if rnn is not None else {})
     figures.update({"ngram": ngram_rows} if ngram_rows is not None else {})
@@ -357,13 +361,14 @@ def calibrate(setup: Setup, fitted: list[Fitted]) -> Calibrated:
         "validation": {name: expert_figures(labels, examples, truth, rows) for name, rows in figures.items()},
         **({"ngram": ngram.to_config()} if ngram is not None else {}),
     }
-    seconds = round(time.perf_counter() - calibrating, 4)
+    seconds = round(time.perf_counter() - calibrating - fitting, 4)
     return Calibrated(
         report,
         examples,
         section,
         conformal_section if len(held_rows) else None,
         seconds,
+        round(fitting, 4),
         experts_section,
         ngram,
         novelty_model,
@@ -422,7 +427,8 @@ def package(
         },
         "metrics": validation_metrics(setup, fitted, calibrated),
         "training_seconds": round(time.perf_counter() - setup.started, 3),
-        "calibration_seconds": calibrated.seconds,  # of training_seconds: the temperature and the set scores
+        "calibration_seconds": calibrated.seconds,  # of training_seconds: the weight, temperature and set scores
+        "experts_seconds": calibrated.fitting_seconds,  # of training_seconds: the n-gram model, the novelty score
         "created_by": f"nameclf {__version__}",
         "command": command,
         "history": [record for member in fitted for record in member.history],

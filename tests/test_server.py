@@ -167,8 +167,26 @@ def test_openapi_schema_documents_the_api(client):
     assert {"type", "title", "status", "detail"} <= set(schema["components"]["schemas"]["Problem"]["properties"])
     fields = schema["components"]["schemas"]["PredictionResult"]["properties"]
     assert set(fields) == {
-        "name", "language", "probability", "top", "unknown_characters", "error", "warning", "abstained", "set", "model"
+        "name", "language", "probability", "top", "unknown_characters", "error", "warning", "abstained", "set",
+        "unfamiliar", "novelty_p", "model",
     }  # fmt: skip
+    answered = client.post("/v1/predict", json={"names": ["Rossi"]}).json()["results"][0]
+    assert set(answered) == set(fields)  # the schema names every field an answer carries, and no other
+    assert "unfamiliar" in schema["components"]["schemas"]["PredictRequest"]["properties"]
+
+
+def test_the_unfamiliar_level_is_a_parameter_and_answers_as_the_python_api(client):
+    names = dataset_names(40) + ["Nguyen", "Smith", "Xiong", "Kowalczyk"]
+    default = client.post("/v1/predict", json={"names": names, "model": "de-it"}).json()["results"]
+    loose = client.post("/v1/predict", json={"names": names, "model": "de-it", "unfamiliar": 0.5}).json()["results"]
+    got = client.get("/v1/predict", params={"name": names, "model": "de-it", "unfamiliar": 0.5}).json()["results"]
+    assert loose == got == expected_predictions("de-it", names, 1, None, None, 0.5)
+    assert default == expected_predictions("de-it", names)
+    assert [r["novelty_p"] for r in loose] == [r["novelty_p"] for r in default]  # the level moves the flag only
+    assert sum(r["unfamiliar"] for r in loose) > sum(r["unfamiliar"] for r in default)
+    for bad in (0, 1, 1.5, -0.1):
+        assert_problem(client.post("/v1/predict", json={"names": ["Rossi"], "unfamiliar": bad}), 422)
+        assert_problem(client.get("/v1/predict", params={"name": "Rossi", "unfamiliar": bad}), 422)
 
 
 @pytest.mark.parametrize("page", ["/docs", "/redoc"])

@@ -11,6 +11,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from nameclf.predict import UNFAMILIAR
+
 ModelName = Field(
     None,
     description="A served model's name (see GET /v1/models); the server's default when left out. Never a path.",
@@ -32,6 +34,14 @@ Coverage = Field(
     "over names like the training data's (split conformal prediction).",
 )
 
+Unfamiliar = Field(
+    UNFAMILIAR,
+    gt=0,
+    lt=1,
+    description="Flag a name as `unfamiliar` when its `novelty_p` is at most this: about this share of "
+    "names like the training data's get flagged.",
+)
+
 
 class PredictRequest(BaseModel):
     model_config = ConfigDict(
@@ -44,6 +54,7 @@ class PredictRequest(BaseModel):
     top_k: int = TopK
     min_confidence: float | None = MinConfidence
     coverage: float | None = Coverage
+    unfamiliar: float = Unfamiliar
 
 
 class ExplainRequest(BaseModel):
@@ -70,6 +81,13 @@ class PredictionResult(BaseModel):
     warning: str | None
     abstained: bool = Field(description="Below `min_confidence`: no language, `top` lists the candidates.")
     set: list[str] | None = Field(description="With `coverage`: the prediction set, likeliest first.")
+    unfamiliar: bool | None = Field(
+        description="The name is unlike the training names (`novelty_p` at most `unfamiliar`); null when not "
+        "scored (no answer, or a model saved before format 5). It does not change the answer."
+    )
+    novelty_p: float | None = Field(
+        description="The share of held-out names like the training data's that score at least as unlike."
+    )
     model: str = Field(description="The served model that answered.")
 
 
