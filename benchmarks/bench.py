@@ -7,7 +7,8 @@ benchmarks/results/results.json.
   Italian surnames that are not in the dataset (benchmarks/oos.py);
 * seed 003's procedure replicated (benchmarks/seed003.py), on its own leaky split and on nameclf's
   clean split, with its training time against the default's;
-* all 18 languages over 3 seeds: the default and the yardstick (C chosen on validation macro-F1);
+* all 18 languages over 3 seeds: the default, its network alone, its n-gram model alone and the
+  yardstick (C chosen on validation macro-F1);
 * training wall time (one thread), parameters, numpy prediction throughput (names drawn with
   repeats, and every distinct dataset name once) and a cold `nameclf predict Tribbiani` alternated
   with `python -c "import numpy"`;
@@ -123,6 +124,13 @@ def many_task(settings: dict, keep: Path) -> dict[str, Any]:
         say(f"  default seed {seed}: test F1 {rows[-1]['test_macro_f1']:.4f}, {rows[-1]['train_seconds']:.0f} s")
     result["runs"]["default"] = rows
     result["calibration_pooled"] = common.pooled_calibration(rows)
+    for alone in ALONE:  # the default's two experts, each on its own, on the same splits
+        rows = []
+        for seed in settings["many_seeds"]:
+            rows.append(common.nameclf_run(MANY, seed, PARTS, experts=alone, **settings["many_options"]))
+            say(f"  {alone} alone seed {seed}: test F1 {rows[-1]['test_macro_f1']:.4f}, {rows[-1]['train_seconds']:.0f} s")
+        result["runs"][f"{alone} alone"] = rows
+        result[f"calibration_pooled_{alone}_alone"] = common.pooled_calibration(rows)
     result["oos_names"] = len(common.out_of_source(MANY))
     return result
 
@@ -572,8 +580,14 @@ def markdown(results: dict[str, Any], command: str) -> str:
         "| oos macro-F1 | train s | parameters |",
         "|---|---|---|---|---|---|---|---|---|",
     ]
+    many_labels = {
+        "yardstick": "n-gram yardstick (C by validation macro-F1)",
+        "default": "nameclf default: bi-GRU 128 and n-grams combined",
+        "rnn alone": "nameclf `--experts rnn`: the default's network alone",
+        "ngram alone": "nameclf `--experts ngram`: the default's n-gram model alone",
+    }
     for name, rows in many["runs"].items():
-        label = "n-gram yardstick (C by validation macro-F1)" if name == "yardstick" else "nameclf default"
+        label = many_labels.get(name, name)
         seconds = statistics.median(r.get("train_seconds", r.get("fit_seconds", 0)) for r in rows)
         parameters = f"{rows[0]['parameters']:,}" if "parameters" in rows[0] else "-"
         lines.append(
