@@ -80,6 +80,19 @@ def summary(rows: list[dict], key: str) -> dict[str, float]:
     return {"mean": mean, "spread": spread, "min": min(row[key] for row in rows), "max": max(row[key] for row in rows)}
 
 
+def experts_alone(result: dict[str, Any], languages: str, seeds: list[int], options: dict[str, Any]) -> None:
+    """The default's two experts, each on its own (`--experts rnn`, `--experts ngram`), on the same
+    splits: runs "rnn alone" and "ngram alone" in `result`."""
+    for alone in ALONE:
+        rows = []
+        for seed in seeds:
+            rows.append(common.nameclf_run(languages, seed, PARTS, experts=alone, **options))
+            row = rows[-1]
+            say(f"  {alone} alone seed {seed}: test {row['test_accuracy']:.4f}, F1 {row['test_macro_f1']:.4f}")
+        result["runs"][f"{alone} alone"] = rows
+        result[f"calibration_pooled_{alone}_alone"] = common.pooled_calibration(rows)
+
+
 def pair_task(settings: dict, keep: Path) -> dict[str, Any]:
     say(f"German/Italian, seeds {settings['pair_seeds']}")
     result: dict[str, Any] = {"languages": PAIR, "seeds": settings["pair_seeds"], "runs": {}}
@@ -99,13 +112,7 @@ def pair_task(settings: dict, keep: Path) -> dict[str, Any]:
         pooled = common.pooled_calibration(rows)  # also takes the raw points out of the rows
         if cell == "lstm":
             result["calibration_pooled"] = pooled
-    for alone in ALONE:  # the default's two experts, each on its own, on the same splits
-        rows = []
-        for seed in settings["pair_seeds"]:
-            rows.append(common.nameclf_run(PAIR, seed, PARTS, experts=alone, **settings["options"]))
-            say(f"  {alone} alone seed {seed}: test {rows[-1]['test_accuracy']:.4f}, oos {rows[-1]['oos_accuracy']:.4f}")
-        result["runs"][f"{alone} alone"] = rows
-        result[f"calibration_pooled_{alone}_alone"] = common.pooled_calibration(rows)
+    experts_alone(result, PAIR, settings["pair_seeds"], settings["options"])
     result["oos_names"] = len(common.out_of_source(PAIR))
     return result
 
@@ -124,13 +131,7 @@ def many_task(settings: dict, keep: Path) -> dict[str, Any]:
         say(f"  default seed {seed}: test F1 {rows[-1]['test_macro_f1']:.4f}, {rows[-1]['train_seconds']:.0f} s")
     result["runs"]["default"] = rows
     result["calibration_pooled"] = common.pooled_calibration(rows)
-    for alone in ALONE:  # the default's two experts, each on its own, on the same splits
-        rows = []
-        for seed in settings["many_seeds"]:
-            rows.append(common.nameclf_run(MANY, seed, PARTS, experts=alone, **settings["many_options"]))
-            say(f"  {alone} alone seed {seed}: test F1 {rows[-1]['test_macro_f1']:.4f}, {rows[-1]['train_seconds']:.0f} s")
-        result["runs"][f"{alone} alone"] = rows
-        result[f"calibration_pooled_{alone}_alone"] = common.pooled_calibration(rows)
+    experts_alone(result, MANY, settings["many_seeds"], settings["many_options"])
     result["oos_names"] = len(common.out_of_source(MANY))
     return result
 
@@ -502,6 +503,7 @@ def markdown(results: dict[str, Any], command: str) -> str:
     ]
     if results["quick"]:
         lines += ["**Quick run** (`make bench-quick`): few seeds and epochs, to check the pipeline. Do not quote.", ""]
+
     def table(rows: list[dict[str, Any]]) -> list[str]:
         return ["| target | measured | met | short by |", "|---|---|---|---|"] + [
             f"| {row['target']} | {row['figure']} | {'yes' if row['met'] else '**no**'} | {row['short_by']} |"
@@ -608,7 +610,10 @@ def markdown(results: dict[str, Any], command: str) -> str:
         "| model | AUROC | own test names flagged | others flagged | others |",
         "|---|---|---|---|---|",
     ]
-    for title, rows in (("German/Italian default", pair["runs"]["lstm"]), ("18 languages default", many["runs"]["default"])):
+    for title, rows in (
+        ("German/Italian default", pair["runs"]["lstm"]),
+        ("18 languages default", many["runs"]["default"]),
+    ):
         figures = [row["unfamiliar"] for row in rows]
         lines.append(
             f"| {title} | {statistics.fmean(f['auroc'] for f in figures):.4f} "
@@ -683,7 +688,7 @@ WHY = (
 
 
 WHY20 = (
-    "Why the misses, where there are any (README, \"Two experts, and unfamiliar names\"). 18-language "
+    'Why the misses, where there are any (README, "Two experts, and unfamiliar names"). 18-language '
     "accuracy and macro-F1: even the n-gram expert that adds most in `benchmarks/experts.py` (1-5-grams, "
     "all 70,000 kept: +0.0082 accuracy and +0.0261 macro-F1 over the yardstick) falls short of +0.01 and "
     "+0.03, and it makes a 5 MB model; the default keeps the 18,000 1-4-grams seen in two or more training "
@@ -700,7 +705,10 @@ WHY20 = (
 def weights_lines(results: dict[str, Any]) -> list[str]:
     """The combination's weight on the network, as each seed's training chose it."""
     lines = []
-    for title, rows in (("German/Italian", results["pair"]["runs"]["lstm"]), ("18 languages", results["many"]["runs"]["default"])):
+    for title, rows in (
+        ("German/Italian", results["pair"]["runs"]["lstm"]),
+        ("18 languages", results["many"]["runs"]["default"]),
+    ):
         weights = [row["weight"] for row in rows]
         lines.append(
             f"{title}: the weight on the network, chosen by each seed's training, {min(weights):g}-{max(weights):g} "

@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from nameclf.reporting import Reporter
     from nameclf.training import TrainResult
 
+
 def load(model: str | Path | None = None, backend: str = "numpy", device: str = "cpu") -> Predictor:
     """A model ready to answer: a shipped one by name (`"de-it"`, `"all"`), a model folder, or, with
     none given, `$NAMECLF_MODEL`, then the last model trained in the models folder, then `"de-it"`.

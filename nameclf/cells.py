@@ -304,9 +304,7 @@ def encode(ops, spec: NetworkSpec, prepared, indices, mask=None, dropout: Callab
                 xw = p["table"][indices] if "table" in p else p["w_ih_t"][indices] + p["b_ih"]
             else:
                 xw = layer_input @ p["w_ih_t"] + p["b_ih"]
-            out, final = run_direction(
-                ops, kind, xw, p, reverse=direction == 1, mask=mask, outputs_needed=layer < top
-            )
+            out, final = run_direction(ops, kind, xw, p, reverse=direction == 1, mask=mask, outputs_needed=layer < top)
             outputs.append(out)
             finals.append(final)
         if layer == top:

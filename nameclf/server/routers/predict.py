@@ -140,7 +140,9 @@ async def predict_get(
     top_k: Annotated[int, Query(ge=1, le=100, description="List the k likeliest languages.")] = 1,
     min_confidence: Annotated[float | None, Query(ge=0, le=1, description="Abstain below this probability.")] = None,
     coverage: Annotated[float | None, Query(gt=0, lt=1, description="Give prediction sets at this coverage.")] = None,
-    unfamiliar: Annotated[float, Query(gt=0, lt=1, description="Flag names whose novelty_p is at most this.")] = UNFAMILIAR,
+    unfamiliar: Annotated[
+        float, Query(gt=0, lt=1, description="Flag names whose novelty_p is at most this.")
+    ] = UNFAMILIAR,
 ) -> Response:
     """The language of each name, in order, with the fields of `nameclf predict --json`."""
     try:  # the query string's bytes as sent: Starlette would turn invalid UTF-8 into U+FFFD unseen
