@@ -36,7 +36,7 @@ lint: install
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check ruff
 	$(BIN)/ruff check nameclf tests benchmarks
 
-# Every headline figure in one run: writes BENCHMARKS.md and benchmarks/results/results.json (about 20-25 min on 2 cores).
+# Every headline figure in one run: writes BENCHMARKS.md and benchmarks/results/results.json (about 20 min on 2 cores).
 bench: install
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[bench]"
 	$(BIN)/python benchmarks/bench.py

@@ -21,7 +21,7 @@ The test split is read here only to report; nothing is chosen on it. `--quick` (
 runs the same code on 2 seeds, few epochs and one 18-language seed, to check the pipeline in a few
 minutes: its figures are not the ones to quote, and it writes BENCHMARKS-quick.md instead.
 
-    .venv/bin/python benchmarks/bench.py            # the full run, about 20-25 min on 2 cores
+    .venv/bin/python benchmarks/bench.py            # the full run, about 20 min on 2 cores
     .venv/bin/python benchmarks/bench.py --quick    # under 5 min
 """
 
