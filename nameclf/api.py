@@ -32,7 +32,7 @@ def load(model: str | Path | None = None, backend: str = "numpy", device: str = 
 @functools.cache
 def _classifier() -> type[Predictor]:
     """The class `load` returns, made on first use so that `import nameclf` stays light."""
-    from nameclf.predict import Predictor
+    from nameclf.predict import UNFAMILIAR, Predictor
     from nameclf.tables import predict_frame
 
     class Classifier(Predictor):
@@ -45,7 +45,7 @@ def _classifier() -> type[Predictor]:
             min_confidence: float | None = None,
             top_k: int = 1,
             coverage: float | None = None,
-            unfamiliar: float | None = 0.05,
+            unfamiliar: float | None = UNFAMILIAR,
         ) -> Any:
             """A pandas DataFrame of results on the input's index, in the fixed schema of
             `nameclf.tables.meta`: the same columns `predict --csv` and `predict --out` write."""

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from nameclf.errors import DataError, NetworkError, UsageError
-from nameclf.predict import Predictor
+from nameclf.predict import UNFAMILIAR, Predictor
 from nameclf.tables import INSTALL, PARQUET_SUFFIXES, as_csv_text, free_column, meta, no_names, predict_frame
 
 PARQUET = PARQUET_SUFFIXES
@@ -74,7 +74,7 @@ def predict(
     min_confidence: float | None = None,
     top_k: int = 1,
     coverage: float | None = None,
-    unfamiliar: float | None = 0.05,
+    unfamiliar: float | None = UNFAMILIAR,
 ) -> Any:
     """`frame` (a Dask DataFrame, or a Series of names) with the result columns added, lazily.
 
@@ -245,7 +245,7 @@ def label_file(
     client: Any = None,
     top_k: int = 1,
     coverage: float | None = None,
-    unfamiliar: float | None = 0.05,
+    unfamiliar: float | None = UNFAMILIAR,
 ) -> Labelled:
     """Label `column` of the table at `source` into the table at `out` (input columns kept, result
     columns added, row order kept). `on_partition(done, total)` hears of each partition written.

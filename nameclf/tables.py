@@ -42,6 +42,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from nameclf.errors import DataError, UsageError, one_line
+from nameclf.novelty import DEFAULT_ALPHA
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -194,7 +195,7 @@ def predict_frame(
     min_confidence: float | None = None,
     top_k: int = 1,
     coverage: float | None = None,
-    unfamiliar: float | None = 0.05,
+    unfamiliar: float | None = DEFAULT_ALPHA,
 ) -> pd.DataFrame:
     """The result table for `names` (see the module's schema), row for row, on their index."""
     from nameclf.predict import Unreadable

@@ -16,6 +16,7 @@ from nameclf.choices import Backend, Device
 from nameclf.cli.common import DASK_INSTALL, ModelOption, _raise_interrupt, exit_for_answers, handled
 from nameclf.cli.render import PROGRESS_EVERY, err, progress, text_line
 from nameclf.errors import UsageError
+from nameclf.novelty import DEFAULT_ALPHA
 from nameclf.tables import input_cells, names_from
 
 EPILOG = (
@@ -63,7 +64,7 @@ def predict(
             "about that share of names like the training data's are flagged. The answer is not changed.",
             metavar="ALPHA",
         ),
-    ] = 0.05,
+    ] = DEFAULT_ALPHA,
     out_file: Annotated[
         Path | None,
         typer.Option(
