@@ -243,7 +243,8 @@ def parameter_shapes(spec: NetworkSpec, prefix: str = "rnn.") -> dict[str, tuple
 
 
 def prepare(spec: NetworkSpec, weights: Mapping[str, Any], prefix: str = "rnn.") -> dict[str, Any]:
-    """Arrange named weights per layer and direction, with W^T precomputed for the products."""
+    """Arrange named weights per layer and direction, with W^T precomputed for the products, and for
+    the first layer the rows W_ih^T + b_ih that its one-hot inputs pick."""
     layers = []
     for layer in range(spec.layers):
         directions = []
@@ -257,6 +258,8 @@ def prepare(spec: NetworkSpec, weights: Mapping[str, Any], prefix: str = "rnn.")
             }
             if CELLS[spec.cell].peephole:
                 p["peephole"] = weights[f"{prefix}weight_peephole_{key}"]
+            if layer == 0:  # one-hot input: its product with W_ih^T plus b_ih is a row of this table
+                p["table"] = p["w_ih_t"] + p["b_ih"]
             directions.append(p)
         layers.append(directions)
     return {"layers": layers, "head_w_t": weights["head.weight"].T, "head_b": weights["head.bias"]}
@@ -300,8 +303,7 @@ def encode(ops, spec: NetworkSpec, prepared, indices, mask=None, dropout: Callab
         outputs, finals = [], []
         for direction, p in enumerate(directions):
             if layer == 0:
-                # the rows of W_ih^T + b_ih, when prepare() made them (the same sums, added once per character)
-                xw = p["table"][indices] if "table" in p else p["w_ih_t"][indices] + p["b_ih"]
+                xw = p["table"][indices]
             else:
                 xw = layer_input @ p["w_ih_t"] + p["b_ih"]
             out, final = run_direction(ops, kind, xw, p, reverse=direction == 1, mask=mask, outputs_needed=layer < top)

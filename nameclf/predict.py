@@ -400,12 +400,11 @@ def check_confidence(min_confidence: float | None) -> None:
 
 def _prepare_numpy(spec: cells.NetworkSpec, weights: dict[str, np.ndarray]) -> dict[str, Any]:
     prepared = cells.prepare(spec, {name: np.ascontiguousarray(value) for name, value in weights.items()})
-    for layer, directions in enumerate(prepared["layers"]):
+    for directions in prepared["layers"]:
         for p in directions:
-            for key in ("w_ih_t", "w_hh_t"):
-                p[key] = np.ascontiguousarray(p[key])
-            if layer == 0:  # one row per character of W_ih^T + b_ih: the first layer's input sums, made once
-                p["table"] = p["w_ih_t"] + p["b_ih"]
+            for key in ("w_ih_t", "w_hh_t", "table"):  # row-major, for the products and the row lookups
+                if key in p:
+                    p[key] = np.ascontiguousarray(p[key])
     return prepared
 
 
