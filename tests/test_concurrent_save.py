@@ -278,6 +278,7 @@ def test_two_trainings_at_once_one_wins_whole(tmp_path):
     assert sorted(winner.weights) == sorted(reference.weights)
     for name, value in reference.weights.items():
         assert np.array_equal(winner.weights[name], value), name
+
     def kept(config: dict) -> dict:  # without the timings (every `..._seconds`) and the --out each was given
         return {k: v for k, v in config.items() if k != "command" and not k.endswith("seconds")}
 

@@ -7,11 +7,10 @@ import json
 import subprocess
 import sys
 from collections import Counter
-from pathlib import Path
 
 import numpy as np
 import pytest
-from safetensors.numpy import load_file, save_file
+from model_files import load_part, save_part
 
 from nameclf import ngram
 from nameclf.data import load_dataset, split_dataset
@@ -126,16 +125,6 @@ def test_fitting_needs_every_language():
         ngram.fit_ngram(["Abel", "Bach"], [("German",), ("German",)], ["German", "Italian"])
 
 
-def save(expert: ngram.NgramExpert, folder: Path) -> None:
-    save_file(expert.to_arrays(), str(folder / "ngram.safetensors"))
-    (folder / "ngram.json").write_text(json.dumps(expert.to_config()), encoding="utf-8")
-
-
-def load(folder: Path) -> ngram.NgramExpert:
-    config = json.loads((folder / "ngram.json").read_text(encoding="utf-8"))
-    return ngram.NgramExpert.from_arrays(config, load_file(str(folder / "ngram.safetensors")))
-
-
 @pytest.fixture(scope="module")
 def small_expert():
     dataset = load_dataset(bundled_names_dir(), "German,Italian")
@@ -151,8 +140,8 @@ def small_expert():
 
 def test_the_expert_round_trips_through_safetensors_and_json(small_expert, tmp_path):
     expert, names = small_expert
-    save(expert, tmp_path)
-    loaded = load(tmp_path)
+    save_part(expert, tmp_path, "ngram")
+    loaded = load_part(ngram.NgramExpert, tmp_path, "ngram")
     assert loaded.vocabulary == expert.vocabulary
     assert loaded.labels == expert.labels and loaded.settings == expert.settings and loaded.C == expert.C
     assert loaded.details == expert.details and loaded.details["converged"]
@@ -183,7 +172,7 @@ def test_packed_strings_round_trip():
 
 def test_prediction_imports_neither_sklearn_nor_scipy_nor_torch(small_expert, tmp_path):
     expert, _ = small_expert
-    save(expert, tmp_path)
+    save_part(expert, tmp_path, "ngram")
     program = f"""
 import json, sys
 from safetensors.numpy import load_file

@@ -9,11 +9,10 @@ import json
 import math
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
-from safetensors.numpy import load_file, save_file
+from model_files import load_part, save_part
 
 from nameclf import novelty
 from nameclf.data import UNKNOWN, load_dataset, split_dataset
@@ -200,16 +199,6 @@ def test_the_classifiers_surprise_is_added_at_its_weight(german_italian):
 # --- saved as plain data ------------------------------------------------------------------------
 
 
-def save(model: novelty.NoveltyModel, folder: Path) -> None:
-    save_file(model.to_arrays(), str(folder / "novelty.safetensors"))
-    (folder / "novelty.json").write_text(json.dumps(model.to_config()), encoding="utf-8")
-
-
-def load(folder: Path) -> novelty.NoveltyModel:
-    config = json.loads((folder / "novelty.json").read_text(encoding="utf-8"))
-    return novelty.NoveltyModel.from_arrays(config, load_file(str(folder / "novelty.safetensors")))
-
-
 @pytest.fixture(scope="module")
 def fitted(german_italian):
     split, lm = german_italian
@@ -219,8 +208,8 @@ def fitted(german_italian):
 
 def test_the_novelty_model_round_trips(fitted, tmp_path):
     model, split = fitted
-    save(model, tmp_path)
-    loaded = load(tmp_path)
+    save_part(model, tmp_path, "novelty")
+    loaded = load_part(novelty.NoveltyModel, tmp_path, "novelty")
     names = [e.name for e in split.test] + ["Smith", "Nguyen", "", "☃"]
     probabilities = np.random.default_rng(0).dirichlet([1, 1], size=len(names))
     assert loaded.lm.grams == model.lm.grams and loaded.lm.contexts == model.lm.contexts
@@ -246,7 +235,7 @@ def test_tables_that_do_not_fit_their_config_are_refused(fitted):
 
 def test_scoring_imports_neither_sklearn_nor_scipy_nor_torch(fitted, tmp_path):
     model, _ = fitted
-    save(model, tmp_path)
+    save_part(model, tmp_path, "novelty")
     program = f"""
 import json, sys
 import numpy as np
