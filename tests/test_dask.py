@@ -54,6 +54,11 @@ def assert_same_results(result, expected) -> None:
         np.testing.assert_allclose([p for _, p in parsed(left)], [p for _, p in parsed(right)], atol=1.5e-4)
 
 
+def label_args(table, out, column: str = "surname") -> list[str]:
+    """`nameclf predict`'s arguments to label `column` of `table` into `out`."""
+    return ["predict", "--file", str(table), "--column", column, "--out", str(out)]
+
+
 def sample_names(count: int, seed: int = 0) -> list[str]:
     pool = [name for path in sorted(bundled_names_dir().glob("*.txt")) for name in read_names(path)]
     rng = np.random.default_rng(seed)
@@ -147,16 +152,7 @@ def test_dask_predict_takes_a_series_and_renames_clashing_columns(client):
 def test_a_missing_column_is_a_one_line_error(table, tmp_path):
     with pytest.raises(nameclf.errors.DataError, match="no column 'nachname'"):
         nameclf.dask.predict(dd.read_parquet(str(table)), "nachname")
-    result = run(
-        "predict",
-        "--file",
-        str(table),
-        "--column",
-        "nachname",
-        "--out",
-        str(tmp_path / "o.parquet"),
-        env=user_env(tmp_path / "models"),
-    )
+    result = run(*label_args(table, tmp_path / "o.parquet", "nachname"), env=user_env(tmp_path / "models"))
     assert result.returncode == 3 and result.stderr.strip().count("\n") == 0 and "'nachname'" in result.stderr
     assert list(tmp_path.glob("o.parquet*")) == [] and list(tmp_path.glob(".o.parquet*")) == []
 
@@ -166,19 +162,7 @@ def test_the_cli_with_two_workers_writes_the_same_table_as_in_process(table, tmp
     outputs = {}
     for name, extra in (("workers", ["--workers", "2"]), ("local", [])):
         out = tmp_path / f"{name}.parquet"
-        result = run(
-            "predict",
-            "--file",
-            str(table),
-            "--column",
-            "surname",
-            "--out",
-            str(out),
-            "--model",
-            "de-it",
-            *extra,
-            env=env,
-        )
+        result = run(*label_args(table, out), "--model", "de-it", *extra, env=env)
         assert result.returncode == 0, result.stderr
         assert "labelled 4,000 rows" in result.stderr
         outputs[name] = pd.read_parquet(out)
@@ -193,9 +177,7 @@ def test_csv_in_and_out_keeps_text_as_written(tmp_path):
     source = tmp_path / "people.csv"
     source.write_text("id,surname,zip\n1,Rossi,00123\n2,NA,\n3,,x\n", encoding="utf-8")
     out = tmp_path / "labelled.csv"
-    result = run(
-        "predict", "--file", str(source), "--column", "surname", "--out", str(out), env=user_env(tmp_path / "m")
-    )
+    result = run(*label_args(source, out), env=user_env(tmp_path / "m"))
     assert result.returncode == 0, result.stderr
     lines = out.read_text(encoding="utf-8").splitlines()
     header = "language,probability,top,unknown_characters,error,warning,abstained,set,unfamiliar,novelty_p"  # as --csv
@@ -241,13 +223,7 @@ def test_without_dask_workers_is_a_one_line_error_naming_the_extra(table, tmp_pa
             sys.executable,
             "-c",
             code,
-            "predict",
-            "--file",
-            str(table),
-            "--column",
-            "surname",
-            "--out",
-            str(out),
+            *label_args(table, out),
             "--workers",
             "2",
         ],
@@ -262,18 +238,7 @@ def test_without_dask_workers_is_a_one_line_error_naming_the_extra(table, tmp_pa
 
 def test_a_scheduler_that_cannot_be_reached_is_a_one_line_error(table, tmp_path):
     out = tmp_path / "o.parquet"
-    result = run(
-        "predict",
-        "--file",
-        str(table),
-        "--column",
-        "surname",
-        "--out",
-        str(out),
-        "--scheduler",
-        "tcp://127.0.0.1:9",
-        env=user_env(tmp_path / "models"),
-    )
+    result = run(*label_args(table, out), "--scheduler", "tcp://127.0.0.1:9", env=user_env(tmp_path / "models"))
     assert result.returncode == 4 and result.stderr.strip().count("\n") == 0
     assert "tcp://127.0.0.1:9" in result.stderr and not out.exists()
     assert list(tmp_path.glob(".o.parquet*")) == []
