@@ -3,7 +3,8 @@
 `main` builds only the command it is asked for (`nameclf predict ...` imports and converts the
 predict module alone, not all nine): the other modules' imports and typer's conversion of their
 options cost about a third of a cold `nameclf predict`. `nameclf --help`, a mistyped command and
-shell completion get the whole app, as does `app` (for tests and `typer.testing`).
+shell completion get the whole app, `full_app()`, which is also `nameclf.cli.app` (for tests and
+`typer.testing`).
 """
 
 from __future__ import annotations
@@ -62,12 +63,6 @@ def build(only: str | None = None) -> typer.Typer:
 @functools.cache
 def full_app() -> typer.Typer:
     return build()
-
-
-def __getattr__(name: str) -> typer.Typer:
-    if name == "app":  # `from nameclf.cli.entry import app`: the whole app, built on first use
-        return full_app()
-    raise AttributeError(name)
 
 
 def requested_command(argv: list[str]) -> str | None:
