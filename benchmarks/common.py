@@ -98,13 +98,13 @@ def nameclf_run(
 
 
 def auroc(negatives: Sequence[float], positives: Sequence[float]) -> float:
-    """P(a positive scores above a negative), ties counted half."""
+    """P(a positive scores above a negative), ties counted half: scikit-learn's ROC AUC."""
     import numpy as np
+    from sklearn.metrics import roc_auc_score
 
-    negatives, positives = np.sort(np.asarray(negatives)), np.asarray(positives)
-    below = np.searchsorted(negatives, positives, side="left")
-    equal = np.searchsorted(negatives, positives, side="right") - below
-    return float((below + 0.5 * equal).sum() / (len(negatives) * len(positives)))
+    negatives, positives = np.asarray(negatives, dtype=float), np.asarray(positives, dtype=float)
+    truth = np.r_[np.zeros(len(negatives)), np.ones(len(positives))]
+    return float(roc_auc_score(truth, np.r_[negatives, positives]))
 
 
 def novelty_scores(predictor, names: Sequence[str]):

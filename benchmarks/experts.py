@@ -195,13 +195,6 @@ def nll_after_temperature(log_p: np.ndarray, truths: np.ndarray) -> float:
     return calibration.negative_log_likelihood(calibration.scaled(log_p, temperature), truths)
 
 
-def auroc(inside: np.ndarray, outside: np.ndarray) -> float:
-    """The chance that a name from elsewhere scores above one of the model's own (ties count half)."""
-    from sklearn.metrics import roc_auc_score
-
-    return float(roc_auc_score(np.r_[np.zeros(len(inside)), np.ones(len(outside))], np.r_[inside, outside]))
-
-
 def mean(values: Sequence[float]) -> float:
     return statistics.fmean(values)
 
@@ -564,7 +557,7 @@ def unfamiliar(
             nll.append(float(lm.negative_log_likelihood([e.name for e in parts["validation"]]).mean()))
             own = lm.negative_log_likelihood([e.name for e in parts["test"]])
             for part in outside:
-                aurocs[part].append(auroc(own, lm.negative_log_likelihood([e.name for e in parts[part]])))
+                aurocs[part].append(common.auroc(own, lm.negative_log_likelihood([e.name for e in parts[part]])))
         order_rows[order] = {
             "validation_nll_per_symbol": mean(nll),
             "grams": len(models[order, seeds[0]].grams),
@@ -597,7 +590,7 @@ def unfamiliar(
             figures = per_kind[kind]
             figures.setdefault("flagged test", []).append(float(flagged["test"].mean()))
             for part in outside:
-                figures.setdefault(f"auroc {part}", []).append(auroc(scores["test"], scores[part]))
+                figures.setdefault(f"auroc {part}", []).append(common.auroc(scores["test"], scores[part]))
                 figures.setdefault(f"flagged {part}", []).append(float(flagged[part].mean()))
                 by_language: dict[str, list[bool]] = {}
                 for example, flag in zip(parts[part], flagged[part]):
@@ -617,7 +610,7 @@ def unfamiliar(
         scores = {p: pooled_lm.negative_log_likelihood([e.name for e in parts[p]]) for p in ["test", *outside]}
         figures.setdefault("flagged test", []).append(float(model.flagged(scores["test"], ALPHA).mean()))
         for part in outside:
-            figures.setdefault(f"auroc {part}", []).append(auroc(scores["test"], scores[part]))
+            figures.setdefault(f"auroc {part}", []).append(common.auroc(scores["test"], scores[part]))
             figures.setdefault(f"flagged {part}", []).append(float(model.flagged(scores[part], ALPHA).mean()))
     table = {kind: {key: mean(values) for key, values in figures.items()} for kind, figures in per_kind.items()}
     per_seed = {
