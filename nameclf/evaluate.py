@@ -35,8 +35,10 @@ def evaluate_examples(
     truths = [example.labels for example in examples]
     report = score(predictor.labels, truths, [p.language for p in predictions], source)
     answered = [i for i, prediction in enumerate(predictions) if prediction.language is not None]
+    # the same inputs as the answers: the n-gram expert reads the names' own text, unknown characters too
+    texts = [normalise(examples[i].name) for i in answered]
     raw = predictor.log_probabilities(
-        [predictor.vocabulary.encode(normalise(examples[i].name)) for i in answered], calibrated=False
+        [predictor.vocabulary.encode(text) for text in texts], calibrated=False, names=texts
     )
     truth = calibration.truth_matrix([truths[i] for i in answered], predictor.labels)
     temperature = predictor.saved.temperature

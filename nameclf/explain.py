@@ -17,10 +17,10 @@ from typing import Any
 
 import numpy as np
 
-from nameclf.data import normalise
+from nameclf.data import UNKNOWN, normalise
 from nameclf.predict import Predictor
 
-UNKNOWN = 0  # the vocabulary's index for a character it does not know
+UNKNOWN_CODE = 0  # the vocabulary's index for a character it does not know
 SUBSTRING_LENGTHS = (2, 3, 4)
 
 
@@ -63,7 +63,7 @@ def occluded(codes: np.ndarray) -> tuple[np.ndarray, list[tuple[int, int]]]:
     spans += [(i, i + n) for n in SUBSTRING_LENGTHS for i in range(len(codes) - n + 1)]
     variants = np.repeat(codes[None, :], len(spans) + 1, axis=0)
     for row, (start, end) in enumerate(spans, start=1):
-        variants[row, start:end] = UNKNOWN
+        variants[row, start:end] = UNKNOWN_CODE
     return variants, spans
 
 
@@ -77,10 +77,13 @@ def explain(predictor: Predictor, names: Iterable[str]) -> list[Explanation]:
         if codes is None:
             continue
         variants, spans = occluded(codes)
-        log_probabilities = predictor.log_probabilities(list(variants)).astype(np.float64)
+        name = normalise(raw)
+        # the n-gram expert reads the name as the answer does (its unknown characters as typed), with
+        # only the hidden span replaced
+        texts = [name] + [name[:start] + UNKNOWN * (end - start) + name[end:] for start, end in spans]
+        log_probabilities = predictor.log_probabilities(list(variants), names=texts).astype(np.float64)
         answer = int(log_probabilities[0].argmax())
         drops = log_probabilities[0, answer] - log_probabilities[1:, answer]
-        name = normalise(raw)
         explanation.language = predictor.labels[answer]
         explanation.probability = float(np.exp(log_probabilities[0, answer]))
         explanation.characters = [(name[i], float(drops[i])) for i in range(len(name))]

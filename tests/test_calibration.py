@@ -212,3 +212,19 @@ def test_evaluate_shows_before_and_after_for_a_calibrated_model(dataset_dir, tmp
     assert report["calibration"]["calibrated"] is True
     assert report["calibration"]["temperature"] == checkpoint.load(out).temperature
     assert set(report["calibration"]["after"]) == {"ece", "nll", "brier"}
+
+
+def test_evaluate_measures_calibration_on_the_probabilities_it_answered_with():
+    """The calibration figures of `evaluate` describe the answers given: the same inputs, unknown
+    characters and all (the n-gram expert reads "Ärmel" as typed, not with a stand-in for "Ä")."""
+    from nameclf import shipped
+    from nameclf.data import Example
+    from nameclf.evaluate import evaluate_examples
+
+    predictor = Predictor.load(shipped.path_of("all"))
+    examples = [Example("Ärmel", ("German",)), Example("Öhler", ("German",)), Example("Rossi", ("Italian",))]
+    report = evaluate_examples(predictor, examples, "test")
+    answers = predictor.predict([e.name for e in examples], top_k=len(predictor.labels))
+    truth_probabilities = [dict(a.top)[e.labels[0]] for a, e in zip(answers, examples)]
+    nll = -float(np.mean(np.log(truth_probabilities)))
+    assert report.calibration["after"]["nll"] == pytest.approx(nll, rel=1e-5)

@@ -105,3 +105,17 @@ def test_explain_does_not_import_torch(tiny_model_dir):
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
+
+
+@pytest.mark.parametrize("name", ["Ärmel", "Öhler"])
+def test_explain_scores_the_text_the_answer_scored_unknown_characters_too(name):
+    """`all` has no "Ä" or "Ö" of its own; its n-gram expert still reads the name as typed (lower-cased),
+    as the answer did, and not the unknown character's stand-in."""
+    from nameclf import shipped
+
+    predictor = Predictor.load(shipped.path_of("all"))
+    (answer,) = predictor.predict([name])
+    assert answer.unknown_characters == 1
+    (result,) = explain(predictor, [name])
+    assert result.language == answer.language
+    assert result.probability == pytest.approx(answer.probability, rel=1e-5)

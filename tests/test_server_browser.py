@@ -209,6 +209,44 @@ def test_unsure_below_the_chosen_confidence_and_the_chosen_coverage(page):
     assert by_id(page, "message").text == "The coverage must be between 0.5 and 0.99."
 
 
+def test_an_unfamiliar_name_is_flagged_where_a_person_cannot_miss_it(page, server):
+    """de-it answers Nguyen "German" with a high probability; the CLI flags it as unfamiliar, and so
+    does the page: a badge beside the answer, a hatched bar, the p-value in words and on hover."""
+    import json
+    import urllib.request
+
+    from selenium.webdriver.common.by import By
+
+    with urllib.request.urlopen(server.url("/v1/predict?name=Nguyen&model=de-it")) as response:
+        (expected,) = json.load(response)["results"]
+    assert expected["unfamiliar"] is True  # what `nameclf predict Nguyen --model de-it --json` says
+    paste(page, "Nguyen\nRossi")
+    by_id(page, "classify").click()
+    nguyen, rossi = wait_for_answers(page, 2)
+    assert "unfamiliar" in nguyen.get_attribute("class").split()
+    badge = nguyen.find_element(By.CSS_SELECTOR, ".badge-unfamiliar")
+    assert badge.is_displayed() and badge.text == "unfamiliar"
+    p_value = f"novelty p = {expected['novelty_p']:.2g}"
+    assert p_value in badge.get_attribute("title")
+    assert "Unfamiliar: this name is unlike the names the model learnt from" in nguyen.text
+    assert p_value in nguyen.text
+    fill = nguyen.find_element(By.CSS_SELECTOR, ".bar .fill")
+    assert "gradient" in fill.value_of_css_property("background-image")  # not the plain bar of a sure answer
+    assert "unfamiliar" not in rossi.get_attribute("class").split()
+    assert rossi.find_elements(By.CSS_SELECTOR, ".badge-unfamiliar") == []
+    assert by_id(page, "summary").text == "2 names: 2 answered, 1 unfamiliar, by model de-it."
+
+
+def test_a_name_of_unknown_characters_says_no_answer_once(page):
+    from selenium.webdriver.common.by import By
+
+    classify_with_keys(page, "ЖЖЖЖ")
+    (answer,) = wait_for_answers(page, 1)
+    problem = answer.find_element(By.CSS_SELECTOR, ".problem").text
+    assert problem == "No answer: 4 of 4 characters are unknown to this model."
+    assert problem.lower().count("no answer") == 1
+
+
 def test_the_model_is_chosen_with_the_keyboard(page):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.common.keys import Keys

@@ -193,7 +193,8 @@
                                (prediction.error || prediction.warning));
     if (reason) {
       item.classList.add("failed");
-      item.appendChild(element("p", "problem", "No answer: " + sentence(reason)));
+      // a warning may end in "; no answer" already: the message says it once
+      item.appendChild(element("p", "problem", "No answer: " + sentence(reason.replace(/;\s*no answer\.?$/i, ""))));
       return item;
     }
     const best = prediction.top[0];
@@ -205,6 +206,12 @@
       head.appendChild(element("span", "language", prediction.language));
     }
     head.appendChild(element("span", "probability", percent(prediction.probability)));
+    if (prediction.unfamiliar) {
+      item.classList.add("unfamiliar");
+      const badge = element("span", "badge badge-unfamiliar", "unfamiliar");
+      badge.title = unfamiliarText(prediction);
+      head.appendChild(badge);
+    }
     const bar = element("div", "bar");
     bar.setAttribute("role", "meter");
     bar.setAttribute("aria-valuemin", "0");
@@ -226,6 +233,9 @@
     if (prediction.set) {
       detail(list, "Set at " + setting(asked.coverage) + ":", prediction.set.join(", "));
     }
+    if (prediction.unfamiliar) {
+      detail(list, "Unfamiliar:", unfamiliarText(prediction));
+    }
     if (explanation && explanation.substring) {
       detail(list, "Most telling:", "“" + explanation.substring.text + "” " + nats(explanation.substring.contribution) +
         " nats");
@@ -233,6 +243,15 @@
     item.appendChild(list);
     if (prediction.warning) item.appendChild(element("p", "warning", sentence(prediction.warning)));
     return item;
+  }
+
+  // what the CLI's --json says as `unfamiliar` and `novelty_p`, in words
+  function unfamiliarText(prediction) {
+    const p = prediction.novelty_p;
+    const share = typeof p === "number" ? (p < 0.001 ? "under 0.1%" : (p * 100).toFixed(1) + "%") : "few";
+    return "this name is unlike the names the model learnt from (novelty p = " +
+      (typeof p === "number" ? p.toPrecision(2) : "?") + ": " + share +
+      " of names like its own look as odd); the probability above may mean little.";
   }
 
   function count(n, what) {
@@ -289,9 +308,11 @@
       const answered = predictions.filter((p) => p.language !== null).length;
       const unsure = predictions.filter((p) => p.abstained).length;
       const failed = names.length - answered - unsure;
+      const unfamiliar = predictions.filter((p) => p.unfamiliar).length;
       const by = predictions[0] ? predictions[0].model : modelBox.value;
       summary.textContent = count(names.length, "name") + ": " + answered.toLocaleString("en") + " answered" +
         (unsure ? ", " + unsure.toLocaleString("en") + " unsure" : "") +
+        (unfamiliar ? ", " + unfamiliar.toLocaleString("en") + " unfamiliar" : "") +
         (failed ? ", " + failed.toLocaleString("en") + " with no answer" : "") + ", by model " + by + ".";
     } catch (error) {
       summary.textContent = "";
