@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from nameclf import shipped
+from nameclf.cells import parameter_count
 from nameclf.checkpoint import CONFIG_FILE, SavedModel, load, resolve_model_dir
 from nameclf.errors import ModelError, NameclfError
 from nameclf.paths import default_models_dir
@@ -37,13 +38,14 @@ def card(saved: SavedModel) -> dict[str, Any]:
             "layers": spec.layers,
             "bidirectional": spec.bidirectional,
             "members": saved.members,
-            "parameters": config.get("parameters"),
+            "parameters": parameter_count(spec) * saved.members,  # the network's alone, every member
         },
         "experts": {
             "names": saved.experts,
             "weight": saved.weight,
             "validation": (config.get("experts") or {}).get("validation"),
             "unfamiliar_names": saved.novelty is not None,
+            "ngram_parameters": saved.ngram.parameter_count if saved.ngram is not None else None,
         },
         "languages": saved.labels,
         "vocabulary": {

@@ -223,6 +223,11 @@ def suffixes(spec: NetworkSpec) -> list[str]:
     return ["", "_reverse"][: spec.directions]
 
 
+def parameter_count(spec: NetworkSpec) -> int:
+    """How many numbers one network of this shape holds (its recurrent layers and its output layer)."""
+    return sum(int(np.prod(shape)) for shape in parameter_shapes(spec).values())
+
+
 def parameter_shapes(spec: NetworkSpec, prefix: str = "rnn.") -> dict[str, tuple[int, ...]]:
     """Name → shape of every weight, torch's names for the recurrent part and `head.*` for the output."""
     kind = CELLS[spec.cell]

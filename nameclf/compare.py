@@ -28,8 +28,9 @@ class Run:
     validation_accuracy: float
     validation_macro_f1: float
     seconds: float
-    parameters: int
+    parameters: int  # the network's (the same for every seed of a cell)
     best_epoch: int | None
+    ngram_parameters: int = 0  # the n-gram model's coefficients and intercepts (its n-grams differ by seed)
     model_dir: str | None = None
     # each expert's validation figures and their combination's: {"rnn" | "ngram" | "combination": {...}}
     experts: dict[str, dict[str, float]] = field(default_factory=dict)
@@ -78,8 +79,15 @@ class CellSummary:
                 for expert in self.experts()
             },
             "parameters": self.runs[0].parameters,
+            "ngram_parameters_mean": round(self.mean("ngram_parameters")),
             "runs": [run.__dict__ for run in self.runs],
         }
+
+
+def run_parameters(config: dict[str, Any]) -> dict[str, int]:
+    """A trained model's parameters, the network's apart from the n-gram model's."""
+    counts = config["parameter_counts"]
+    return {"parameters": counts["network"], "ngram_parameters": counts["ngram"]}
 
 
 def parse_cells(text: str) -> list[Cell]:
@@ -135,7 +143,7 @@ def compare(
                 validation_accuracy=metrics["validation_accuracy"],
                 validation_macro_f1=metrics["validation_macro_f1"],
                 seconds=result.config["training_seconds"],
-                parameters=result.config["parameters"],
+                **run_parameters(result.config),
                 best_epoch=result.config["training"]["best_epoch"],
                 model_dir=str(result.model_dir) if result.model_dir is not None else None,
                 experts=result.config["experts"]["validation"],

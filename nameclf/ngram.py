@@ -191,6 +191,11 @@ class NgramExpert:
             result[start : start + len(chunk)] = block
         return result
 
+    @property
+    def parameter_count(self) -> int:
+        """Its fitted numbers: one coefficient per n-gram and class row, and the intercepts."""
+        return int(self.coef.size + self.intercept.size)
+
     def log_probabilities(self, names: Iterable[str]) -> np.ndarray:
         """(names, labels) float64 log-probabilities, columns in `labels` order."""
         scores = self.scores(list(names))

@@ -4,7 +4,6 @@ validation every epoch, the best epoch's weights kept, early stopping; then save
 from __future__ import annotations
 
 import dataclasses
-import math
 import os
 import time
 from dataclasses import asdict, dataclass, field
@@ -15,7 +14,7 @@ import numpy as np
 import torch
 
 from nameclf import calibration, checkpoint, conformal, experts
-from nameclf.cells import NetworkSpec, parameter_shapes
+from nameclf.cells import NetworkSpec, parameter_count
 from nameclf.choices import TASK_DEFAULTS, Cell, Experts, Task
 from nameclf.data import (
     Dataset,
@@ -180,10 +179,6 @@ def default_model_name(config: TrainConfig, dataset: Dataset, known: int) -> str
         return f"ngram-{selection}"
     impl = "-scratch" if config.impl is Impl.scratch else ""
     return f"{config.cell.value}{impl}-{selection}"
-
-
-def parameter_count(spec: NetworkSpec) -> int:
-    return sum(math.prod(shape) for shape in parameter_shapes(spec).values())
 
 
 @dataclass
@@ -395,7 +390,8 @@ def package(
     config, dataset, split = setup.config, setup.dataset, setup.split
     first = fitted[0] if fitted else None
     labels = setup.labels
-    ngram_parameters = calibrated.ngram.coef.size + calibrated.ngram.intercept.size if calibrated.ngram else 0
+    network_parameters = parameter_count(setup.spec) * len(fitted)
+    ngram_parameters = calibrated.ngram.parameter_count if calibrated.ngram else 0
     saved_config = {
         **({"network": setup.spec.to_dict()} if fitted else {}),
         "vocabulary": setup.vocabulary.characters,
@@ -405,7 +401,9 @@ def package(
             "members": max(len(fitted), 1),
             "validation": "split" if config.members == 1 else f"{config.members}-fold over train + validation",
         },
-        "parameters": parameter_count(setup.spec) * len(fitted) + ngram_parameters,
+        # both experts together, and each on its own (the n-gram model's are its coefficients and intercepts)
+        "parameters": network_parameters + ngram_parameters,
+        "parameter_counts": {"network": network_parameters, "ngram": ngram_parameters},
         "experts": calibrated.experts,
         **({"novelty": calibrated.novelty.to_config()} if calibrated.novelty is not None else {}),
         "calibration": calibrated.calibration,

@@ -248,7 +248,26 @@ def test_compare_lists_the_network_the_ngrams_and_their_combination(dataset_dir)
 
 
 def test_the_compare_command_shows_the_experts_side_by_side(dataset_dir, tmp_path):
-    result = run("compare", "--cells", "gru", "--seeds", "1", "--data", str(dataset_dir), "-q")
+    saved = tmp_path / "saved"
+    result = run("compare", "--cells", "gru", "--seeds", "1", "--data", str(dataset_dir), "-q", "--save", str(saved))
     assert result.returncode == 0, result.stderr
-    for row in ("gru alone", "gru + n-grams", "n-grams alone"):
-        assert row in result.stdout
+    # each row counts its own parameters: the network's weights, the n-gram model's, and both
+    model = checkpoint.load(saved / "gru-seed0")
+    network = sum(a.size for name, a in model.weights.items() if name.startswith(("rnn.", "head.")))
+    ngram = model.weights["ngram.coef"].size + model.weights["ngram.intercept"].size
+    rows = {line.split("│")[1].strip(): line.split("│")[-2].strip() for line in result.stdout.splitlines() if "│" in line}
+    assert rows["gru alone"] == f"{network:,}"
+    assert rows["gru + n-grams"] == f"{network + ngram:,}"
+    assert rows["n-grams alone"] == f"{ngram:,}"
+
+
+def test_the_card_counts_the_network_apart_from_the_ngram_model():
+    """`all`'s network holds 172,050 numbers; its n-gram model's coefficients are counted on their own."""
+    from nameclf import shipped
+    from nameclf.cards import card
+
+    model = checkpoint.load(shipped.path_of("all"))
+    figures = card(model)
+    network = sum(a.size for name, a in model.weights.items() if name.startswith(("rnn.", "head.")))
+    assert figures["network"]["parameters"] == network == 172_050
+    assert figures["experts"]["ngram_parameters"] == model.weights["ngram.coef"].size + 18

@@ -86,18 +86,22 @@ def compare(
                     expert(summary, "rnn", "accuracy"),
                     expert(summary, "rnn", "macro_f1"),
                     "",
-                    "",
+                    f"{summary.runs[0].parameters:,}",
                 )
             table.add_row(
                 f"{summary.cell} + n-grams" if both else summary.cell,
                 figure(summary, "validation_accuracy"),
                 figure(summary, "validation_macro_f1"),
                 f"{summary.mean('seconds'):.1f}",
-                f"{summary.runs[0].parameters:,}",
+                f"{summary.runs[0].parameters + round(summary.mean('ngram_parameters')):,}",
             )
         if both:  # the same n-gram model for every cell: fitted on each seed's training names
             first = summaries[0]
             table.add_row(
-                "n-grams alone", expert(first, "ngram", "accuracy"), expert(first, "ngram", "macro_f1"), "", ""
+                "n-grams alone",
+                expert(first, "ngram", "accuracy"),
+                expert(first, "ngram", "macro_f1"),
+                "",
+                f"{round(first.mean('ngram_parameters')):,}",
             )
         out.print(table)

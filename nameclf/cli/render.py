@@ -282,7 +282,9 @@ def experts_text(experts: dict) -> str:
     scores = ", ".join(
         f"{shown[name]} {figures['accuracy']:.2%}" for name, figures in validation.items() if name in shown
     )
-    weight = f"network and n-grams, weight {experts['weight']:.1f} on the network"
+    counted = experts.get("ngram_parameters")
+    size = f" ({counted:,} n-gram parameters)" if isinstance(counted, int) else ""
+    weight = f"network and n-grams{size}, weight {experts['weight']:.1f} on the network"
     return f"{weight}; validation accuracy {scores}" if scores else weight
 
 
