@@ -29,6 +29,7 @@ import numpy as np
 
 from nameclf.choices import SharedNames
 from nameclf.errors import DataError, UsageError
+from nameclf.paths import default_data_dir
 
 DEFAULT_LANGUAGES = ("German", "Italian")
 AUTO_DROP_MAX_FRACTION = 0.05
@@ -58,8 +59,21 @@ def available_languages(names_dir: Path) -> list[str]:
     names_dir = Path(names_dir)
     languages = sorted(path.stem for path in names_dir.glob("*.txt")) if names_dir.is_dir() else []
     if not languages:
-        raise DataError(f"no dataset in {names_dir}; run `nameclf download` first")
+        raise no_dataset(names_dir)
     return languages
+
+
+def no_dataset(names_dir: Path) -> DataError:
+    """Why `names_dir` holds no dataset, and the mend: `nameclf download` only where the tutorial's data
+    belongs (the default folder); a folder or file of the user's gets the layout it needs."""
+    root = names_dir.parent
+    layout = "a folder holding names/<Label>.txt, one file a label and one name a line"
+    if root.is_file():
+        return DataError(f"--data {root} is a file; --data takes {layout}")
+    if root.absolute() == default_data_dir().absolute():
+        return DataError(f"no dataset in {names_dir}; run `nameclf download` first")
+    fetch = f"`nameclf download --dest {root}` fetches the tutorial's"
+    return DataError(f"no dataset in {names_dir}; --data takes {layout} ({fetch})")
 
 
 def summarise(names_dir: Path) -> list[tuple[str, int, int]]:

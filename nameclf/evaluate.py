@@ -85,7 +85,7 @@ def test_examples(saved: SavedModel, data_dir: Path) -> list[Example]:
     if missing and names_dir.is_dir():
         raise DataError(
             f"the dataset in {data_dir} has no {', '.join(missing)}, which {saved.path} was trained on; "
-            "evaluate with --file, or retrain on this dataset"
+            "evaluate with --data DIR, the folder it was trained on, or --file FILE of labelled names"
         )
     dataset = load_dataset(
         names_dir, data.get("languages"), data.get("shared_names", "auto"), fold_case=saved.vocabulary.fold_case
@@ -93,7 +93,7 @@ def test_examples(saved: SavedModel, data_dir: Path) -> list[Example]:
     if dataset.fingerprint != data.get("fingerprint"):
         raise DataError(
             f"the dataset in {data_dir} differs from the one {saved.path} was trained on; "
-            "evaluate with --file, or retrain on this dataset"
+            "evaluate with --data DIR, the folder it was trained on, or --file FILE of labelled names"
         )
     split = split_dataset(dataset, int(data["split_seed"]))
     recorded = data.get("split_fingerprint")  # absent from models saved before it was recorded

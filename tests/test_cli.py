@@ -336,3 +336,35 @@ def test_predict_from_a_closed_stdin(trained):
         ["bash", "-c", f"'{SCRIPT}' predict -f - <&-"], capture_output=True, text=True, env=trained, timeout=60
     )
     assert result.returncode == 2 and "standard input is closed" in result.stderr
+
+
+def test_train_on_a_table_or_an_empty_folder_says_what_data_takes_not_to_download(tmp_path, env):
+    """`--data` is a folder of names/<Label>.txt: a CSV given instead, or a folder without names/, gets
+    the layout it needs; `nameclf download` is the mend only for the default folder."""
+    (tmp_path / "people.csv").write_text("surname,country\nRossi,IT\n", encoding="utf-8")
+    (tmp_path / "mydata").mkdir()
+    for given, problem in (("people.csv", "is a file"), ("mydata", "no dataset in mydata/names")):
+        result = run("train", "--data", given, *FAST_TRAIN, env=env, cwd=tmp_path)
+        assert result.returncode == 3
+        assert problem in result.stderr and "--data takes a folder holding names/<Label>.txt" in result.stderr
+        assert "run `nameclf download` first" not in result.stderr
+        assert len(result.stderr.strip().splitlines()) == 1
+    assert not (tmp_path / "models").exists()  # nothing saved
+    default = run("train", *FAST_TRAIN, env=env, cwd=tmp_path)  # the default folder, not there yet
+    assert default.returncode == 3 and "run `nameclf download` first" in default.stderr
+
+
+def test_evaluate_a_model_of_other_labels_suggests_its_data_folder(tmp_path, env):
+    mine = tmp_path / "mine" / "names"
+    mine.mkdir(parents=True)
+    for label, stem, end in (("North", "Nor", ""), ("South", "Sud", "i")):
+        names = [f"{stem}{c}{d}{end}" for c in "abcdefgh" for d in "xyz"]
+        (mine / f"{label}.txt").write_text("\n".join(names) + "\n", encoding="utf-8")
+    trained = run("train", "--data", str(mine.parent), "--languages", "all", *FAST_TRAIN, env=env, cwd=tmp_path)
+    assert trained.returncode == 0, trained.stderr
+    shutil.copytree(bundled_names_dir(), tmp_path / "data" / "names")
+    elsewhere = run("evaluate", env=env, cwd=tmp_path)  # on the tutorial's data: not the model's
+    assert elsewhere.returncode == 3
+    assert "has no North, South" in elsewhere.stderr and "evaluate with --data DIR" in elsewhere.stderr
+    right = run("evaluate", "--data", str(mine.parent), env=env, cwd=tmp_path)
+    assert right.returncode == 0, right.stderr

@@ -255,7 +255,9 @@ def test_the_compare_command_shows_the_experts_side_by_side(dataset_dir, tmp_pat
     model = checkpoint.load(saved / "gru-seed0")
     network = sum(a.size for name, a in model.weights.items() if name.startswith(("rnn.", "head.")))
     ngram = model.weights["ngram.coef"].size + model.weights["ngram.intercept"].size
-    rows = {line.split("│")[1].strip(): line.split("│")[-2].strip() for line in result.stdout.splitlines() if "│" in line}
+    rows = {
+        line.split("│")[1].strip(): line.split("│")[-2].strip() for line in result.stdout.splitlines() if "│" in line
+    }
     assert rows["gru alone"] == f"{network:,}"
     assert rows["gru + n-grams"] == f"{network + ngram:,}"
     assert rows["n-grams alone"] == f"{ngram:,}"
