@@ -9,7 +9,7 @@ TORCH_VERSION ?= 2.13.0
 # disk); elsewhere set TORCH_INDEX=https://download.pytorch.org/whl/cpu for the CPU-only build.
 TORCH_INDEX ?=
 
-.PHONY: install demo test lint bench bench-quick models clean
+.PHONY: install demo test test-cross-machine lint bench bench-quick models clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,13 @@ PYTEST_ARGS ?=
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The tests that compare with files built or figures printed on another machine, again under kernels any
+# x86-64 CPU runs (OpenBLAS's Sandybridge, torch's default): another processor, replayed on this one.
+CROSS_MACHINE_KERNELS ?= OPENBLAS_CORETYPE=Sandybridge ATEN_CPU_CAPABILITY=default
+
+test-cross-machine: install
+	$(CROSS_MACHINE_KERNELS) $(BIN)/python -m pytest -m cross_machine $(PYTEST_ARGS)
 
 lint: install
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check ruff

@@ -22,6 +22,18 @@ XDG_FOLDERS = {
 }
 
 
+def pytest_report_header(config: pytest.Config) -> str:
+    """Which CPU kernels this run uses: results compared bit for bit hold only within one set of them
+    (`make test-cross-machine` runs the cross-machine tests again under another)."""
+    import threadpoolctl
+    import torch
+
+    blas = sorted(
+        {str(pool.get("architecture")) for pool in threadpoolctl.threadpool_info() if pool["user_api"] == "blas"}
+    )
+    return f"kernels: torch {torch.backends.cpu.get_cpu_capability()}, OpenBLAS {', '.join(blas) or 'not loaded'}"
+
+
 @pytest.fixture(scope="session")
 def shared_caches(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """Caches that hold nothing of the user's and cost seconds to rebuild (matplotlib's font list), kept

@@ -1,8 +1,14 @@
 """How a model rebuilt on this machine is compared with one built on another.
 
-torch's CPU kernels take different paths on different processors, so the same seed and data give
-the same bytes on one machine but may differ in the last bits between two. Between machines the
-comparison is therefore within tolerances that a real change (one weight moved by 1e-3) still breaks.
+torch's and OpenBLAS's CPU kernels take different paths on different processors, so the same seed and
+data give the same bytes on one machine (tests/test_ready.py checks that) but differ in the last bits
+between two, and dozens of epochs of training carry those bits into every weight: rebuilding the
+shipped de-it under `OPENBLAS_CORETYPE=Sandybridge ATEN_CPU_CAPABILITY=default` moved its weights by
+up to 1.0e-4 and its probabilities on the probe names by up to 3.0e-5 (on an AMD EPYC whose own
+kernels are AVX2 and Haswell). A weight tolerance cannot be promised across kernels, so between
+machines the comparison is of what a user relies on: the same answer for every probe name, each
+probability within PROBABILITY_TOLERANCE, the temperature within TEMPERATURE_TOLERANCE and the
+unfamiliar-name p-value within two held-out steps.
 """
 
 from __future__ import annotations
@@ -18,8 +24,9 @@ from nameclf.evaluate import test_examples
 from nameclf.paths import bundled_names_dir
 from nameclf.predict import Predictor
 
-WEIGHT_TOLERANCE = 1e-5  # absolute, every element of every weight
-TEMPERATURE_TOLERANCE = 1e-4
+PROBABILITY_TOLERANCE = 1e-3  # 33 times the 3.0e-5 measured between kernels; a bias moved by 1e-2 breaks it
+TEMPERATURE_TOLERANCE = 1e-4  # 3.3e-7 measured
+NOVELTY_STEPS = 2  # novelty_p moves in steps of 1 / (held-out names + 1)
 OTHER_NAMES = 300  # names of the other languages, besides the model's own test split
 
 
@@ -43,27 +50,26 @@ def probe_names(saved: checkpoint.SavedModel) -> list[str]:
 
 
 def shipped_differences(reference: Path, candidate: Path) -> list[str]:
-    """Every way `candidate` differs from `reference` beyond the tolerances, one line each; empty when
-    they agree: the same weights within 1e-5, the temperature within 1e-4 and the same answer for
-    every probe name."""
+    """Every way `candidate` answers differently from `reference` beyond the tolerances, one line each;
+    empty when they agree."""
     expected, actual = checkpoint.load(reference), checkpoint.load(candidate)
+    if expected.labels != actual.labels or expected.vocabulary.characters != actual.vocabulary.characters:
+        return ["labels or vocabulary differ"]
     problems = []
-    if sorted(expected.weights) != sorted(actual.weights):
-        return [f"weights: {sorted(expected.weights)} != {sorted(actual.weights)}"]
-    for name in sorted(expected.weights):
-        want, got = expected.weights[name], actual.weights[name]
-        if want.shape != got.shape:
-            problems.append(f"{name}: shape {got.shape}, expected {want.shape}")
-            continue
-        gap = float(np.max(np.abs(want.astype(np.float64) - got.astype(np.float64)), initial=0.0))
-        if gap > WEIGHT_TOLERANCE:
-            problems.append(f"{name}: differs by {gap:.1e} (tolerance {WEIGHT_TOLERANCE:.0e})")
     temperatures = (expected.temperature or 1.0, actual.temperature or 1.0)
     if abs(temperatures[0] - temperatures[1]) > TEMPERATURE_TOLERANCE:
         problems.append(f"temperature: {temperatures[1]} against {temperatures[0]}")
     names = probe_names(expected)
-    answers = [[prediction.language for prediction in Predictor(saved).predict(names)] for saved in (expected, actual)]
-    changed = [f"{name}: {b} against {a}" for name, a, b in zip(names, *answers) if a != b]
+    answers = [Predictor(saved).predict(names, top_k=len(saved.labels)) for saved in (expected, actual)]
+    changed = [f"{a.name}: {b.language} against {a.language}" for a, b in zip(*answers) if a.language != b.language]
     if changed:
         problems.append(f"{len(changed)} of {len(names)} answers differ, e.g. {changed[0]}")
+    gaps = [abs(p - dict(b.top)[label]) for a, b in zip(*answers) for label, p in a.top]
+    if max(gaps) > PROBABILITY_TOLERANCE:
+        problems.append(f"probabilities differ by up to {max(gaps):.1e} (tolerance {PROBABILITY_TOLERANCE:.0e})")
+    if expected.novelty is not None:
+        step = 1 / (len(expected.novelty.held_out) + 1)
+        novelty = max(abs(a.novelty_p - b.novelty_p) for a, b in zip(*answers) if a.novelty_p is not None)
+        if novelty > NOVELTY_STEPS * step + 1e-12:
+            problems.append(f"novelty_p differs by up to {novelty:.2e} (tolerance {NOVELTY_STEPS} steps of {step:.2e})")
     return problems

@@ -100,23 +100,24 @@ def without_timings(value):
     return value
 
 
+@pytest.mark.cross_machine
 def test_make_models_rebuilds_the_shipped_de_it_within_tolerance(tmp_path):
     """The shipped files were built on another machine, whose CPU kernels may round differently in the
-    last bits: a rebuild here matches them within a tolerance that still catches a real change."""
+    last bits: a rebuild here gives the same answers and probabilities within a tolerance (reproduce.py)."""
     rebuilt = rebuild.build("de-it", tmp_path / "de-it")
     assert shipped_differences(shipped.path_of("de-it"), rebuilt) == []
 
 
-def test_the_tolerance_catches_one_weight_changed_by_1e_3(tmp_path):
+@pytest.mark.cross_machine
+def test_the_tolerance_catches_a_bias_moved_by_1e_2(tmp_path):
     copy = tmp_path / "de-it"
     shutil.copytree(shipped.path_of("de-it"), copy)
     weights = load_file(copy / "model.safetensors")
-    name = sorted(weights)[0]
-    changed = weights[name].copy()
-    changed.flat[changed.size // 2] += 1e-3
-    save_file({**weights, name: changed}, copy / "model.safetensors", metadata=safe_open_metadata(copy))
+    changed = weights["head.bias"].copy()
+    changed[0] += 1e-2
+    save_file({**weights, "head.bias": changed}, copy / "model.safetensors", metadata=safe_open_metadata(copy))
     problems = shipped_differences(shipped.path_of("de-it"), copy)
-    assert problems and problems[0].startswith(f"{name}: differs by 1.0e-03")
+    assert len(problems) == 1 and problems[0].startswith("probabilities differ by up to 1.6e-03")
     assert shipped_differences(shipped.path_of("de-it"), shipped.path_of("de-it")) == []  # and not otherwise
 
 
@@ -248,7 +249,8 @@ def test_info_shows_a_model_card_as_a_panel_and_as_json(tmp_path, env):
     card = json.loads(run("info", "--model", "all", "--json", env=env, cwd=tmp_path).stdout)
     saved = checkpoint.load(shipped.path_of("all"))
     assert card["model"] == "all (shipped)" and card["languages"] == saved.labels
-    assert card["network"]["parameters"] == saved.config["parameters"]
+    network = sum(array.size for name, array in saved.weights.items() if name.startswith(("rnn.", "head.")))
+    assert card["network"]["parameters"] == network  # the network's alone, not the n-gram model's too
     assert card["vocabulary"]["characters"] == saved.vocabulary.characters
     assert card["data"]["fingerprint"] == saved.config["data"]["fingerprint"]
     assert card["calibration"]["temperature"] == saved.temperature

@@ -419,6 +419,7 @@ def test_503_with_retry_after_over_the_concurrency_limit(tight):
         worker.join()
         assert refused is not None, "the slow batch ended before a second request came"
         assert_problem(refused, 503, "retry")
+        assert "answering 1 request already" in refused.json()["detail"]
         assert refused.headers["retry-after"] == "1"
         assert outcome["slow"].status_code == 200
         assert len(outcome["slow"].json()["results"]) == 1000
@@ -533,6 +534,27 @@ def test_a_bad_start_is_one_line_before_the_port_opens(tmp_path, arguments, code
     assert "Uvicorn running" not in done.stderr + done.stdout
 
 
+def test_a_port_already_taken_is_one_line_and_a_usage_error(tmp_path):
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, "-m", "nameclf", "serve", "--model", "de-it", "--port", str(port)],
+            capture_output=True,
+            text=True,
+            timeout=120,
+            env=clean_environment(tmp_path),
+            cwd=tmp_path,
+        )
+    assert done.returncode == 2
+    assert done.stderr.strip() == (
+        f"error: port {port} on 127.0.0.1 is taken by another program; choose another with --port (0: any free one)"
+    )
+
+
 def test_without_the_extra_serve_is_one_line_naming_the_install(tmp_path):
     blocked = (
         "import sys; sys.modules['fastapi'] = None; sys.argv = ['nameclf', 'serve']; "
@@ -567,6 +589,7 @@ def test_the_running_server_has_not_loaded_torch(server, client):
     assert "libtorch" not in maps and "/torch/" not in maps
 
 
+@pytest.mark.cross_machine
 def test_the_readme_curl_examples_print_what_the_server_answers(client):
     """Each `curl` in the README's "Serving over HTTP" (those not piped elsewhere) is sent again, here."""
     import re

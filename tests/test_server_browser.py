@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import sys
 import tempfile
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -294,14 +295,20 @@ def test_the_page_and_the_docs_fetch_nothing_from_elsewhere(page, server):
 
     classify_with_keys(page, "Tribbiani")
     wait_for_answers(page, 1)
-    for path in ("/", "/docs"):
+    titles = {"/docs": ".swagger-ui .info .title", "/redoc": ".api-info h1"}
+    for path in ("/", "/docs", "/redoc"):
+        with urllib.request.urlopen(server.url(path)) as response:  # each page says what it may load
+            assert "default-src 'none'" in response.headers["content-security-policy"]
         page.get(server.url(path))
-        if path == "/docs":
-            WebDriverWait(page, WAIT).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".swagger-ui .info .title"))
-            assert "nameclf" in page.find_element(By.CSS_SELECTOR, ".swagger-ui .info .title").text
+        if path in titles:  # rendered under that policy: its scripts and styles ran
+            WebDriverWait(page, WAIT).until(lambda d: d.find_elements(By.CSS_SELECTOR, titles[path]))
+            WebDriverWait(page, WAIT).until(lambda d: "nameclf" in d.find_element(By.CSS_SELECTOR, titles[path]).text)
         fetched = page.execute_script("return performance.getEntriesByType('resource').map(e => e.name)")
         elsewhere = [url for url in fetched if not url.startswith(server.base)]
         assert elsewhere == []
+        if path == "/redoc":  # ReDoc's footer logo, which it would take from a CDN, is not loaded
+            logos = page.execute_script("return [...document.images].map(i => i.src)")
+            assert all(src.startswith(server.base) or src.startswith("data:") for src in logos)
 
 
 def screenshot(path: Path) -> None:

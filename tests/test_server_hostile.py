@@ -54,7 +54,8 @@ def answers_right_after(request):
 
 def raw(server, data: bytes, then: str = "wait", seconds: float = 10) -> bytes:
     """Send bytes as they are on a new connection; read what comes back until the server closes it
-    (or `seconds` pass). `then`: "wait" keeps sending open; "half-close" shuts it after the bytes."""
+    (or `seconds` pass). `then`: "wait" keeps sending open; "half-close" shuts it after the bytes;
+    "first" stops reading at the end of the answer's head."""
     with socket.create_connection(("127.0.0.1", server.port), timeout=seconds) as connection:
         try:
             connection.sendall(data)
@@ -199,10 +200,12 @@ def test_a_20_mb_body_is_413(client, server):
             yield body[start : start + (1 << 20)]
 
     assert client.post("/v1/predict", content=pieces(), headers=JSON).status_code == 413
-    # declared and never sent: answered once the body time is up, not waited on for ever
+    # declared and never sent: answered at once (the server then waits the body time for it, and closes)
     started = time.monotonic()
+    reply = raw(server, request_bytes(b"", {"Content-Length": "20000000"}), "first")
+    assert status_of(reply) == 413 and time.monotonic() - started < 1.5
     reply = raw(server, request_bytes(b"", {"Content-Length": "20000000"}))
-    assert status_of(reply) == 413 and time.monotonic() - started < 8
+    assert status_of(reply) == 413 and b"body-too-large" in reply and time.monotonic() - started < 8
     # declared, with Expect: 100-continue: refused at once, before any byte of it
     started = time.monotonic()
     reply = raw(server, request_bytes(b"", {"Content-Length": "20000000", "Expect": "100-continue"}))
@@ -305,3 +308,31 @@ def test_fuzz_any_values(client, names, top_k, coverage, model):
 def test_fuzz_the_query(client, names, top_k):
     response = client.get("/v1/predict", params={"name": names, "top_k": top_k or "1"})
     assert response.status_code in (200, 400, 422)
+
+
+# --- methods ------------------------------------------------------------------------------------------
+
+
+def test_a_method_a_path_does_not_take_is_405_naming_every_method_it_does(client):
+    for method, path, allowed in (
+        ("DELETE", "/v1/predict", "GET, HEAD, POST"),
+        ("PUT", "/v1/explain", "POST"),
+        ("POST", "/healthz", "GET, HEAD"),
+    ):
+        answer = client.request(method, path)
+        assert answer.status_code == 405
+        assert answer.headers["allow"] == allowed
+    assert (
+        client.delete("/v1/predict").json()["detail"] == "DELETE is not allowed on /v1/predict; use GET, HEAD or POST"
+    )
+    assert client.put("/v1/explain").json()["detail"] == "PUT is not allowed on /v1/explain; use POST"
+
+
+def test_head_is_answered_wherever_get_is_without_a_body(client):
+    for path in ("/healthz", "/readyz", "/", "/v1/models", "/v1/predict?name=Rossi", "/openapi.json"):
+        got, head = client.get(path), client.head(path)
+        assert head.status_code == got.status_code == 200, path
+        assert head.content == b""
+        assert head.headers["content-type"] == got.headers["content-type"]
+        assert head.headers["content-length"] == got.headers["content-length"]
+    assert client.head("/nothing").status_code == 404

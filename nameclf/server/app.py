@@ -13,6 +13,7 @@ from fastapi.middleware.cors import CORSMiddleware
 from nameclf.server import problems
 from nameclf.server.catalogue import Catalogue
 from nameclf.server.limits import LimitsMiddleware
+from nameclf.server.methods import HeadAsGet
 from nameclf.server.routers import health, models, pages, predict
 from nameclf.server.settings import Settings
 from nameclf.version import __version__
@@ -43,11 +44,12 @@ def create_app(settings: Settings) -> FastAPI:
         app.include_router(router)
     pages.mount_static(app)
     app.add_middleware(LimitsMiddleware, limits=settings.limits)
+    app.add_middleware(HeadAsGet)
     if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
             allow_origins=list(settings.cors_origins),
-            allow_methods=["GET", "POST"],
+            allow_methods=["GET", "HEAD", "POST"],
             allow_headers=["content-type"],
             expose_headers=["retry-after"],
             max_age=600,

@@ -39,14 +39,23 @@ class LimitsMiddleware:
         declared = headers.get("content-length")
         pending = (declared not in (None, "0")) or "transfer-encoding" in headers
 
-        async def refuse(status: int, slug: str, detail: str, extra_headers=()) -> None:
-            await _send_problem(send, status, slug, detail, scope["path"], list(extra_headers), close=pending)
+        async def refuse(status: int, slug: str, detail: str, extra_headers=(), drain: int = 0) -> None:
+            """Answer a problem; with `drain`, read and drop up to that many bytes of the body after the
+            answer is sent and before the connection closes."""
+
+            async def dropping() -> None:
+                await _drain(receive, drain, self.limits.body_seconds)
+
+            await _send_problem(
+                send, status, slug, detail, scope["path"], list(extra_headers), pending, dropping if drain else None
+            )
 
         if counted and self.in_flight >= self.limits.max_concurrent:
             await refuse(
                 503,
                 "busy",
-                f"the server is answering {self.limits.max_concurrent} requests already; retry in a moment",
+                f"the server is answering {self.limits.max_concurrent:,} "
+                f"{'request' if self.limits.max_concurrent == 1 else 'requests'} already; retry in a moment",
                 [(b"retry-after", str(self.limits.retry_after_seconds).encode())],
             )
             return
@@ -68,9 +77,10 @@ class LimitsMiddleware:
                 return
         too_large = _too_large(self.limits.max_body_bytes)
         if declared is not None and declared.isdigit() and int(declared) > self.limits.max_body_bytes:
-            if "expect" not in headers and int(declared) <= DRAIN_BYTES:
-                await _drain(receive, DRAIN_BYTES, self.limits.body_seconds)
-            await refuse(413, "body-too-large", too_large)
+            # answered at once; a body on its way is then read and dropped (not with 100-continue: the
+            # client waits for leave to send it, and gets none)
+            drain = DRAIN_BYTES if "expect" not in headers and int(declared) <= DRAIN_BYTES else 0
+            await refuse(413, "body-too-large", too_large, drain=drain)
             return
         if scope["method"] in BODY_METHODS or pending:
             chunks: list[bytes] = []
@@ -83,9 +93,8 @@ class LimitsMiddleware:
                     chunk = message.get("body", b"")
                     size += len(chunk)
                     if size > self.limits.max_body_bytes:
-                        if message.get("more_body", False):
-                            await _drain(receive, DRAIN_BYTES - size, self.limits.body_seconds)
-                        await refuse(413, "body-too-large", too_large)
+                        more = DRAIN_BYTES - size if message.get("more_body", False) else 0
+                        await refuse(413, "body-too-large", too_large, drain=max(more, 0))
                         return
                     chunks.append(chunk)
                     if not message.get("more_body", False):
@@ -167,7 +176,11 @@ def _with_security_headers(send):
     return sending
 
 
-async def _send_problem(send, status: int, slug: str, detail: str, instance: str, headers, close: bool) -> None:
+async def _send_problem(
+    send, status: int, slug: str, detail: str, instance: str, headers, close: bool, then=None
+) -> None:
+    """Send the problem whole; `then` runs after its last byte is sent and before the response ends
+    (the client has its answer, and the server may still read what it sends)."""
     content = problems.encoded(status, slug, detail, instance)
     headers = [
         (b"content-type", problems.MEDIA_TYPE.encode()),
@@ -177,4 +190,7 @@ async def _send_problem(send, status: int, slug: str, detail: str, instance: str
     if close:
         headers.append((b"connection", b"close"))
     await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body", "body": content})
+    await send({"type": "http.response.body", "body": content, "more_body": then is not None})
+    if then is not None:
+        await then()
+        await send({"type": "http.response.body", "body": b"", "more_body": False})

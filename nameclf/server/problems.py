@@ -73,6 +73,22 @@ def field_errors(errors: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return shown
 
 
+def allowed_methods(request: Request) -> list[str]:
+    """Every method some route takes at this path (Starlette's 405 names only the first route's), with
+    HEAD wherever GET is (nameclf.server.methods answers it): each method asked of the routes in turn."""
+    from starlette.routing import Match
+
+    routes = request.app.router.routes
+    methods = {
+        method
+        for method in ("GET", "POST", "PUT", "PATCH", "DELETE")
+        if any(route.matches({**request.scope, "method": method})[0] is Match.FULL for route in routes)
+    }
+    if "GET" in methods:
+        methods.add("HEAD")
+    return sorted(methods)
+
+
 def install(app) -> None:
     """The exception handlers that make every error a problem document."""
     from fastapi.exceptions import RequestValidationError
@@ -116,7 +132,10 @@ def install(app) -> None:
         if status == 404:
             detail = f"nothing at {request.url.path}; the API is under /v1 (see /docs)"
         elif status == 405:
-            detail = f"{request.method} is not allowed on {request.url.path}"
+            allowed = allowed_methods(request)
+            choices = " or ".join([", ".join(allowed[:-1]), allowed[-1]] if len(allowed) > 1 else allowed)
+            detail = f"{request.method} is not allowed on {request.url.path}; use {choices}"
+            return response(status, None, detail, request.url.path, headers={"allow": ", ".join(allowed)})
         else:
             detail = str(error.detail)
         return response(status, None, detail, request.url.path, headers=getattr(error, "headers", None))

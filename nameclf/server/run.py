@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import errno
 import logging
 import os
 import signal
+import socket
 
 from nameclf.errors import UsageError
 from nameclf.server.settings import SETTINGS_ENV, Settings
@@ -30,6 +32,7 @@ def run(settings: Settings) -> None:
     if not 0 <= settings.port <= 65535:
         raise UsageError("--port must be between 0 and 65535 (0: any free port)")
     app = create_app(settings)  # every model loads here, before the port opens: a bad folder fails now
+    check_port(settings.host, settings.port)
     log_config = copy.deepcopy(LOGGING_CONFIG)
     log_config["loggers"]["nameclf.server"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
     options = dict(
@@ -64,6 +67,25 @@ def run(settings: Settings) -> None:
         from uvicorn.supervisors import Multiprocess
 
         Multiprocess(config, sockets=[config.bind_socket()]).run()
+
+
+def check_port(host: str, port: int) -> None:
+    """A one-line error, before uvicorn logs its own, when the address cannot be had: the port is taken
+    or the host is not this machine's. Bound as uvicorn binds it (SO_REUSEADDR), then let go."""
+    if port == 0:
+        return
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError as error:
+            if error.errno == errno.EADDRINUSE:
+                raise UsageError(
+                    f"port {port} on {host} is taken by another program; choose another with --port (0: any free one)"
+                ) from None
+            reason = error.strerror or str(error)
+            raise UsageError(f"cannot listen on {host}:{port}: {reason}; check --host and --port") from None
 
 
 @contextlib.contextmanager
