@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import numpy as np
 from safetensors import safe_open
 
 from nameclf import checkpoint
