@@ -15,6 +15,7 @@ from cli_runner import SCRIPT, run, user_env
 from servers import LocalServer, closed_port
 
 from nameclf import __version__
+from nameclf.cli.entry import COMMANDS
 from nameclf.paths import bundled_names_dir
 
 FAST_TRAIN = ["--hidden", "16", "--epochs", "2", "--threads", "1", "--quiet"]
@@ -368,3 +369,49 @@ def test_evaluate_a_model_of_other_labels_suggests_its_data_folder(tmp_path, env
     assert "has no North, South" in elsewhere.stderr and "evaluate with --data DIR" in elsewhere.stderr
     right = run("evaluate", "--data", str(mine.parent), env=env, cwd=tmp_path)
     assert right.returncode == 0, right.stderr
+
+
+def test_debug_after_the_command_shows_the_traceback_and_after_dashes_is_a_name(env, tmp_path):
+    failed = run("predict", "Rossi", "--model", "no/such/model", "--debug", env=env, cwd=tmp_path)
+    assert failed.returncode == 5
+    assert "Traceback" in failed.stderr and failed.stderr.strip().endswith("pass --model DIR")
+    named = run("predict", "--model", "de-it", "--", "--debug", env=env, cwd=tmp_path)
+    assert named.returncode == 0 and named.stdout.startswith("--debug ")
+
+
+@pytest.mark.parametrize("command", [[], *[[name] for name in COMMANDS]])
+def test_help_at_80_columns_wraps_and_never_cuts_a_word(command, env, tmp_path):
+    shown = run(*command, "--help", env={**env, "COLUMNS": "80"}, cwd=tmp_path)
+    assert shown.returncode == 0
+    assert "…" not in shown.stdout
+    assert max(len(line) for line in shown.stdout.splitlines()) <= 80
+
+
+def test_names_are_shortened_and_aligned_by_terminal_cells_in_predict_and_explain(env, tmp_path):
+    from rich.cells import cell_len
+
+    long_name = "a" * 10_000
+    for command in ("predict", "explain"):
+        shown = run(command, long_name, "--model", "all", env=env, cwd=tmp_path).stdout
+        assert shown.startswith("a" * 57 + "...  -  (name is 10000 characters long") and len(shown) < 200
+    lines = run("predict", "李小龍", "Rossi", "Müller", "--model", "all", env=env, cwd=tmp_path).stdout.splitlines()
+    names = ["李小龍", "Rossi", "Müller"]
+    starts = [cell_len(line[: len(line) - len(line[len(name) :].lstrip(" "))]) for line, name in zip(lines, names)]
+    assert starts == [22, 22, 22], lines  # the name column is 20 cells wide whatever the script
+
+
+def test_csv_lines_end_in_newline_and_a_header_only_table_prints_nothing(env, tmp_path):
+    printed = subprocess.run(
+        [str(SCRIPT), "predict", "Rossi", "Müller", "--model", "de-it", "--csv"],
+        capture_output=True,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert printed.returncode == 0 and b"\r" not in printed.stdout and printed.stdout.count(b"\n") == 3
+    (tmp_path / "empty.csv").write_text("id,surname\n", encoding="utf-8")
+    empty = run("predict", "-f", "empty.csv", "--column", "surname", "--csv", "--model", "de-it", env=env, cwd=tmp_path)
+    assert empty.returncode == 3 and empty.stdout == ""
+    assert (
+        empty.stderr.strip()
+        == "error: no names to classify in column 'surname' of empty.csv; it has a header and no rows"
+    )

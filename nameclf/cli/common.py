@@ -47,7 +47,7 @@ _without_flag_metavar()
 
 
 # help is rich markup: `[plot]` would be read as a style tag and vanish, so the brackets are escaped
-PLOT_INSTALL = escape("pip install 'nameclf[plot]'")
+PLOT_INSTALL = escape("pip install 'nameclf[plot]'")  # in help, after a space: the line may break there
 DASK_INSTALL = escape("pip install 'nameclf[dask]'")
 
 

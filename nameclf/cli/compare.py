@@ -23,7 +23,7 @@ def compare(
     data: DataOption = None,
     threads: Annotated[
         int | None,
-        typer.Option(help="CPU threads for torch.", show_default="$OMP_NUM_THREADS, else 1"),
+        typer.Option(help="CPU threads for torch.", show_default="the OMP_NUM_THREADS variable, else 1"),
     ] = None,
     save: Annotated[
         Path | None, typer.Option(help="Also save every model here, as <cell>-seed<k>.", show_default="save nothing")

@@ -14,10 +14,12 @@ import functools
 import importlib
 import os
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+import typer.rich_utils
 from rich.markup import escape
+from rich.table import Table
 
 from nameclf.cli.common import DEBUG_ENV, EXIT_CODES, RESPONSIBLE_USE, state
 from nameclf.cli.render import err
@@ -41,8 +43,20 @@ COMMANDS = {
 GLOBAL_FLAGS = {"--debug", "--version"}
 
 
+class FoldingTable(Table):
+    """typer's options table with every column folding a word too long for it onto the next line, where
+    rich's default cuts it with "…" (`--unidirectional` or a default such as `./models/<cell>-<languages>`
+    in an 80-column terminal): help may wrap, never lose words."""
+
+    def add_row(self, *renderables: Any, **options: Any) -> None:
+        while len(self.columns) < len(renderables):
+            self.add_column(overflow="fold")
+        super().add_row(*renderables, **options)
+
+
 def build(only: str | None = None) -> typer.Typer:
     """The app with every command, or with `only` that one (what `main` runs when argv names it)."""
+    typer.rich_utils.Table = FoldingTable  # type: ignore[attr-defined,misc]
     app = typer.Typer(
         name="nameclf",
         help="Tell where a surname comes from, with a character-level RNN, GRU or LSTM.\n\n" + RESPONSIBLE_USE,
@@ -76,6 +90,15 @@ def requested_command(argv: list[str]) -> str | None:
     return None
 
 
+def debug_first(argv: list[str]) -> list[str]:
+    """`--debug` where a user puts it (`nameclf predict Rossi --debug`) moved before the command, where
+    it is declared; after `--` it is a name like any other."""
+    end = argv.index("--") if "--" in argv else len(argv)
+    if "--debug" not in argv[:end]:
+        return argv
+    return ["--debug", *(word for i, word in enumerate(argv) if not (word == "--debug" and i < end))]
+
+
 def version_callback(value: bool) -> None:
     if value:
         print(f"nameclf {__version__}")
@@ -100,8 +123,9 @@ def main() -> None:
         with contextlib.suppress(AttributeError, ValueError):
             stream.reconfigure(errors="backslashreplace")
     try:
-        only = requested_command(sys.argv[1:])
-        code = (build(only) if only else full_app())(standalone_mode=False)
+        arguments = debug_first(sys.argv[1:])
+        only = requested_command(arguments)
+        code = (build(only) if only else full_app())(args=arguments, standalone_mode=False)
     except Exception as error:
         if not (hasattr(error, "format_message") and hasattr(error, "exit_code")):
             raise

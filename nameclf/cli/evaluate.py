@@ -40,7 +40,7 @@ def evaluate(
         Path | None,
         typer.Option(
             help="Also draw the confusion matrix (by row) and the reliability diagram to this PNG, SVG or PDF "
-            "(needs `" + PLOT_INSTALL + "`).",
+            "(needs " + PLOT_INSTALL + " )",
             show_default="no picture",
         ),
     ] = None,

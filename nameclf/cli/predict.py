@@ -113,10 +113,10 @@ def predict(
 
         answered_by = label(predictor.saved.path)
         stdout = sys.stdout  # the real one, bound before any progress display starts
-        writer = csv.writer(stdout) if as_csv else None
-        if writer is not None:
-            header = source.header if keep_rows else ["name"]
-            writer.writerow(header + [free_column(c, header) for c in RESULT_COLUMNS])
+        # "\n" as every other output here ends its lines (csv's own default is "\r\n", which `cut` and
+        # `awk` keep in the last column)
+        writer = csv.writer(stdout, lineterminator="\n") if as_csv else None
+        header = source.header if keep_rows else ["name"]
         total = failed = 0
         stream = predictor.predict_stream(
             source, top_k, min_confidence=min_confidence, coverage=coverage, unfamiliar=unfamiliar
@@ -124,6 +124,8 @@ def predict(
         with progress(file is not None, "names", writes_stdout=True) as update:
             for prediction in stream:
                 total += 1
+                if writer is not None and total == 1:  # the header once a row follows: a table with none is an error
+                    writer.writerow(header + [free_column(c, header) for c in RESULT_COLUMNS])
                 if update is not None and total % PROGRESS_EVERY == 0:
                     update(total)
                 failed += prediction.language is None and not prediction.abstained

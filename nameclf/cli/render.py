@@ -119,21 +119,35 @@ def progress(wanted: bool, what: str, writes_stdout: bool = False):
         yield lambda done, total=None: progress.update(task, completed=done, total=total)
 
 
-def text_line(prediction) -> str:
-    shown = prediction.name.replace("\n", " ").replace("\r", " ").replace("\t", " ")
+NAME_CELLS = 20  # the name column of a text line, in terminal cells
+MOST_NAME_CELLS = 60  # a longer name is cut to this, ending in "..."
+
+
+def shown_name(name: str) -> str:
+    """A name as one text column: on one line, control characters as U+FFFD, at most MOST_NAME_CELLS
+    terminal cells, padded to NAME_CELLS. Measured in cells, not characters: a CJK character takes two,
+    and the columns after it stay in line."""
+    from rich.cells import cell_len, set_cell_size
+
+    shown = name.replace("\n", " ").replace("\r", " ").replace("\t", " ")
     shown = "".join(ch if ch.isprintable() else "\ufffd" for ch in shown)
-    if len(shown) > 60:
-        shown = shown[:57] + "..."
+    if cell_len(shown) > MOST_NAME_CELLS:
+        shown = set_cell_size(shown, MOST_NAME_CELLS - 3).rstrip() + "..."
+    return shown + " " * max(NAME_CELLS - cell_len(shown), 0)
+
+
+def text_line(prediction) -> str:
+    shown = shown_name(prediction.name)
     in_set = f"  set: {', '.join(prediction.set)}" if prediction.set is not None else ""
     in_set += "  unfamiliar" if prediction.unfamiliar else ""  # unlike the training names: trust it less
     if prediction.abstained:
         candidates = "  ".join(f"{language} {p:.1%}" for language, p in prediction.top)
-        return f"{shown:<20}  unsure  ({candidates}){in_set}"
+        return f"{shown}  unsure  ({candidates}){in_set}"
     if prediction.language is None:
         reason = prediction.error or prediction.warning or "no answer"
-        return f"{shown:<20}  -  ({reason})"
+        return f"{shown}  -  ({reason})"
     answer = "  ".join(f"{language} {p:.1%}" for language, p in prediction.top)
-    line = f"{shown:<20}  {answer}{in_set}"
+    line = f"{shown}  {answer}{in_set}"
     if prediction.warning:
         line += f"  ({prediction.warning})"
     return line
@@ -155,9 +169,9 @@ def contribution_style(value: float, scale: float) -> str:
 def print_explanation(explanation) -> None:
     from rich.text import Text
 
-    shown = one_line(explanation.name)
-    if explanation.language is None:
-        out.print(Text(f"{shown}  -  ({explanation.error or explanation.warning or 'no answer'})"))
+    if explanation.language is None:  # shortened as predict shortens it: a 10,000-character name is no answer
+        reason = explanation.error or explanation.warning or "no answer"
+        out.print(Text(f"{shown_name(explanation.name).rstrip()}  -  ({reason})"))
         return
     scale = max(abs(value) for _, value in explanation.characters)
     line = Text()

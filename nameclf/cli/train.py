@@ -91,7 +91,8 @@ def train(
     members: Annotated[
         int | None,
         typer.Option(
-            help="1: one network; K: an ensemble of K networks, each validated on its own fold of train+validation.",
+            help="1: one network; K: an ensemble of K networks, each validated on its own fold of train and "
+            "validation.",
             show_default=task_default_text("members"),
         ),
     ] = None,
@@ -100,7 +101,9 @@ def train(
     device: Annotated[Device, typer.Option(help="auto tries cuda, then mps, then cpu.")] = Device.auto,
     threads: Annotated[
         int | None,
-        typer.Option(help="CPU threads for torch (see the README).", show_default="$OMP_NUM_THREADS, else 1"),
+        typer.Option(
+            help="CPU threads for torch (see the README).", show_default="the OMP_NUM_THREADS variable, else 1"
+        ),
     ] = None,
     languages: Annotated[str, typer.Option(help="Comma-separated languages, or `all`.")] = "German,Italian",
     shared_names: Annotated[
@@ -112,14 +115,14 @@ def train(
         typer.Option(
             "--out",
             help="Model folder (env var NAMECLF_MODELS: the folder that replaces ./models).",
-            show_default="./models/<cell>-<languages>",
+            show_default="a folder in ./models named for the cell and languages",
         ),
     ] = None,
     plot: Annotated[
         Path | None,
         typer.Option(
             help="Also draw the learning curves (loss and accuracy per epoch, the kept epoch marked) to this "
-            "PNG, SVG or PDF (needs `" + PLOT_INSTALL + "`).",
+            "PNG, SVG or PDF (needs " + PLOT_INSTALL + " )",
             show_default="no picture",
         ),
     ] = None,
