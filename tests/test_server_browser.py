@@ -314,20 +314,21 @@ def test_the_page_and_the_docs_fetch_nothing_from_elsewhere(page, server):
 
 
 def screenshot(path: Path) -> None:
-    """The README's picture: the 18-language model answering a pasted list, one name unsure (Costa)."""
+    """The README's picture: the 18-language model answering a pasted list, with a prediction set of two
+    (Costa) and a name unlike its training names unsure and flagged unfamiliar (Yilmaz)."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.select import Select
     from selenium.webdriver.support.ui import WebDriverWait
 
     with tempfile.TemporaryDirectory() as folder, Served(["--model", "de-it", "--model", "all"], Path(folder)) as run:
-        driver = browser(900, 1560)
+        driver = browser(900, 1900)
         try:
             driver.get(run.url("/"))
             WebDriverWait(driver, WAIT).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#model option"))
             Select(by_id(driver, "model")).select_by_value("all")
-            paste(driver, "Tribbiani\nNguyen\nSchwarzenegger\nCosta")
+            paste(driver, "Tribbiani\nNguyen\nSchwarzenegger\nCosta\nYilmaz")
             by_id(driver, "classify").click()
-            wait_for_answers(driver, 4)
+            wait_for_answers(driver, 5)
             driver.save_screenshot(str(path))
         finally:
             driver.quit()
