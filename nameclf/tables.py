@@ -112,6 +112,17 @@ def csv_cells(prediction: Prediction) -> list[str]:
     return [csv_text(value) for value in values(prediction)]
 
 
+def csv_line(cells: Sequence[str]) -> str:
+    """One CSV row ending in "\n", as the other outputs and `--out x.csv` end their lines. Quoted as
+    csv's own "\r\n" rows are, so a cell holding a lone carriage return is still quoted (Python's csv
+    quotes only the characters of the line ending it is given)."""
+    import io
+
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerow(cells)
+    return buffer.getvalue()[:-2] + "\n"
+
+
 def as_csv_text(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
     """`frame` with its result `columns` turned into the text `csv_text` gives, for writing as CSV."""
     text = frame.copy()

@@ -252,8 +252,8 @@ def test_help_shows_where_things_go_by_default():
     train_help = run("train", "--help", env=dict(os.environ, COLUMNS="200")).stdout
     assert "[env var: NAMECLF_DATA]" in train_help and "[default: (./data)]" in train_help
     assert "NAMECLF_MODELS" in train_help
-    assert "[default: (./models/<cell>-<languages>)]" in train_help
-    assert "[default: ($OMP_NUM_THREADS, else 1)]" in train_help
+    assert "[default: (a folder in ./models named for the cell and languages)]" in train_help
+    assert "[default: (the OMP_NUM_THREADS variable, else 1)]" in train_help
 
 
 @pytest.mark.resolution

@@ -377,5 +377,8 @@ def test_evaluation_names_a_language_file_that_is_gone(dataset_dir, tmp_path):
 
     train(TrainConfig(**TINY), data_dir=dataset_dir, out=tmp_path / "m")
     (dataset_dir / "names" / "Italian.txt").unlink()
-    with pytest.raises(DataError, match=r"has no Italian, which .*m was trained on; evaluate with --file"):
+    with pytest.raises(
+        DataError,
+        match=r"has no Italian, which .*m was trained on; evaluate with --data DIR",
+    ):
         test_examples(checkpoint.load(tmp_path / "m"), dataset_dir)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import json
 import signal
 import sys
@@ -109,13 +108,13 @@ def predict(
         predictor = Predictor.load(model, backend=backend.value, device=device.value)
         predictor.predict([], top_k, min_confidence, coverage, unfamiliar)  # a bad option fails now
         from nameclf.cards import label
-        from nameclf.tables import RESULT_COLUMNS, csv_cells, free_column
+        from nameclf.tables import RESULT_COLUMNS, csv_cells, csv_line, free_column
 
         answered_by = label(predictor.saved.path)
         stdout = sys.stdout  # the real one, bound before any progress display starts
-        # "\n" as every other output here ends its lines (csv's own default is "\r\n", which `cut` and
-        # `awk` keep in the last column)
-        writer = csv.writer(stdout, lineterminator="\n") if as_csv else None
+        # rows end in "\n" as every other output here (csv's own "\r\n" is kept by `cut` and `awk` in the
+        # last column)
+        write_row = (lambda cells: stdout.write(csv_line(cells))) if as_csv else None
         header = source.header if keep_rows else ["name"]
         total = failed = 0
         stream = predictor.predict_stream(
@@ -124,16 +123,16 @@ def predict(
         with progress(file is not None, "names", writes_stdout=True) as update:
             for prediction in stream:
                 total += 1
-                if writer is not None and total == 1:  # the header once a row follows: a table with none is an error
-                    writer.writerow(header + [free_column(c, header) for c in RESULT_COLUMNS])
+                if write_row is not None and total == 1:  # the header once a row follows: a table with none is an error
+                    write_row(header + [free_column(c, header) for c in RESULT_COLUMNS])
                 if update is not None and total % PROGRESS_EVERY == 0:
                     update(total)
                 failed += prediction.language is None and not prediction.abstained
                 if as_json:
                     stdout.write(json.dumps({**prediction.to_dict(), "model": answered_by}, ensure_ascii=False) + "\n")
-                elif writer is not None:
+                elif write_row is not None:
                     first = input_cells(prediction.name, len(source.header)) if keep_rows else [prediction.name]
-                    writer.writerow(first + csv_cells(prediction))
+                    write_row(first + csv_cells(prediction))
                 else:
                     stdout.write(text_line(prediction) + "\n")
         stdout.flush()
