@@ -58,7 +58,6 @@ YARDSTICK = "n-gram yardstick"
 CACHE = Path(__file__).parent / "results" / "levers_results.jsonl"
 PARTS = ("validation", "oos")
 # The yardstick's C is chosen by what the task is judged on: accuracy for two languages, macro-F1 for many.
-METRIC = {"pair": "accuracy", "many": "macro_f1"}
 
 
 def parse_seeds(text: str) -> list[int]:
@@ -80,7 +79,7 @@ def cached() -> dict[tuple[str, str, int], dict]:
 def measure(task: str, recipe: str, seed: int) -> dict:
     languages = common.TASKS[task]
     if recipe == YARDSTICK:
-        row = common.yardstick_run(languages, seed, PARTS, METRIC[task])
+        row = common.yardstick_run(languages, seed, PARTS)
     else:
         row = common.nameclf_run(languages, seed, PARTS, **RECIPES[task][recipe])
     return {"task": task, "recipe": recipe, "options": RECIPES[task].get(recipe, {}), **row}

@@ -247,6 +247,48 @@ def test_cleaning_follows_the_datasets_spelling(oos):
     assert oos.clean("Ab-Cd", convention["German"]) is None  # the dataset's German has no hyphen
 
 
+def test_mimesis_names_are_a_second_source_that_never_holds_a_dataset_name(oos, names_dir):
+    pytest.importorskip("mimesis")
+    corpus = oos.corpus_names(names_dir)
+    languages = ["Czech", "Dutch", "English", "French", "German", "Italian", "Polish", "Portuguese", "Spanish"]
+    kept = oos.out_of_source([*languages, "Greek"], corpus, library="mimesis")
+    found = {example.labels[0] for example in kept}
+    assert found == set(languages)  # every mapped language, and none without a list (Greek)
+    names = [example.name.casefold() for example in kept]
+    assert len(names) == len(set(names))  # a name listed under two languages is dropped, not kept twice
+    assert not set(names) & {name.casefold() for name in corpus}
+    faker = {e.name for e in oos.out_of_source(["German"], corpus)}
+    german = {e.name for e in kept if e.labels == ("German",)}
+    assert german - faker  # another source: names Faker's lists do not hold
+    with pytest.raises(ValueError, match="unknown library"):
+        oos.out_of_source(["German"], corpus, library="nope")
+
+
+def test_the_yardsticks_c_is_chosen_out_of_source_among_cs_near_the_best_validation(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    common = load_benchmark("common")
+
+    def rows(validation, faker, mimesis):
+        return [{"validation_accuracy": validation, "oos_accuracy": faker, "mimesis_accuracy": mimesis}]
+
+    grid = {1.0: rows(0.80, 0.50, 0.50), 10.0: rows(0.855, 0.45, 0.43), 100.0: rows(0.86, 0.40, 0.41)}
+    assert common.chosen_c(grid) == 10.0  # C = 1 is best out of source, but 0.06 behind on validation
+    grid[3.0] = rows(0.851, 0.46, 0.44)
+    assert common.chosen_c(grid) == 3.0
+
+
+def test_out_of_source_per_language_names_what_a_wrong_answer_was_taken_for(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    common = load_benchmark("common")
+    from nameclf.metrics import score
+
+    truths = [("German",)] * 4 + [("Dutch",)] * 2
+    report = score(["Dutch", "German"], truths, ["German", "Dutch", "Dutch", "Dutch", "Dutch", None], "oos")
+    figures = common.per_language(report)
+    assert figures["German"] == {"names": 4, "accuracy": 0.25, "taken_for": "Dutch", "taken_for_share": 0.75}
+    assert figures["Dutch"] == {"names": 2, "accuracy": 0.5, "taken_for": "no answer", "taken_for_share": 0.5}
+
+
 # --- common: the unfamiliar-name figures ------------------------------------------------------------
 
 
