@@ -670,7 +670,7 @@ def markdown(results: dict[str, Any], command: str) -> str:
     base = pair["runs"]["yardstick"]
     for name, rows in pair["runs"].items():
         label = LABELS.get(name, name)
-        if name == "yardstick":
+        if name.startswith("yardstick"):
             versus_test = versus_oos = "-"
             seconds = statistics.median(row["fit_seconds"] for row in rows)
             parameters = "-"
