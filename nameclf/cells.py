@@ -42,9 +42,16 @@ from typing import Any
 
 import numpy as np
 
-from nameclf.choices import Cell
+from nameclf.choices import Cell, Impl
+from nameclf.errors import UsageError
 
 TORCH_CELLS = (Cell.rnn, Cell.gru, Cell.lstm)  # the cells torch has fused kernels for
+
+
+def check_cell(cell: Cell, impl: Impl) -> None:
+    """The one check that a cell exists in the chosen implementation."""
+    if impl is Impl.torch and cell not in TORCH_CELLS:
+        raise UsageError(f"--cell {cell.value} exists only as --impl scratch (torch has no fused kernel for it)")
 
 
 # --- array namespaces ---------------------------------------------------------------------------

@@ -29,6 +29,7 @@ from nameclf.ngram import NgramExpert
 from nameclf.novelty import ARRAY_PREFIX as NOVELTY_PREFIX
 from nameclf.novelty import NoveltyModel
 from nameclf.paths import MODEL_ENV, default_models_dir
+from nameclf.train_config import MAX_MEMBERS
 from nameclf.version import __version__
 
 FORMAT = "nameclf-model"
@@ -44,7 +45,6 @@ FORMAT_VERSION = 5
 ADDED_IN = {"ensemble": 2, "text": 2, "calibration": 3, "conformal": 4, "experts": 5, "novelty": 5}
 EXPERT_PREFIXES = (NGRAM_PREFIX, NOVELTY_PREFIX)  # arrays saved in their own dtype, not as float32 weights
 EXPERT_NAMES = ("rnn", "ngram")
-MAX_MEMBERS = 64
 MAX_SCORES = 1_000_000  # held-out scores for prediction sets
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"

@@ -9,7 +9,6 @@ import copy
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -21,9 +20,7 @@ from nameclf.data import Example, Vocabulary, length_batches, stratum
 from nameclf.errors import Interrupted, UsageError
 from nameclf.model import NameClassifier
 from nameclf.reporting import Reporter
-
-if TYPE_CHECKING:
-    from nameclf.training import TrainConfig
+from nameclf.train_config import TrainConfig
 
 
 def targets(examples: list[Example], labels: list[str]) -> np.ndarray:

@@ -15,16 +15,15 @@ from torch import nn
 from torch.nn import functional as F
 
 from nameclf.cells import (
-    TORCH_CELLS,
     Cell,
     NetworkSpec,
+    check_cell,
     logits,
     parameter_shapes,
     prepare,
     torch_ops,
 )
 from nameclf.choices import Impl
-from nameclf.errors import UsageError
 
 FUSED = {Cell.rnn: nn.RNN, Cell.gru: nn.GRU, Cell.lstm: nn.LSTM}
 
@@ -94,9 +93,3 @@ class NameClassifier(nn.Module):
 def state_arrays(model: NameClassifier) -> dict:
     """The weights as float32 numpy arrays under their canonical names."""
     return {name: tensor.detach().cpu().float().contiguous().numpy() for name, tensor in model.state_dict().items()}
-
-
-def check_cell(cell: Cell, impl: Impl) -> None:
-    """The one check that a cell exists in the chosen implementation."""
-    if impl is Impl.torch and cell not in TORCH_CELLS:
-        raise UsageError(f"--cell {cell.value} exists only as --impl scratch (torch has no fused kernel for it)")
