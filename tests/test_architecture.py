@@ -84,3 +84,15 @@ def test_modules_are_small_and_functions_short():
                 if lines > MAX_BODY_LINES:
                     long_functions.append(f"{path.relative_to(ROOT)}:{node.lineno} {node.name}: {lines} lines")
     assert long_modules == [] and long_functions == []
+
+
+def test_the_contract_sees_an_upward_import_made_only_for_an_annotation(tmp_path):
+    """No circle through a type annotation either: `if TYPE_CHECKING:` imports count."""
+    copy = tmp_path / "nameclf"
+    shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__", "shipped", "names"))
+    with open(copy / "errors.py", "a", encoding="utf-8") as handle:
+        handle.write("\n\nfrom typing import TYPE_CHECKING\n\nif TYPE_CHECKING:\n")
+        handle.write("    from nameclf.training import TrainResult\n")
+    result = lint_imports(tmp_path)
+    assert result.returncode != 0
+    assert "nameclf.errors is not allowed to import nameclf.training" in result.stdout
