@@ -10,7 +10,6 @@ from __future__ import annotations
 import dataclasses
 import functools
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +20,7 @@ from nameclf.checkpoint import SavedModel, load, resolve_model_dir
 from nameclf.data import UNKNOWN, length_batches, normalise
 from nameclf.errors import ModelError, UsageError
 from nameclf.ngram import combined
+from nameclf.results import Prediction
 
 MAX_NAME_LENGTH = 256
 MOSTLY_UNKNOWN = 0.5  # above this share of unknown characters a name gets no language
@@ -39,37 +39,6 @@ class Unreadable(str):
         marker = cls("")
         marker.reason = reason
         return marker
-
-
-@dataclass
-class Prediction:
-    name: str
-    language: str | None = None
-    probability: float | None = None
-    top: list[tuple[str, float]] = field(default_factory=list)
-    unknown_characters: int = 0
-    length: int = 0
-    error: str | None = None
-    warning: str | None = None
-    abstained: bool = False  # below --min-confidence: no language, `top` still says what it might be
-    set: list[str] | None = None  # with --coverage: the prediction set, most likely first
-    unfamiliar: bool | None = None  # unlike the training names (novelty_p <= the level); None: not scored
-    novelty_p: float | None = None  # how rare so unlike a name is among held-out names like the training data's
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "name": self.name,
-            "language": self.language,
-            "probability": None if self.probability is None else round(self.probability, 6),
-            "top": [{"language": language, "probability": round(p, 6)} for language, p in self.top],
-            "unknown_characters": self.unknown_characters,
-            "error": self.error,
-            "warning": self.warning,
-            "abstained": self.abstained,
-            "set": self.set,
-            "unfamiliar": self.unfamiliar,
-            "novelty_p": None if self.novelty_p is None else round(self.novelty_p, 6),
-        }
 
 
 class Predictor:

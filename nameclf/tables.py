@@ -43,27 +43,15 @@ import numpy as np
 
 from nameclf.errors import DataError, UsageError, one_line
 from nameclf.novelty import DEFAULT_ALPHA
+from nameclf.results import DTYPES, Prediction, values
 
 if TYPE_CHECKING:
     import pandas as pd
 
-    from nameclf.predict import Prediction, Predictor
+    from nameclf.predict import Predictor
 
 INSTALL = "pip install 'nameclf[dask]'"
 ANSWER_CHUNK = 65_536  # names answered at a time: the per-name answers of a chunk are what memory holds
-DTYPES = {
-    "language": "string",
-    "probability": "float32",
-    "top": "string",
-    "unknown_characters": "int32",
-    "error": "string",
-    "warning": "string",
-    "abstained": "bool",
-    "set": "string",
-    "unfamiliar": "boolean",
-    "novelty_p": "float32",
-}
-RESULT_COLUMNS = list(DTYPES)
 PARQUET_SUFFIXES = (".parquet", ".pq")
 PARQUET_MAGIC = b"PAR1"  # the first (and last) four bytes of every Parquet file
 
@@ -73,27 +61,6 @@ def free_column(name: str, taken) -> str:
     while name in taken:
         name = f"nameclf_{name}"
     return name
-
-
-def values(prediction: Prediction) -> tuple:
-    """One prediction's cells in `RESULT_COLUMNS` order, as plain Python values (None for null).
-
-    `error` says why there is no answer, whatever the reason (a name of mostly unknown characters
-    included); `warning` is kept for a note on an answer that was given."""
-    no_answer = prediction.language is None and not prediction.abstained
-    top = ";".join(f"{language}:{p:.4f}" for language, p in prediction.top)
-    return (
-        prediction.language,
-        prediction.probability,
-        top or None,
-        prediction.unknown_characters,
-        prediction.error or (prediction.warning if no_answer else None),
-        None if no_answer else prediction.warning,
-        prediction.abstained,
-        None if prediction.set is None else ";".join(prediction.set),
-        prediction.unfamiliar,
-        prediction.novelty_p,
-    )
 
 
 def csv_text(value: Any) -> str:

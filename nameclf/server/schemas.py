@@ -12,6 +12,9 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from nameclf.predict import UNFAMILIAR
+from nameclf.results import RESULT_FIELDS
+
+MEANING = {item.name: item.metadata["meaning"] for item in RESULT_FIELDS}
 
 ModelName = Field(
     None,
@@ -70,24 +73,20 @@ class Candidate(BaseModel):
 
 
 class PredictionResult(BaseModel):
-    """One name's answer: the fields of `nameclf predict --json`."""
+    """One name's answer: the fields of `nameclf predict --json` (`nameclf.results.Prediction`, whose
+    fields say what each one means)."""
 
     name: str = Field(description="The name as sent.")
-    language: str | None = Field(description="The answer; null when there is none or the model abstained.")
-    probability: float | None = Field(description="The top calibrated probability.")
-    top: list[Candidate]
-    unknown_characters: int = Field(description="Characters the model never saw.")
-    error: str | None = Field(description="Why this name has no answer (empty, too long, mostly unknown).")
-    warning: str | None
-    abstained: bool = Field(description="Below `min_confidence`: no language, `top` lists the candidates.")
-    set: list[str] | None = Field(description="With `coverage`: the prediction set, likeliest first.")
-    unfamiliar: bool | None = Field(
-        description="The name is unlike the training names (`novelty_p` at most `unfamiliar`); null when not "
-        "scored (no answer, or a model saved before format 5). It does not change the answer."
-    )
-    novelty_p: float | None = Field(
-        description="The share of held-out names like the training data's that score at least as unlike."
-    )
+    language: str | None = Field(description=MEANING["language"])
+    probability: float | None = Field(description=MEANING["probability"])
+    top: list[Candidate] = Field(description=MEANING["top"])
+    unknown_characters: int = Field(description=MEANING["unknown_characters"])
+    error: str | None = Field(description=MEANING["error"])
+    warning: str | None = Field(description=MEANING["warning"])
+    abstained: bool = Field(description=MEANING["abstained"])
+    set: list[str] | None = Field(description=MEANING["set"])
+    unfamiliar: bool | None = Field(description=MEANING["unfamiliar"] + "; it does not change the answer")
+    novelty_p: float | None = Field(description=MEANING["novelty_p"])
     model: str = Field(description="The served model that answered.")
 
 

@@ -1,0 +1,57 @@
+"""The result record is defined once (`nameclf.results.Prediction`): the table schema, the JSON of
+`predict --json`, the server's OpenAPI schema and the README's schema table all follow it."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from nameclf.results import DTYPES, PROBABILITY_DIGITS, RESULT_COLUMNS, RESULT_FIELDS, Prediction, values
+
+README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+OUTPUT_FIELDS = ["name", *RESULT_COLUMNS]  # what `to_dict` gives: the name as given, then every column
+
+
+def answer() -> Prediction:
+    return Prediction(
+        name="Rossi",
+        language="Italian",
+        probability=0.98812345,
+        top=[("Italian", 0.98812345), ("German", 0.01187655)],
+        set=["Italian"],
+        unfamiliar=False,
+        novelty_p=0.4567891,
+    )
+
+
+def test_json_and_table_rows_carry_the_records_fields_in_its_order():
+    assert list(answer().to_dict()) == OUTPUT_FIELDS
+    assert len(values(answer())) == len(RESULT_COLUMNS) == len(DTYPES)
+    assert [item.name for item in RESULT_FIELDS] == RESULT_COLUMNS
+
+
+def test_probabilities_have_one_precision_everywhere():
+    record = answer()
+    as_json = record.to_dict()
+    assert as_json["probability"] == as_json["top"][0]["probability"] == round(0.98812345, PROBABILITY_DIGITS)
+    row = dict(zip(RESULT_COLUMNS, values(record)))
+    assert row["top"] == "Italian:0.988123;German:0.011877"  # the same digits as the JSON's
+
+
+def test_the_servers_schema_is_the_records():
+    pytest.importorskip("fastapi")
+    from nameclf.server.schemas import PredictionResult
+
+    assert list(PredictionResult.model_fields) == [*OUTPUT_FIELDS, "model"]
+    for item in RESULT_FIELDS:
+        assert PredictionResult.model_fields[item.name].description.startswith(item.metadata["meaning"])
+
+
+def test_the_readmes_schema_table_is_the_records():
+    table = README[README.index("| column | dtype | meaning |") :]
+    rows = re.findall(r"^\| `([a-z_<>]+)` \| ([a-z0-9]+)(?: \(nullable\))? \|", table, re.M)
+    documented = {name: dtype for name, dtype in rows if not name.startswith("p_")}
+    assert list(documented) == RESULT_COLUMNS
+    assert documented == DTYPES
