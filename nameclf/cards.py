@@ -8,7 +8,7 @@ from typing import Any
 
 from nameclf import shipped
 from nameclf.cells import parameter_count
-from nameclf.checkpoint import CONFIG_FILE, SavedModel, load, resolve_model_dir
+from nameclf.checkpoint import CONFIG_FILE, SavedModel, experts_of, load_config, member_count, resolve_model_dir
 from nameclf.errors import ModelError, NameclfError
 from nameclf.paths import default_models_dir
 
@@ -121,16 +121,17 @@ def listing(models_dir: Path | None = None) -> list[dict[str, Any]]:
             "latest": chosen is not None and _same(chosen, folder),
         }
         try:
-            saved = load(folder)
+            config = load_config(folder)  # its config, checked; the weights are not read to list it
         except ModelError as error:
             row["error"] = str(error)
             rows.append(row)
             continue
-        metrics = saved.config.get("metrics", {})
+        metrics = config.get("metrics", {})
+        network = config.get("network") if "rnn" in experts_of(config) else None
         row.update(
-            languages=saved.labels,
-            cell=_plain(saved.spec.cell) if saved.spec is not None else "ngram",
-            members=saved.members,
+            languages=list(config["labels"]),
+            cell=_plain(network["cell"]) if network is not None else "ngram",
+            members=member_count(config),
             validation_accuracy=metrics.get("validation_accuracy"),
             validation_macro_f1=metrics.get("validation_macro_f1"),
         )

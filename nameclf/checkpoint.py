@@ -444,22 +444,32 @@ def load(path: Path) -> SavedModel:
     """Read and check a model directory; every problem is a one-line ModelError naming the file."""
     path = Path(path)
     with _lock(path, shared=True):
-        return _load_unlocked(path)
-
-
-def _load_unlocked(path: Path) -> SavedModel:
-    if not path.exists():
-        if os.environ.get(MODEL_ENV) and Path(os.environ[MODEL_ENV]) == path:  # the user may not know it is set
-            from nameclf import shipped
-
+        config, spec, members, version = _read_config(path)
+        weights = _read_weights(path / WEIGHTS_FILE, path / CONFIG_FILE, spec, members, version)
+    saved = SavedModel(path, config, weights)
+    for section, part in (("experts", "ngram"), ("novelty", "novelty")):
+        try:
+            getattr(saved, part)
+        except (KeyError, TypeError, ValueError, UnicodeDecodeError) as error:
             raise ModelError(
-                f"no model at {path}, which ${MODEL_ENV} names; set it to a model folder or a shipped model "
-                f"({', '.join(shipped.SHIPPED)}), or unset it"
-            )
-        raise ModelError(f"no model at {path}; run `nameclf train` first or pass --model DIR")
-    if not path.is_dir():
-        raise ModelError(f"{path} is not a model directory; pass the folder that holds {CONFIG_FILE}")
-    config_path, weights_path = path / CONFIG_FILE, path / WEIGHTS_FILE
+                f"{path}: the model's {section} section is damaged ({shorten(str(error), 80)}); "
+                "retrain with `nameclf train`"
+            ) from None
+    return saved
+
+
+def load_config(path: Path) -> dict[str, Any]:
+    """A model's config.json, checked as `load` checks it, without reading its weights: for listing
+    models, which needs their names, languages and figures only."""
+    path = Path(path)
+    with _lock(path, shared=True):
+        return _read_config(path)[0]
+
+
+def _read_config(path: Path) -> tuple[dict[str, Any], NetworkSpec | None, int, int]:
+    """The checked config, its network (None for the n-gram model alone), members and format version."""
+    _check_folder(path)
+    config_path = path / CONFIG_FILE
     if not config_path.is_file():
         raise ModelError(f"{config_path} is missing: {path} is not a nameclf model; retrain with `nameclf train`")
     try:
@@ -503,17 +513,22 @@ def _load_unlocked(path: Path) -> SavedModel:
         raise ModelError(
             f"{config_path} is incomplete or inconsistent ({error}); retrain with `nameclf train`"
         ) from None
-    weights = _read_weights(weights_path, config_path, spec, members, version)
-    saved = SavedModel(path, config, weights)
-    for section, part in (("experts", "ngram"), ("novelty", "novelty")):
-        try:
-            getattr(saved, part)
-        except (KeyError, TypeError, ValueError, UnicodeDecodeError) as error:
+    return config, spec, members, version
+
+
+def _check_folder(path: Path) -> None:
+    """A one-line error when `path` is no folder that could hold a model."""
+    if not path.exists():
+        if os.environ.get(MODEL_ENV) and Path(os.environ[MODEL_ENV]) == path:  # the user may not know it is set
+            from nameclf import shipped
+
             raise ModelError(
-                f"{path}: the model's {section} section is damaged ({shorten(str(error), 80)}); "
-                "retrain with `nameclf train`"
-            ) from None
-    return saved
+                f"no model at {path}, which ${MODEL_ENV} names; set it to a model folder or a shipped model "
+                f"({', '.join(shipped.SHIPPED)}), or unset it"
+            )
+        raise ModelError(f"no model at {path}; run `nameclf train` first or pass --model DIR")
+    if not path.is_dir():
+        raise ModelError(f"{path} is not a model directory; pass the folder that holds {CONFIG_FILE}")
 
 
 def _read_weights(

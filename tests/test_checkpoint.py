@@ -474,3 +474,20 @@ def test_numpy_prediction_does_not_import_torch(tiny_model_dir):
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
+
+
+def test_listing_models_reads_their_configs_not_their_weights(tiny_model_dir):
+    """`nameclf models` lists a folder from its checked config alone: weights that would fail to load
+    are not read (loading the model still refuses them), and a bad config is still listed with its error."""
+    from nameclf.cards import listing
+    from nameclf.checkpoint import WEIGHTS_FILE, load, load_config
+
+    (tiny_model_dir / WEIGHTS_FILE).write_bytes(b"not safetensors")
+    rows = {row["path"]: row for row in listing(tiny_model_dir.parent)}
+    row = rows[str(tiny_model_dir)]
+    assert "error" not in row and row["languages"] == ["German", "Italian"] and row["cell"] == "gru"
+    assert load_config(tiny_model_dir)["labels"] == ["German", "Italian"]
+    with pytest.raises(ModelError, match="not a readable safetensors file"):
+        load(tiny_model_dir)
+    (tiny_model_dir / "config.json").write_text("{", encoding="utf-8")
+    assert "is not valid JSON" in {r["path"]: r for r in listing(tiny_model_dir.parent)}[str(tiny_model_dir)]["error"]

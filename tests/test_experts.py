@@ -20,7 +20,8 @@ from nameclf.errors import ModelError, UsageError
 from nameclf.experts import WEIGHT_GRID, choose_weight
 from nameclf.ngram import combined
 from nameclf.predict import Prediction, Predictor
-from nameclf.tables import RESULT_COLUMNS, csv_cells
+from nameclf.results import RESULT_COLUMNS
+from nameclf.tables import csv_cells
 from nameclf.training import TrainConfig, train
 
 TINY = dict(hidden=8, epochs=2, batch_size=64, threads=1, device="cpu")

@@ -108,7 +108,8 @@ def predict(
         predictor = Predictor.load(model, backend=backend.value, device=device.value)
         predictor.predict([], top_k, min_confidence, coverage, unfamiliar)  # a bad option fails now
         from nameclf.cards import label
-        from nameclf.tables import RESULT_COLUMNS, csv_cells, csv_line, free_column
+        from nameclf.results import RESULT_COLUMNS
+        from nameclf.tables import csv_cells, csv_line, free_column
 
         answered_by = label(predictor.saved.path)
         stdout = sys.stdout  # the real one, bound before any progress display starts
