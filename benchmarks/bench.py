@@ -821,7 +821,32 @@ WHY = (
 )
 
 
-WHY26 = "WHY26 placeholder"
+WHY26 = """**Why the 18-language targets are missed, and what chose the defaults.** On this task the
+tutorial's own validation names and names from other sources pull the regularisation apart: the
+trade-off tables below show it for the yardstick's C, and the same held for nameclf's n-gram expert and
+its network. The defaults were chosen on the mean of the two sources, with validation accuracy within
+0.01 of the best seen as the guard (`python benchmarks/oos_defaults.py --languages all --seeds 0,1,2`,
+at commit d15cf03; 3 seeds, each expert fitted on the seed's training names, the weight chosen as
+training chooses it):
+
+| 18 languages, 3 seeds | validation accuracy | Faker | mimesis | mean of the two |
+|---|---|---|---|---|
+| n-gram C 300 (the earlier default) | 0.8674 | 0.3975 | 0.4095 | 0.4035 |
+| n-gram C 100 | 0.8649 | 0.4013 | 0.4162 | 0.4087 |
+| n-gram C 30 | 0.8586 | 0.4120 | 0.4235 | 0.4178 |
+| **n-gram C 30, network with label smoothing 0.1 (the default)** | 0.8597 | 0.4184 | 0.4274 | 0.4229 |
+| n-gram C 10, label smoothing 0.1 (past the guard) | 0.8530 | 0.4255 | 0.4371 | 0.4313 |
+| n-gram C 3 (past the guard) | 0.8391 | 0.4288 | 0.4421 | 0.4354 |
+
+Other levers, seeds 0 and 1 at C 30 (mean of the two sources; the default network 0.4140 and
+validation 0.8544 on these two seeds): character dropout 0.05, 0.4244 and 0.8513; hidden 64, 0.4075
+and 0.8621; patience 2, 0.4181 and 0.8547; label smoothing 0.1, 0.4236 and 0.8584; label smoothing 0.2
+(seed 2 only) no better than 0.1. A fixed weight on the network of 0.1 to 0.5 instead of the one chosen
+on validation NLL moved the mean by under 0.005 either way. So the guard is what binds: the +0.02 over
+the C = 10 yardstick on each source would need a C near 3, which costs 0.03 of validation accuracy and
+0.03 of test accuracy, and the yardstick itself sits at 0.833 validation accuracy, 0.03 below the
+default. German/Italian sits near its ceiling (0.97 on both sources for every C from 3 to 100, over 10
+splits), and its defaults stay as they were."""
 
 WHY20 = (
     'Why the misses, where there are any (README, "Two experts, and unfamiliar names"). 18-language '
