@@ -9,7 +9,7 @@ TORCH_VERSION ?= 2.13.0
 # disk); elsewhere set TORCH_INDEX=https://download.pytorch.org/whl/cpu for the CPU-only build.
 TORCH_INDEX ?=
 
-.PHONY: install demo test test-cross-machine lint bench bench-quick models clean
+.PHONY: install demo test test-fast test-cross-machine lint bench bench-quick models clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -31,6 +31,11 @@ PYTEST_ARGS ?=
 
 test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+# The fast lane for your own loop: every test but those marked slow, on two processes (under 2 minutes
+# here). `make test` stays the whole suite: what the README and CI run.
+test-fast: install
+	$(BIN)/python -m pytest -m "not slow" -n 2 $(PYTEST_ARGS)
 
 # The tests that compare with files built or figures printed on another machine, again under kernels any
 # x86-64 CPU runs (OpenBLAS's Sandybridge, torch's default): another processor, replayed on this one.

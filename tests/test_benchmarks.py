@@ -138,6 +138,7 @@ def seed003() -> ModuleType:
 TINY_RUN = dict(epochs=1, batch_size=4, hidden=8, threads=1)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mode", ["leaky", "clean"])
 def test_seed003_trains_one_epoch_in_both_modes(seed003, tiny_names_dir, mode):
     trained = seed003.train_model(mode, 0, tiny_names_dir, **TINY_RUN)

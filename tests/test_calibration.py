@@ -148,6 +148,7 @@ def run_cli(*args: str, cwd: Path):
     return run(*args, env=user_env(cwd / "models", cwd / "data"), cwd=cwd)
 
 
+@pytest.mark.slow
 def test_predict_min_confidence_through_the_cli(tiny_model_dir, tmp_path):
     model = str(tiny_model_dir)
     names = ["Abel", "Rossi", "Müller", "Schmidt", "Bianchi"]

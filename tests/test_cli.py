@@ -44,6 +44,7 @@ def trained(tmp_path_factory):
     return values
 
 
+@pytest.mark.slow
 def test_help_and_version_do_not_import_torch():
     assert run("--version").stdout.strip() == f"nameclf {__version__}"
     result = run("--help")
@@ -60,6 +61,7 @@ def test_help_and_version_do_not_import_torch():
     assert out.stdout.strip().splitlines()[-1] == "False"
 
 
+@pytest.mark.slow
 def test_a_command_builds_only_itself_and_the_full_app_lists_every_command():
     """`nameclf predict` imports the predict module alone (and no pydantic, which typer 0.29 pulls in
     at start): the other commands' modules are left unimported; `--help` and a typo get all of them."""
@@ -126,6 +128,7 @@ def test_download_failure_keeps_the_dataset_and_exits_nonzero(tmp_path, with_dat
     assert {p.name: p.read_bytes() for p in (tmp_path / "data" / "names").iterdir()} == before
 
 
+@pytest.mark.slow
 def test_download_offline_falls_back_to_the_bundled_copy(tmp_path, env):
     url = f"http://127.0.0.1:{closed_port()}/data.zip"  # connection refused, as when offline
     result = run("download", "--url", url, "--quiet", env=env)
@@ -137,6 +140,7 @@ def test_download_offline_falls_back_to_the_bundled_copy(tmp_path, env):
     assert strict.returncode == 4 and "Traceback" not in strict.stderr
 
 
+@pytest.mark.slow
 def test_end_to_end_train_predict_evaluate(trained, tmp_path):
     result = run("predict", "Tribbiani", env=trained)
     assert result.returncode == 0, result.stderr
@@ -188,6 +192,7 @@ def test_predict_from_a_file_and_stdin(trained, tmp_path):
     assert [line.split()[1] for line in piped.stdout.splitlines()] == ["Italian", "German"]
 
 
+@pytest.mark.slow
 def test_predict_from_a_file_without_names_is_an_error(trained, tmp_path):
     empty, blanks = tmp_path / "empty.txt", tmp_path / "blanks.txt"
     empty.write_bytes(b"")
@@ -203,6 +208,7 @@ def test_predict_from_a_file_without_names_is_an_error(trained, tmp_path):
     assert result.returncode == 3 and "column 'surname'" in result.stderr
 
 
+@pytest.mark.slow
 def test_train_errors_are_one_line_with_distinct_codes(tmp_path, env, with_data):
     no_data = dict(env, NAMECLF_DATA=str(tmp_path / "nowhere"))
     result = run("train", *FAST_TRAIN, env=no_data)
@@ -224,6 +230,7 @@ def test_train_errors_are_one_line_with_distinct_codes(tmp_path, env, with_data)
         assert bad.returncode == 2 and message in bad.stderr and len(bad.stderr.strip().splitlines()) == 1
 
 
+@pytest.mark.slow
 def test_quiet_training_prints_nothing(tmp_path, with_data):
     result = run("train", *FAST_TRAIN, env=with_data)
     assert result.returncode == 0
@@ -231,6 +238,7 @@ def test_quiet_training_prints_nothing(tmp_path, with_data):
     assert (tmp_path / "models" / "lstm-german-italian" / "config.json").is_file()
 
 
+@pytest.mark.slow
 def test_train_never_replaces_a_folder_that_is_not_a_model(tmp_path, with_data):
     """`--out data` must not swap the dataset away: refused before training, nothing touched."""
     before = sorted((tmp_path / "data" / "names").iterdir())
@@ -272,6 +280,7 @@ def test_evaluate_without_the_dataset(trained, tmp_path):
     assert result.returncode == 3 and "nameclf download" in result.stderr
 
 
+@pytest.mark.slow
 def test_train_writes_the_model_predict_then_uses(tmp_path, with_data):
     result = run("train", "--cell", "gru", *[a for a in FAST_TRAIN if a != "--quiet"], env=with_data)
     assert result.returncode == 0, result.stderr
@@ -339,6 +348,7 @@ def test_predict_from_a_closed_stdin(trained):
     assert result.returncode == 2 and "standard input is closed" in result.stderr
 
 
+@pytest.mark.slow
 def test_train_on_a_table_or_an_empty_folder_says_what_data_takes_not_to_download(tmp_path, env):
     """`--data` is a folder of names/<Label>.txt: a CSV given instead, or a folder without names/, gets
     the layout it needs; `nameclf download` is the mend only for the default folder."""
@@ -355,6 +365,7 @@ def test_train_on_a_table_or_an_empty_folder_says_what_data_takes_not_to_downloa
     assert default.returncode == 3 and "run `nameclf download` first" in default.stderr
 
 
+@pytest.mark.slow
 def test_evaluate_a_model_of_other_labels_suggests_its_data_folder(tmp_path, env):
     mine = tmp_path / "mine" / "names"
     mine.mkdir(parents=True)
@@ -379,6 +390,7 @@ def test_debug_after_the_command_shows_the_traceback_and_after_dashes_is_a_name(
     assert named.returncode == 0 and named.stdout.startswith("--debug ")
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", [[], *[[name] for name in COMMANDS]])
 def test_help_at_80_columns_wraps_and_never_cuts_a_word(command, env, tmp_path):
     shown = run(*command, "--help", env={**env, "COLUMNS": "80"}, cwd=tmp_path)

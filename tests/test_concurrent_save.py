@@ -103,6 +103,7 @@ def test_concurrent_saves_leave_one_whole_model(tmp_path, parts):
     assert leftovers(out) == []
 
 
+@pytest.mark.slow
 def test_reader_during_concurrent_saves_sees_only_whole_models(tmp_path, parts):
     out = tmp_path / "models" / "out"
     checkpoint.save(out, *parts(0))
@@ -203,6 +204,7 @@ def test_load_in_the_gap_between_the_two_renames(tmp_path, parts, monkeypatch):
     assert leftovers(out) == []
 
 
+@pytest.mark.slow
 def test_load_racing_a_save_is_never_a_mix(tmp_path, parts, monkeypatch):
     out = tmp_path / "models" / "out"
     checkpoint.save(out, *parts(1))
@@ -238,6 +240,7 @@ def train_command(out: Path, seed: int) -> list[str]:
     return [str(SCRIPT), *args] if SCRIPT.exists() else [sys.executable, "-m", "nameclf", *args]
 
 
+@pytest.mark.slow
 def test_two_trainings_at_once_one_wins_whole(tmp_path):
     shutil.copytree(bundled_names_dir(), tmp_path / "data" / "names")
     env = {key: value for key, value in os.environ.items() if not key.startswith("NAMECLF_")}

@@ -125,6 +125,7 @@ def test_a_predictor_pickles_as_config_and_weights_and_is_built_once_per_process
     assert first.predict(["Kowalski"])[0].language == "Polish"
 
 
+@pytest.mark.slow
 def test_dask_predict_on_a_two_process_cluster_equals_in_process(client, table):
     frame = dd.read_parquet(str(table))
     assert frame.npartitions >= 4
@@ -149,6 +150,7 @@ def test_dask_predict_takes_a_series_and_renames_clashing_columns(client):
     assert result["nameclf_language"].tolist() == ["Italian", "German", "German"]
 
 
+@pytest.mark.slow
 def test_a_missing_column_is_a_one_line_error(table, tmp_path):
     with pytest.raises(nameclf.errors.DataError, match="no column 'nachname'"):
         nameclf.dask.predict(dd.read_parquet(str(table)), "nachname")
@@ -157,6 +159,7 @@ def test_a_missing_column_is_a_one_line_error(table, tmp_path):
     assert list(tmp_path.glob("o.parquet*")) == [] and list(tmp_path.glob(".o.parquet*")) == []
 
 
+@pytest.mark.slow
 def test_the_cli_with_two_workers_writes_the_same_table_as_in_process(table, tmp_path):
     env = user_env(tmp_path / "models")
     outputs = {}
@@ -173,6 +176,7 @@ def test_the_cli_with_two_workers_writes_the_same_table_as_in_process(table, tmp
     assert outputs["workers"]["id"].tolist() == local["id"].tolist()
 
 
+@pytest.mark.slow
 def test_csv_in_and_out_keeps_text_as_written(tmp_path):
     source = tmp_path / "people.csv"
     source.write_text("id,surname,zip\n1,Rossi,00123\n2,NA,\n3,,x\n", encoding="utf-8")
@@ -187,6 +191,7 @@ def test_csv_in_and_out_keeps_text_as_written(tmp_path):
     assert lines[3].endswith(",empty name,,false,,,")
 
 
+@pytest.mark.slow
 def test_an_interrupted_run_leaves_no_partial_out(tmp_path):
     source = tmp_path / "big.parquet"
     names = sample_names(300_000, seed=1)
@@ -236,6 +241,7 @@ def test_without_dask_workers_is_a_one_line_error_naming_the_extra(table, tmp_pa
     assert "pip install 'nameclf[dask]'" in result.stderr and not out.exists()
 
 
+@pytest.mark.slow
 def test_a_scheduler_that_cannot_be_reached_is_a_one_line_error(table, tmp_path):
     out = tmp_path / "o.parquet"
     result = run(*label_args(table, out), "--scheduler", "tcp://127.0.0.1:9", env=user_env(tmp_path / "models"))
@@ -252,6 +258,7 @@ def test_a_scheduler_that_cannot_be_reached_is_a_one_line_error(table, tmp_path)
         (["--out", "x.txt", "--file", "t.parquet", "--column", "s"], ".parquet or .csv"),
     ],
 )
+@pytest.mark.slow
 def test_table_options_are_checked_in_one_line(args, message, tmp_path):
     result = run("predict", *args, env=user_env(tmp_path / "models"), cwd=tmp_path)
     assert result.returncode == 2 and message in result.stderr and result.stderr.strip().count("\n") == 0

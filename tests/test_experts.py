@@ -174,6 +174,7 @@ def test_every_output_form_carries_the_flag():
     assert dict(zip(RESULT_COLUMNS, csv_cells(unscored)))["unfamiliar"] == ""
 
 
+@pytest.mark.slow
 def test_the_cli_predict_prints_the_flag_in_text_json_and_csv(combined_model):
     out = str(combined_model[0])
     text = run("predict", "Tribbiani", "Nguyen", "--model", out, "--unfamiliar", "0.999")
@@ -197,6 +198,7 @@ def test_predict_frame_carries_the_flag(combined_model):
     assert np.isnan(frame["novelty_p"].iloc[2]) and 0 < frame["novelty_p"].iloc[0] <= 1
 
 
+@pytest.mark.slow
 def test_the_server_answers_with_the_flag(combined_model, tmp_path):
     pytest.importorskip("fastapi")
     with Served(["--model", str(combined_model[0])], tmp_path) as running, running.client() as http:
@@ -248,6 +250,7 @@ def test_compare_lists_the_network_the_ngrams_and_their_combination(dataset_dir)
     assert figures["combination"]["validation_accuracy_mean"] == pytest.approx(summary.mean("validation_accuracy"))
 
 
+@pytest.mark.slow
 def test_the_compare_command_shows_the_experts_side_by_side(dataset_dir, tmp_path):
     saved = tmp_path / "saved"
     result = run("compare", "--cells", "gru", "--seeds", "1", "--data", str(dataset_dir), "-q", "--save", str(saved))

@@ -214,6 +214,7 @@ def assert_as_it_was(out: Path, before: dict[str, bytes]) -> None:
 # --- interrupted in an epoch --------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("signum", SIGNALS)
 def test_signal_in_an_epoch_keeps_the_previous_model(previous, signum):
     out, before, env = previous
@@ -231,6 +232,7 @@ def test_signal_in_an_epoch_keeps_the_previous_model(previous, signum):
     assert_as_it_was(out, before)
 
 
+@pytest.mark.slow
 def test_first_training_interrupted_leaves_nothing(tmp_path, first_model):
     out = tmp_path / "models" / "out"  # neither it nor its parent exists yet
     child = Child(cli("train", "--out", str(out), *LONG_RUN), user_env(first_model.parent.parent / "data", out.parent))
@@ -266,6 +268,7 @@ def interrupt_in(phase: str, signum: int, out: Path, env: dict[str, str], tmp_pa
         pytest.param("fsync", signal.SIGTERM, id="config-written-before-fsync-SIGTERM"),
     ],
 )
+@pytest.mark.slow
 def test_signal_while_writing_the_new_model_keeps_the_previous_one(previous, tmp_path, phase, signum):
     out, before, env = previous
     code, stdout, stderr = interrupt_in(phase, signum, out, env, tmp_path)
@@ -288,6 +291,7 @@ def assert_exit_line_tells_what_was_kept(out: Path, before: dict[str, bytes], li
         assert "as it was" not in line and "nothing was saved" not in line, f"{out} holds the new model: {line}"
 
 
+@pytest.mark.slow
 def test_signal_between_the_two_renames(previous, tmp_path):
     # SIGINT only: SIGTERM reaches the same handler path (the CLI turns it into KeyboardInterrupt),
     # and each case costs a torch start-up on a shared machine.
@@ -300,6 +304,7 @@ def test_signal_between_the_two_renames(previous, tmp_path):
     assert leftovers(out) == []
 
 
+@pytest.mark.slow
 def test_signal_after_the_model_is_in_place(previous, tmp_path):
     out, before, env = previous
     code, stdout, stderr = interrupt_in("latest", signal.SIGINT, out, env, tmp_path)

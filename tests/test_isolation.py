@@ -33,6 +33,7 @@ def test_each_test_starts_as_a_new_user_in_an_empty_folder(tmp_path):
     assert child.stdout.split("\n")[:2] == [str(Path.cwd()), str(home)]  # subprocesses inherit it
 
 
+@pytest.mark.slow
 def test_the_resolution_tests_pass_beside_a_trained_models_latest(tmp_path, tmp_path_factory):
     """The folder a newcomer has after `make demo`: ./models/LATEST names a model trained there, and
     NAMECLF_MODEL names it too. The suite's tests of which model answers by default still pass there."""

@@ -225,6 +225,7 @@ def env(tmp_path):
     return user_env(tmp_path / "models")
 
 
+@pytest.mark.slow
 def test_compare_runs_through_the_cli_on_a_users_tiny_dataset(tiny_three_languages, env, tmp_path):
     data = str(tiny_three_languages)
     result = run("compare", "--cells", "rnn,gru", "--seeds", "2", "--data", data, "--json", env=env)
@@ -243,6 +244,7 @@ def test_compare_runs_through_the_cli_on_a_users_tiny_dataset(tiny_three_languag
     assert "lstm" in table.stdout and "seed 0," in table.stdout and table.stderr == ""  # one seed: no ± 0.000
 
 
+@pytest.mark.slow
 def test_compare_can_save_its_models(tiny_three_languages, env, tmp_path):
     saved = tmp_path / "saved"
     result = run(
@@ -268,6 +270,7 @@ def test_compare_can_save_its_models(tiny_three_languages, env, tmp_path):
     ("args", "message"),
     [(["--cells", "rnn,transformer"], "unknown cell 'transformer'"), (["--seeds", "0"], "--seeds must be between")],
 )
+@pytest.mark.slow
 def test_compare_refuses_bad_options_in_one_line(tiny_three_languages, env, args, message):
     result = run("compare", "--data", str(tiny_three_languages), *args, env=env)
     assert result.returncode == 2
@@ -321,6 +324,7 @@ def test_an_ensembles_validation_log_holds_the_member_being_trained(dataset_dir,
     assert all(p.shape == (len(log.examples), 2) for p in log.probabilities)
 
 
+@pytest.mark.slow
 def test_compare_checks_every_save_folder_before_training(tiny_three_languages, env, tmp_path):
     saved = tmp_path / "saved"
     (saved / "gru-seed1").mkdir(parents=True)

@@ -246,6 +246,7 @@ def test_the_pickle_payload_is_live(tmp_path):
     assert probe.exists()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("damage", "command"), CASES)
 def test_a_bad_model_is_one_line_naming_the_file(tiny_model_dir, tiny_model_parts_factory, tmp_path, damage, command):
     model, offending = damage(tiny_model_dir, tmp_path, tiny_model_parts_factory)
@@ -258,6 +259,7 @@ def test_a_bad_model_is_one_line_naming_the_file(tiny_model_dir, tiny_model_part
         assert "shape" in line
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", [PREDICT, EVALUATE], ids=["predict", "evaluate"])
 @pytest.mark.parametrize("how", ["--debug", "NAMECLF_DEBUG=1"])
 def test_debug_shows_the_traceback(tiny_model_dir, tmp_path, command, how):

@@ -264,6 +264,7 @@ PROPERTY_SETTINGS = settings(
 )
 
 
+@pytest.mark.slow
 @PROPERTY_SETTINGS
 @given(names=st.lists(NAME, max_size=8), top_k=st.integers(1, 3))
 @example(names=NAMES, top_k=2)
@@ -470,6 +471,7 @@ def big_file(path: Path, lines: int = 100_000) -> list[str]:
     return names
 
 
+@pytest.mark.slow
 def test_cli_file_of_100000_lines(tiny_model_dir, predictor, tmp_path):
     path = tmp_path / "names.txt"
     names = big_file(path)
@@ -526,6 +528,7 @@ ENCODED = {
     ("encoding", "via"),
     [(encoding, "path") for encoding in ENCODED] + [("utf-16-le-bom", "stdin"), ("latin-1", "stdin")],
 )
+@pytest.mark.slow
 def test_cli_file_encodings_read_mueller_right(tiny_model_dir, predictor, tmp_path, encoding, via):
     encoded = ENCODED[encoding]
     if via == "path":

@@ -43,6 +43,7 @@ def sample_names(count: int) -> list[str]:
 # --- 1: stdout redirected to a file, stderr a terminal --------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("form", ["text", "json", "csv"])
 def test_every_answer_reaches_a_redirected_stdout_while_stderr_is_a_terminal(tmp_path, env, form):
     names = sample_names(9000)  # more than two updates of the count
@@ -163,6 +164,7 @@ def result_rows(text: str) -> list[list[str]]:
     return list(csv.reader(io.StringIO(text, newline="")))
 
 
+@pytest.mark.slow
 def test_csv_and_out_csv_write_the_same_table_as_predict_frame(tmp_path, env):
     pd = pytest.importorskip("pandas")
     pytest.importorskip("dask.dataframe")
@@ -186,6 +188,7 @@ def test_csv_and_out_csv_write_the_same_table_as_predict_frame(tmp_path, env):
     assert len(by_name["Tribbiani"]["top"].split(";")) == 2 and by_name["Tribbiani"]["set"] == "Italian"
 
 
+@pytest.mark.slow
 def test_out_gives_the_top_and_set_columns_in_parquet(tmp_path, env):
     pd = pytest.importorskip("pandas")
     pytest.importorskip("dask.dataframe")
@@ -239,14 +242,17 @@ def exit_codes(names: list[str], tmp_path: Path, env: dict) -> dict[str, int]:
     return codes
 
 
+@pytest.mark.slow
 def test_some_names_without_an_answer_exit_0_on_every_path(tmp_path, env):
     assert set(exit_codes(["12345", "Tribbiani"], tmp_path, env).values()) == {0}
 
 
+@pytest.mark.slow
 def test_no_name_answered_exits_3_on_every_path(tmp_path, env):
     assert set(exit_codes(["12345"], tmp_path, env).values()) == {3}
 
 
+@pytest.mark.slow
 def test_a_header_only_csv_exits_3_with_one_message_and_no_out_file(tmp_path, env):
     pytest.importorskip("dask.dataframe")
     header_only = tmp_path / "hdr.csv"
@@ -272,6 +278,7 @@ def test_the_readme_and_the_help_state_the_exit_code_rule(tmp_path, env):
 # --- 10: the README's Dask snippet as a script --------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_the_readme_dask_snippet_runs_as_a_saved_script(tmp_path, env):
     pd = pytest.importorskip("pandas")
     pytest.importorskip("distributed")
@@ -295,6 +302,7 @@ def test_the_readme_dask_snippet_runs_as_a_saved_script(tmp_path, env):
 # --- 13: the smaller points ------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_train_refusals_are_one_line_with_no_blank_line_before(tmp_path, env):
     data = tmp_path / "data"
     (data / "names").mkdir(parents=True)
@@ -308,6 +316,7 @@ def test_train_refusals_are_one_line_with_no_blank_line_before(tmp_path, env):
         one_error_line(result)
 
 
+@pytest.mark.slow
 def test_compare_with_one_seed_shows_no_range_and_no_spread(tmp_path, env):
     data = tmp_path / "data"
     (data / "names").mkdir(parents=True)
@@ -365,6 +374,7 @@ def test_the_readme_gives_the_pair_tasks_training_size_as_info_does():
     assert abs(stated - sizes["train"]) < 100
 
 
+@pytest.mark.slow
 def test_the_evaluation_picture_has_no_overlap_and_no_empty_band(tmp_path, monkeypatch):
     pytest.importorskip("matplotlib")
     from nameclf import plots

@@ -62,6 +62,7 @@ def sklearn_probabilities(vectorizer, model, settings, labels, names):
     ],
     ids=["char_wb-1-4", "char-1-5-raw-tf", "char_wb-2-3-cased"],
 )
+@pytest.mark.slow
 def test_numpy_probabilities_equal_sklearn_on_18_languages(many, settings):
     labels, train, names = many
     vectorizer, model, details = ngram.fit_estimators(

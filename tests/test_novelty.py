@@ -122,6 +122,7 @@ def test_odd_names_get_finite_scores(german_italian):
 # --- the conformal p-value ----------------------------------------------------------------------
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("held_out_names", [19, 99, 249])
 @pytest.mark.parametrize("alpha", [0.05, 0.1])
 def test_exchangeable_scores_are_flagged_at_about_the_level(held_out_names, alpha):

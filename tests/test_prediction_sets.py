@@ -144,6 +144,7 @@ def test_damaged_scores_are_a_one_line_model_error(trained, tmp_path, value):
         checkpoint.load(copy)
 
 
+@pytest.mark.slow
 def test_predict_coverage_through_the_cli_in_text_json_and_csv(trained, tmp_path):
     out, _ = trained
     env = user_env(tmp_path / "models")

@@ -59,6 +59,7 @@ def test_predict_answers_with_no_data_and_no_models_folder(tmp_path, env):
     assert rows[0]["model"] == "all (shipped)" and rows[1]["language"] == "Vietnamese"
 
 
+@pytest.mark.slow
 @pytest.mark.resolution
 def test_the_model_without_model_is_the_env_then_the_last_trained_then_de_it(tmp_path, env):
     # conftest: no NAMECLF_ settings and an empty working folder, so nothing is trained yet
@@ -80,6 +81,7 @@ def test_the_model_without_model_is_the_env_then_the_last_trained_then_de_it(tmp
         assert json.loads(answer.stdout.splitlines()[0])["model"] == "all (shipped)", answer.stderr
 
 
+@pytest.mark.slow
 def test_make_models_rebuilds_de_it_byte_for_byte_on_one_machine(tmp_path):
     """On one machine the same seed and data give the same bytes: two rebuilds are identical files."""
     first = rebuild.build("de-it", tmp_path / "first")
@@ -100,6 +102,7 @@ def without_timings(value):
     return value
 
 
+@pytest.mark.slow
 @pytest.mark.cross_machine
 def test_make_models_rebuilds_the_shipped_de_it_within_tolerance(tmp_path):
     """The shipped files were built on another machine, whose CPU kernels may round differently in the
@@ -121,6 +124,7 @@ def test_the_tolerance_catches_a_bias_moved_by_1e_2(tmp_path):
     assert shipped_differences(shipped.path_of("de-it"), shipped.path_of("de-it")) == []  # and not otherwise
 
 
+@pytest.mark.slow
 def test_a_fresh_install_answers_from_an_empty_folder(tmp_path):
     """The wheel `pip install .` builds, installed into a new virtualenv (its dependencies taken from
     this one), answers `nameclf predict Tribbiani` in an empty folder with no data and no models."""
@@ -275,6 +279,7 @@ def test_models_lists_the_shipped_and_the_trained(tmp_path, env):
 # --- pictures --------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_evaluate_plot_draws_a_confusion_matrix_and_reliability_diagram(tmp_path, env):
     from matplotlib import image
 
@@ -287,6 +292,7 @@ def test_evaluate_plot_draws_a_confusion_matrix_and_reliability_diagram(tmp_path
     assert pixels.std() > 0.05  # not a blank canvas
 
 
+@pytest.mark.slow
 def test_train_plot_draws_learning_curves(tmp_path, env):
     from matplotlib import image
 
@@ -314,6 +320,7 @@ def test_train_plot_draws_learning_curves(tmp_path, env):
     assert 300 <= height <= 1500 and 800 <= width <= 3000
 
 
+@pytest.mark.slow
 def test_plot_without_matplotlib_is_a_one_line_error_before_any_work(tmp_path, env):
     code = (
         "import sys; sys.modules['matplotlib'] = None; sys.argv = ['nameclf'] + sys.argv[1:]; "
@@ -395,6 +402,7 @@ def test_the_help_lists_exit_codes_responsible_use_and_completion(env):
     assert "NAMECLF_DEBUG" in text
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("command", COMMANDS)
 def test_each_command_help_has_examples_and_no_bool_metavar(command, env):
     text = run(command, "--help", env=env).stdout
@@ -413,5 +421,6 @@ def test_each_command_help_has_examples_and_no_bool_metavar(command, env):
         ("info", "NAMECLF_MODEL"),
     ],
 )
+@pytest.mark.slow
 def test_environment_variables_appear_next_to_their_options(command, variable, env):
     assert variable in run(command, "--help", env=env).stdout

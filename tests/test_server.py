@@ -393,6 +393,7 @@ def tight(tmp_path_factory):
     assert "Traceback" not in running.log()
 
 
+@pytest.mark.slow
 def test_503_with_retry_after_over_the_concurrency_limit(tight):
     outcome = {}
 
@@ -448,6 +449,7 @@ def test_binds_loopback_by_default(server):
     assert "serving de-it (default), all" in server.log()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("host", ["0.0.0.0", "::"])
 def test_warns_when_listening_on_every_interface(tmp_path, host):
     with Served(["--model", "de-it", "--host", host], tmp_path) as running:
@@ -456,6 +458,7 @@ def test_warns_when_listening_on_every_interface(tmp_path, host):
         assert httpx.get(running.url("/healthz"), timeout=30).status_code == 200
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "Ctrl-C"])
 def test_stopping_during_a_slow_batch_finishes_it_and_exits_0(tmp_path, sig):
     running = Served(["--model", "de-it"], tmp_path)
@@ -481,6 +484,7 @@ def test_stopping_during_a_slow_batch_finishes_it_and_exits_0(tmp_path, sig):
     assert "Traceback" not in log
 
 
+@pytest.mark.slow
 def test_several_workers_answer_and_stop_cleanly(tmp_path):
     with Served(["--model", "de-it", "--workers", "2"], tmp_path) as running:
         with running.client() as http:
@@ -519,6 +523,7 @@ def test_models_from_folders_by_their_names(tmp_path):
         (["--workers", "0"], 2, "--workers"),
     ],
 )
+@pytest.mark.slow
 def test_a_bad_start_is_one_line_before_the_port_opens(tmp_path, arguments, code, words):
     done = subprocess.run(
         [sys.executable, "-m", "nameclf", "serve", "--port", "0", *arguments],

@@ -14,6 +14,7 @@ import pytest
 BENCHMARK = Path(__file__).resolve().parents[1] / "benchmarks" / "serve.py"
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(shutil.which("wrk") is None, reason="needs the load generator wrk (Debian: apt-get install wrk)")
 def test_the_serve_benchmark_runs_and_records_its_figures(tmp_path):
     out = tmp_path / "serve.json"

@@ -122,6 +122,7 @@ def wait_for_answers(driver, count: int) -> list:
     return results(driver)
 
 
+@pytest.mark.slow
 def test_typing_tribbiani_shows_italian_with_its_probability_bar(page):
     from selenium.webdriver.common.by import By
 
@@ -289,6 +290,7 @@ def test_reads_on_a_phone_width_screen(page, server):
     assert font >= 16
 
 
+@pytest.mark.slow
 def test_the_page_and_the_docs_fetch_nothing_from_elsewhere(page, server):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait

@@ -191,6 +191,7 @@ def test_json_of_the_wrong_shape_is_422(client, body):
 # --- bodies too big, too slow, cut short ------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_20_mb_body_is_413(client, server):
     body = b'{"names": ["' + b"a" * 20_000_000 + b'"]}'
     assert client.post("/v1/predict", content=body, headers=JSON).status_code == 413
@@ -212,6 +213,7 @@ def test_a_20_mb_body_is_413(client, server):
     assert status_of(reply) == 413 and time.monotonic() - started < 1.5
 
 
+@pytest.mark.slow
 def test_a_body_that_stops_halfway(server):
     whole = json.dumps({"names": ["Rossi"] * 100}).encode()
     started = time.monotonic()
@@ -260,6 +262,7 @@ def test_wrong_content_types_are_415(client, content_type):
     ],
     ids=["smuggling", "length-not-a-number", "two-lengths", "huge-header", "bad-target", "tls", "brew"],
 )
+@pytest.mark.slow
 def test_broken_http_is_4xx(server, data):
     status = status_of(raw(server, data, seconds=6))
     assert status is None or 400 <= status < 500

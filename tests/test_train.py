@@ -40,6 +40,7 @@ def torch_log_probabilities(saved: checkpoint.SavedModel, names: list[str]) -> n
 CELL_CASES = [(cell, "torch") for cell in ("rnn", "gru", "lstm")] + [(cell.value, "scratch") for cell in Cell]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(("cell", "impl"), CELL_CASES)
 def test_every_cell_trains_one_epoch_and_round_trips(dataset_dir, tmp_path, cell, impl):
     out = tmp_path / "models" / f"{cell}-{impl}"
@@ -155,6 +156,7 @@ def test_early_stopping_keeps_best_accuracy_then_lowest_loss():
     assert stopping.best_epoch == 3 and epoch == 5  # two stale epochs stop it before the sixth
 
 
+@pytest.mark.slow
 def test_all_languages_train_with_multilabel_names(dataset_dir, tmp_path):
     result = train(TrainConfig(languages="all", **TINY), data_dir=dataset_dir, out=tmp_path / "all")
     saved = checkpoint.load(tmp_path / "all")
