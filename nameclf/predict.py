@@ -202,7 +202,10 @@ class Predictor:
     def set_threshold(self, coverage: float) -> float:
         """The conformal threshold for `coverage` (nameclf/conformal.py); a one-line error for a
         model saved without the held-out scores it needs."""
-        conformal.check_coverage(coverage)
+        try:
+            conformal.check_coverage(coverage)
+        except ValueError as error:
+            raise UsageError(f"--coverage {error}") from None
         scores = self.saved.conformal_scores
         if scores is None:
             raise ModelError(

@@ -16,7 +16,7 @@ from cli_runner import run, user_env
 from model_files import edit_config, read_config, validation_truth
 
 from nameclf import calibration, checkpoint, conformal, paths
-from nameclf.errors import ModelError, UsageError
+from nameclf.errors import ModelError
 from nameclf.predict import Predictor, predict
 from nameclf.reporting import ValidationLog
 from nameclf.training import TrainConfig, train
@@ -42,8 +42,8 @@ def test_the_threshold_is_the_rank_ceil_n_plus_1_times_coverage_score():
     assert conformal.threshold(scores, 0.81) == 0.9  # rank ceil(8.1) = 9
     assert conformal.threshold(scores, 0.95) == 1.0  # rank 10 > 9: too few names, every language
     for bad in (0, 1, -0.5, 1.5):
-        with pytest.raises(UsageError, match="--coverage"):
-            conformal.threshold(scores, bad)
+        with pytest.raises(ValueError, match="strictly between 0 and 1"):
+            conformal.threshold(scores, bad)  # worded for the command line by the predictor, not here
 
 
 def test_a_set_holds_the_languages_above_one_minus_the_threshold_most_likely_first_never_empty():
