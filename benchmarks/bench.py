@@ -617,7 +617,8 @@ def markdown(results: dict[str, Any], command: str) -> str:
         f"{m['platform']}, Python {m['python']}, torch {m['torch']}, numpy {m['numpy']}; every model trained "
         "with one thread. Figures are means ± standard deviation over seeds; each seed is its own split, "
         "and nameclf and the yardstick are compared on the same split. Nothing here was chosen on the test "
-        "split: the defaults were chosen on validation and out-of-source names (`benchmarks/levers.py`, `benchmarks/oos_defaults.py`).",
+        "split: the defaults were chosen on validation and out-of-source names "
+        "(`benchmarks/levers.py`, `benchmarks/oos_defaults.py`).",
         "",
     ]
     if results["quick"]:
