@@ -17,9 +17,7 @@ import sys
 from typing import Annotated, Any
 
 import typer
-import typer.rich_utils
 from rich.markup import escape
-from rich.table import Table
 
 from nameclf.cli.common import DEBUG_ENV, EXIT_CODES, RESPONSIBLE_USE, state
 from nameclf.cli.render import err
@@ -43,20 +41,26 @@ COMMANDS = {
 GLOBAL_FLAGS = {"--debug", "--version"}
 
 
-class FoldingTable(Table):
+@functools.cache
+def fold_help_tables() -> None:
     """typer's options table with every column folding a word too long for it onto the next line, where
-    rich's default cuts it with "…" (`--unidirectional` or a default such as `./models/<cell>-<languages>`
-    in an 80-column terminal): help may wrap, never lose words."""
+    rich's default cuts it with "…" (`--unidirectional` or a long default in an 80-column terminal):
+    help may wrap, never lose words. Done only when help is drawn: importing typer's rich helpers costs
+    a cold `nameclf predict` tens of milliseconds."""
+    import typer.rich_utils
+    from rich.table import Table
 
-    def add_row(self, *renderables: Any, **options: Any) -> None:
-        while len(self.columns) < len(renderables):
-            self.add_column(overflow="fold")
-        super().add_row(*renderables, **options)
+    class FoldingTable(Table):
+        def add_row(self, *renderables: Any, **options: Any) -> None:
+            while len(self.columns) < len(renderables):
+                self.add_column(overflow="fold")
+            super().add_row(*renderables, **options)
+
+    typer.rich_utils.Table = FoldingTable  # type: ignore[attr-defined,misc]
 
 
 def build(only: str | None = None) -> typer.Typer:
     """The app with every command, or with `only` that one (what `main` runs when argv names it)."""
-    typer.rich_utils.Table = FoldingTable  # type: ignore[attr-defined,misc]
     app = typer.Typer(
         name="nameclf",
         help="Tell where a surname comes from, with a character-level RNN, GRU or LSTM.\n\n" + RESPONSIBLE_USE,
@@ -76,6 +80,7 @@ def build(only: str | None = None) -> typer.Typer:
 
 @functools.cache
 def full_app() -> typer.Typer:
+    fold_help_tables()  # the whole app is built for help, a mistyped command and completion
     return build()
 
 
@@ -124,6 +129,8 @@ def main() -> None:
             stream.reconfigure(errors="backslashreplace")
     try:
         arguments = debug_first(sys.argv[1:])
+        if "--help" in arguments:
+            fold_help_tables()
         only = requested_command(arguments)
         code = (build(only) if only else full_app())(args=arguments, standalone_mode=False)
     except Exception as error:
