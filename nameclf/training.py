@@ -192,12 +192,7 @@ def calibrate(setup: Setup, fitted: list[Fitted]) -> Calibrated:
     was not fitted on, and gives the prediction sets' scores (nameclf/conformal.py)."""
     labels, config = setup.labels, setup.config
     parts = member_parts(setup)
-    if fitted:
-        examples = [example for member in fitted for example in member.validation.examples]
-        probabilities = np.concatenate([member.validation_probabilities for member in fitted]).astype(np.float64)
-        rnn = np.log(np.maximum(probabilities, calibration.SMALLEST))
-    else:
-        examples, rnn = [example for _, validation in parts for example in validation], None
+    examples, rnn = validation_outputs(fitted, parts)
     calibrating = time.perf_counter()
     truth = calibration.truth_matrix([e.labels for e in examples], labels)
     fit_rows, held_rows = calibration.calibration_halves(len(examples), config.seed)
@@ -213,6 +208,43 @@ def calibrate(setup: Setup, fitted: list[Fitted]) -> Calibrated:
     first = rnn if rnn is not None else ngram_rows
     log_probabilities = combined(first, ngram_rows if ngram_rows is not None else first, weight)
     report = score(labels, [e.labels for e in examples], [labels[i] for i in log_probabilities.argmax(1)], "validation")
+    section, conformal_section = temperature_sections(config, log_probabilities, truth, fit_rows, held_rows)
+    started_novelty = time.perf_counter()
+    novelty_model = fit_unfamiliar(setup, examples, log_probabilities, section["temperature"])
+    fitting += time.perf_counter() - started_novelty
+    figures = {"combination": log_probabilities}
+    figures.update({"rnn": rnn} if rnn is not None else {})
+    figures.update({"ngram": ngram_rows} if ngram_rows is not None else {})
+    experts_section = {
+        "names": config.experts.names,
+        "weight": weight,  # on the network; 1 - weight on the n-gram model
+        "weight_chosen_on": "validation NLL after a temperature, on the temperature's half" if choice else None,
+        "weight_grid": choice.table if choice else None,
+        "validation": {name: expert_figures(labels, examples, truth, rows) for name, rows in figures.items()},
+        **({"ngram": ngram.to_config()} if ngram is not None else {}),
+    }
+    seconds = round(time.perf_counter() - calibrating - fitting, 4)
+    conformal_part = conformal_section if len(held_rows) else None
+    return Calibrated(
+        report, examples, section, conformal_part, seconds, round(fitting, 4), experts_section, ngram, novelty_model
+    )
+
+
+def validation_outputs(fitted: list[Fitted], parts) -> tuple[list[Example], np.ndarray | None]:
+    """The validation names in the order of the fitted networks, and the networks' log-probabilities
+    on them (None for the n-gram model alone)."""
+    if not fitted:
+        return [example for _, validation in parts for example in validation], None
+    examples = [example for member in fitted for example in member.validation.examples]
+    probabilities = np.concatenate([member.validation_probabilities for member in fitted]).astype(np.float64)
+    return examples, np.log(np.maximum(probabilities, calibration.SMALLEST))
+
+
+def temperature_sections(
+    config: TrainConfig, log_probabilities: np.ndarray, truth: np.ndarray, fit_rows, held_rows
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The temperature, fitted on `fit_rows`, with its figures on the held-out rows (the config's
+    calibration section), and the held-out rows' prediction-set scores at it (its conformal section)."""
     temperature = calibration.fit_temperature(log_probabilities[fit_rows], truth[fit_rows])
     section = {
         "temperature": temperature,
@@ -230,41 +262,23 @@ def calibrate(setup: Setup, fitted: list[Fitted]) -> Calibrated:
         "fitted_on": f"the {section['fitted_on']} names the temperature was not fitted on",
         "scores": [round(float(s), 7) for s in conformal.scores(held_out, truth[held_rows])],
     }
-    # the language model is fitted on the split's training names: its held-out names are the
-    # validation names among the rows (all of them for one network, the split's for an ensemble)
+    return section, conformal_section
+
+
+def fit_unfamiliar(
+    setup: Setup, examples: list[Example], log_probabilities: np.ndarray, temperature: float
+) -> NoveltyModel | None:
+    """The unfamiliar-name score. Its language model is fitted on the split's training names, so its
+    held-out names are the validation names among the rows (all of them for one network, the split's for
+    an ensemble); without any there is no p-value to give (None)."""
     seen = {id(example) for example in setup.split.train}
     unseen = np.array([i for i, example in enumerate(examples) if id(example) not in seen], dtype=np.int64)
-    novelty_model = None  # without held-out names there is no p-value to give
-    started_novelty = time.perf_counter()
-    if len(unseen):
-        novelty_model = experts.fit_novelty(
-            [e.name for e in setup.split.train],
-            [examples[i].name for i in unseen],
-            np.exp(calibration.scaled(log_probabilities[unseen], temperature)),
-        )
-    fitting += time.perf_counter() - started_novelty
-    figures = {"combination": log_probabilities}
-    figures.update({"rnn": rnn} if rnn is not None else {})
-    figures.update({"ngram": ngram_rows} if ngram_rows is not None else {})
-    experts_section = {
-        "names": config.experts.names,
-        "weight": weight,  # on the network; 1 - weight on the n-gram model
-        "weight_chosen_on": "validation NLL after a temperature, on the temperature's half" if choice else None,
-        "weight_grid": choice.table if choice else None,
-        "validation": {name: expert_figures(labels, examples, truth, rows) for name, rows in figures.items()},
-        **({"ngram": ngram.to_config()} if ngram is not None else {}),
-    }
-    seconds = round(time.perf_counter() - calibrating - fitting, 4)
-    return Calibrated(
-        report,
-        examples,
-        section,
-        conformal_section if len(held_rows) else None,
-        seconds,
-        round(fitting, 4),
-        experts_section,
-        ngram,
-        novelty_model,
+    if not len(unseen):
+        return None
+    return experts.fit_novelty(
+        [e.name for e in setup.split.train],
+        [examples[i].name for i in unseen],
+        np.exp(calibration.scaled(log_probabilities[unseen], temperature)),
     )
 
 
