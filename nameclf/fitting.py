@@ -158,6 +158,58 @@ class Fitted:
     validation_probabilities: np.ndarray  # (names, labels), the kept epoch's predictions
 
 
+@dataclass
+class Step:
+    """What one optimisation step needs: the network, its optimiser and moving average, the loss's
+    class weights, the settings, where it runs, and who is told of each batch."""
+
+    model: NameClassifier
+    optimizer: torch.optim.Optimizer
+    averaged: AveragedModel | None
+    weights: torch.Tensor
+    config: TrainConfig
+    device: torch.device
+    reporter: Reporter
+
+
+def train_epoch(
+    step: Step,
+    train_split: EncodedSplit,
+    shuffle: np.random.Generator,
+    masking: torch.Generator,
+    when: str,
+    unchanged: str,
+) -> tuple[float, float]:
+    """One pass over the training names, in batches of one length (shuffled by `shuffle`, characters
+    dropped by `masking`): the mean loss and the training accuracy."""
+    config, model = step.config, step.model
+    model.train()
+    loss_sum, count, correct = 0.0, 0, 0.0
+    for members in length_batches(train_split.lengths, config.batch_size, shuffle):
+        indices, target = train_split.batch(members, torch.device("cpu"))
+        if config.char_dropout > 0:
+            swap = torch.rand(indices.shape, generator=masking) < config.char_dropout
+            indices = indices.masked_fill(swap, 0)
+        indices, target = indices.to(step.device), target.to(step.device)
+        scores = model(indices)
+        loss = weighted_loss(scores, target, step.weights, config.label_smoothing)
+        if not math.isfinite(value := loss.item()):
+            raise UsageError(
+                f"training diverged {when}: the loss became {value}; lower --lr (it is {config.lr:g}); {unchanged}"
+            )
+        step.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip)
+        step.optimizer.step()
+        if step.averaged is not None:
+            step.averaged.update_parameters(model)
+        loss_sum += value * len(members)
+        count += len(members)
+        correct += float((target.gather(1, scores.argmax(-1)[:, None]) > 0).sum())
+        step.reporter.batch()
+    return loss_sum / count, correct / count
+
+
 def fit(
     config: TrainConfig,
     train_split: EncodedSplit,
@@ -184,42 +236,19 @@ def fit(
 
     history: list[dict[str, float]] = []
     best_state, best_probabilities, stopping = None, None, EarlyStopping(config.patience)
+    step = Step(model, optimizer, averaged, weights, config, device, reporter)
     reporter.start(config.epochs, len(length_batches(train_split.lengths, config.batch_size)))
     epoch = 0
     try:
         for epoch in range(1, config.epochs + 1):
-            model.train()
-            loss_sum, count, correct = 0.0, 0, 0.0
-            for members in length_batches(train_split.lengths, config.batch_size, shuffle):
-                indices, target = train_split.batch(members, torch.device("cpu"))
-                if config.char_dropout > 0:
-                    swap = torch.rand(indices.shape, generator=masking) < config.char_dropout
-                    indices = indices.masked_fill(swap, 0)
-                indices, target = indices.to(device), target.to(device)
-                scores = model(indices)
-                loss = weighted_loss(scores, target, weights, config.label_smoothing)
-                if not math.isfinite(value := loss.item()):
-                    raise UsageError(
-                        f"training diverged in epoch {epoch}: the loss became {value}; lower --lr "
-                        f"(it is {config.lr:g}); {unchanged}"
-                    )
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(model.parameters(), config.clip)
-                optimizer.step()
-                if averaged is not None:
-                    averaged.update_parameters(model)
-                loss_sum += value * len(members)
-                count += len(members)
-                correct += float((target.gather(1, scores.argmax(-1)[:, None]) > 0).sum())
-                reporter.batch()
+            loss, train_accuracy = train_epoch(step, train_split, shuffle, masking, f"in epoch {epoch}", unchanged)
             predicted = np.zeros_like(validation_split.targets)
             validation_accuracy, validation_loss = measure(scored, validation_split, weights, device, predicted)
             reporter.validated(validation_split.examples, predicted)
             record = {
                 "epoch": epoch,
-                "loss": loss_sum / count,
-                "train_accuracy": correct / count,
+                "loss": loss,
+                "train_accuracy": train_accuracy,
                 "validation_accuracy": validation_accuracy,
                 "validation_loss": validation_loss,
             }

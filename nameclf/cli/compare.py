@@ -65,43 +65,49 @@ def compare(
         if as_json:
             print(json.dumps({"languages": languages, "seeds": seeds, "cells": [s.to_dict() for s in summaries]}))
             return
-        which = f"seeds 0-{seeds - 1}" if seeds > 1 else "seed 0"
-        table = Table(title=f"validation figures, {which}, languages {languages}")
-        for column in ("cell", "accuracy", "macro-F1", "train s", "parameters"):
-            table.add_column(column, justify="left" if column == "cell" else "right")
+        print_comparison(summaries, seeds, languages)
 
-        def figure(summary, name: str) -> str:  # one seed has no spread to show
-            mean = f"{summary.mean(name):.3f}"
-            return f"{mean} ± {summary.spread(name):.3f}" if seeds > 1 else mean
 
-        def expert(summary, name: str, figure_name: str) -> str:
-            mean, spread = summary.expert_figures(name, figure_name)
-            return f"{mean:.3f} ± {spread:.3f}" if seeds > 1 else f"{mean:.3f}"
+def print_comparison(summaries, seeds: int, languages: str) -> None:
+    """The validation figures as a table: for each cell, its network alone and combined with the n-gram
+    model where both were trained, then the n-gram model alone; each row with its own parameters."""
+    which = f"seeds 0-{seeds - 1}" if seeds > 1 else "seed 0"
+    table = Table(title=f"validation figures, {which}, languages {languages}")
+    for column in ("cell", "accuracy", "macro-F1", "train s", "parameters"):
+        table.add_column(column, justify="left" if column == "cell" else "right")
 
-        both = bool(summaries) and {"rnn", "ngram"} <= set(summaries[0].experts())
-        for summary in summaries:
-            if both:  # the network alone, then the combination that is saved, side by side
-                table.add_row(
-                    f"{summary.cell} alone",
-                    expert(summary, "rnn", "accuracy"),
-                    expert(summary, "rnn", "macro_f1"),
-                    "",
-                    f"{summary.runs[0].parameters:,}",
-                )
+    def figure(summary, name: str) -> str:  # one seed has no spread to show
+        mean = f"{summary.mean(name):.3f}"
+        return f"{mean} ± {summary.spread(name):.3f}" if seeds > 1 else mean
+
+    def expert(summary, name: str, figure_name: str) -> str:
+        mean, spread = summary.expert_figures(name, figure_name)
+        return f"{mean:.3f} ± {spread:.3f}" if seeds > 1 else f"{mean:.3f}"
+
+    both = bool(summaries) and {"rnn", "ngram"} <= set(summaries[0].experts())
+    for summary in summaries:
+        if both:  # the network alone, then the combination that is saved, side by side
             table.add_row(
-                f"{summary.cell} + n-grams" if both else summary.cell,
-                figure(summary, "validation_accuracy"),
-                figure(summary, "validation_macro_f1"),
-                f"{summary.mean('seconds'):.1f}",
-                f"{summary.runs[0].parameters + round(summary.mean('ngram_parameters')):,}",
-            )
-        if both:  # the same n-gram model for every cell: fitted on each seed's training names
-            first = summaries[0]
-            table.add_row(
-                "n-grams alone",
-                expert(first, "ngram", "accuracy"),
-                expert(first, "ngram", "macro_f1"),
+                f"{summary.cell} alone",
+                expert(summary, "rnn", "accuracy"),
+                expert(summary, "rnn", "macro_f1"),
                 "",
-                f"{round(first.mean('ngram_parameters')):,}",
+                f"{summary.runs[0].parameters:,}",
             )
-        out.print(table)
+        table.add_row(
+            f"{summary.cell} + n-grams" if both else summary.cell,
+            figure(summary, "validation_accuracy"),
+            figure(summary, "validation_macro_f1"),
+            f"{summary.mean('seconds'):.1f}",
+            f"{summary.runs[0].parameters + round(summary.mean('ngram_parameters')):,}",
+        )
+    if both:  # the same n-gram model for every cell: fitted on each seed's training names
+        first = summaries[0]
+        table.add_row(
+            "n-grams alone",
+            expert(first, "ngram", "accuracy"),
+            expert(first, "ngram", "macro_f1"),
+            "",
+            f"{round(first.mean('ngram_parameters')):,}",
+        )
+    out.print(table)

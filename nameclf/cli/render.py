@@ -305,27 +305,49 @@ def experts_text(experts: dict) -> str:
 def print_card(figures: dict) -> None:
     """The card as a panel on a terminal, its values wrapped to the width and never cut; piped, as plain
     `field  value` lines of any length, for grep and for reading in a file."""
-    network, data, metrics = figures["network"], figures["data"], figures["metrics"]
+    fields = card_fields(figures)
+    if not out.is_terminal:
+        print(figures["model"])
+        for name, value in fields:
+            print(f"  {name:<12} {value}")
+        return
+    from rich.panel import Panel
+    from rich.text import Text
+
+    grid = Table.grid(padding=(0, 2))
+    grid.add_column(style="bold", no_wrap=True)
+    grid.add_column(overflow="fold")
+    for name, value in fields:
+        grid.add_row(name, Text(value))
+    out.print(Panel(grid, title=escape(figures["model"]), expand=False), soft_wrap=False)
+
+
+def network_text(network: dict | None) -> str:
+    """The card's network line: cell, layers, direction, members and its parameters."""
+    if network is None:
+        return "none: the character n-gram model alone"
+    members = f", {network['members']} members" if network["members"] > 1 else ""
+    direction = "bidirectional" if network["bidirectional"] else "unidirectional"
+    parameters = f"{network['parameters']:,}" if isinstance(network["parameters"], int) else "?"
+    return (
+        f"{network['cell']}, {network['layers']} layer(s) of {network['hidden']}, {direction}{members}; "
+        f"{parameters} parameters"
+    )
+
+
+def card_fields(figures: dict) -> list[tuple[str, str]]:
+    """The card's (field, value) lines, in the order `info` shows them."""
+    data, metrics = figures["data"], figures["metrics"]
     calibration, training, made = figures["calibration"], figures["training"], figures["made_by"]
     experts = figures.get("experts") or {}
-    if network is not None:
-        members = f", {network['members']} members" if network["members"] > 1 else ""
-        direction = "bidirectional" if network["bidirectional"] else "unidirectional"
-        parameters = f"{network['parameters']:,}" if isinstance(network["parameters"], int) else "?"
-        network_text = (
-            f"{network['cell']}, {network['layers']} layer(s) of {network['hidden']}, {direction}{members}; "
-            f"{parameters} parameters"
-        )
-    else:
-        network_text = "none: the character n-gram model alone"
 
     def share(value) -> str:
         return f"{value:.2%}" if isinstance(value, (int, float)) else "-"
 
     sizes = data.get("sizes") or {}
     macro_f1 = metrics.get("validation_macro_f1")
-    fields = [
-        ("network", network_text),
+    return [
+        ("network", network_text(figures["network"])),
         *([("experts", experts_text(experts))] if "ngram" in experts.get("names", []) else []),
         ("languages", f"{len(figures['languages'])}: {', '.join(figures['languages'])}"),
         (
@@ -357,17 +379,3 @@ def print_card(figures: dict) -> None:
         ),
         ("made by", f"{made.get('command') or '-'} ({made.get('nameclf')})"),
     ]
-    if not out.is_terminal:
-        print(figures["model"])
-        for name, value in fields:
-            print(f"  {name:<12} {value}")
-        return
-    from rich.panel import Panel
-    from rich.text import Text
-
-    grid = Table.grid(padding=(0, 2))
-    grid.add_column(style="bold", no_wrap=True)
-    grid.add_column(overflow="fold")
-    for name, value in fields:
-        grid.add_row(name, Text(value))
-    out.print(Panel(grid, title=escape(figures["model"]), expand=False), soft_wrap=False)
