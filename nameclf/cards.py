@@ -8,9 +8,10 @@ from typing import Any
 
 from nameclf import shipped
 from nameclf.cells import parameter_count
-from nameclf.checkpoint import CONFIG_FILE, SavedModel, experts_of, load_config, member_count, resolve_model_dir
+from nameclf.checkpoint import CONFIG_FILE, SavedModel, experts_of, load_config, member_count
 from nameclf.errors import ModelError, NameclfError
 from nameclf.paths import default_models_dir
+from nameclf.registry import resolve_model_dir
 
 
 def label(path: Path) -> str:

@@ -28,7 +28,7 @@ from nameclf.ngram import ARRAY_PREFIX as NGRAM_PREFIX
 from nameclf.ngram import NgramExpert
 from nameclf.novelty import ARRAY_PREFIX as NOVELTY_PREFIX
 from nameclf.novelty import NoveltyModel
-from nameclf.paths import MODEL_ENV, default_models_dir
+from nameclf.paths import MODEL_ENV
 from nameclf.train_config import MAX_MEMBERS
 from nameclf.version import __version__
 
@@ -48,7 +48,6 @@ EXPERT_NAMES = ("rnn", "ngram")
 MAX_SCORES = 1_000_000  # held-out scores for prediction sets
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
-LATEST_FILE = "LATEST"  # in the models folder: the name of the last model trained there
 
 
 @dataclass
@@ -290,7 +289,7 @@ def save(target: Path, weights: dict[str, np.ndarray], config: dict[str, Any]) -
         target.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
     except OSError as error:
-        raise _cannot_write(target, error) from None
+        raise cannot_write(target, error) from None
     try:
         arrays = {
             name: np.ascontiguousarray(value, dtype=None if name.startswith(EXPERT_PREFIXES) else np.float32)
@@ -336,7 +335,7 @@ def check_target(target: Path) -> None:
             return  # a file stands where a parent folder should be: prepare_target's probe says so
         what = "a file"
     except OSError as error:
-        raise _cannot_write(target, error) from None
+        raise cannot_write(target, error) from None
     else:
         a_model = CONFIG_FILE in entries and entries <= {WEIGHTS_FILE, CONFIG_FILE} and _is_model_config(target)
         if not entries or a_model:
@@ -358,86 +357,15 @@ def _is_model_config(folder: Path) -> bool:
     return isinstance(config, dict) and config.get("format") == FORMAT
 
 
-def prepare_target(target: Path, latest: bool = False) -> None:
-    """Check, before any work, that a model can be saved at `target`: the target is free or a model
-    (`check_target`) and its folder can be made and written to; with `latest`, that the models folder
-    can record it as the latest model too."""
-    target = Path(target)
-    check_target(target)
-    try:
-        _probe(target.parent)
-    except OSError as error:
-        raise _cannot_write(target, error) from None
-    if latest:
-        models = default_models_dir()
-        if (models / LATEST_FILE).is_dir():
-            raise UsageError(f"{models / LATEST_FILE} is a folder; nameclf keeps a file there: move the folder away")
-        try:
-            _probe(models)
-        except OSError as error:
-            raise UsageError(
-                f"cannot record the latest model in {models} ({error.strerror or error}); "
-                "set NAMECLF_MODELS to a writable folder"
-            ) from None
-
-
-def _probe(folder: Path) -> None:
+def probe_folder(folder: Path) -> None:
     """Make `folder` if need be and check a file can be created in it (OSError if not)."""
     folder.mkdir(parents=True, exist_ok=True)
     os.rmdir(tempfile.mkdtemp(prefix=".probe-", dir=folder))
 
 
-def _cannot_write(target: Path, error: OSError) -> UsageError:
+def cannot_write(target: Path, error: OSError) -> UsageError:
     reason = error.strerror or type(error).__name__
     return UsageError(f"cannot write a model to {target} ({reason}); choose a writable folder with --out")
-
-
-def mark_latest(target: Path) -> None:
-    """Record `target` as the model `predict` and `evaluate` use without --model (atomic replace).
-
-    A model inside the models folder is recorded by its name there, so the folder can be moved whole.
-    """
-    models = default_models_dir()
-    target = Path(target).resolve()
-    try:
-        models.mkdir(parents=True, exist_ok=True)
-        recorded = target.relative_to(models.resolve()) if target.is_relative_to(models.resolve()) else target
-        fd, tmp = tempfile.mkstemp(prefix=".LATEST.", dir=models)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                handle.write(f"{recorded}\n")
-            os.replace(tmp, models / LATEST_FILE)
-        finally:
-            with contextlib.suppress(FileNotFoundError):
-                os.unlink(tmp)
-    except OSError as error:
-        raise ModelError(
-            f"saved {target} but cannot mark it latest in {models} ({error.strerror}); use it with --model {target}"
-        ) from None
-
-
-def resolve_model_dir(model: Path | str | None) -> Path:
-    """The model to use: `model` (a shipped name such as `de-it` or `all`, else a folder); without one,
-    `$NAMECLF_MODEL` (the same), then the last model trained in the models folder, then the shipped
-    `de-it`. A shipped name wins over a folder of that name in the working folder: write `./all` for that."""
-    from nameclf import shipped
-
-    if model is None or str(model) == "":
-        model = os.environ.get(MODEL_ENV) or None
-    if model is not None:
-        return shipped.path_of(str(model)) if str(model) in shipped.SHIPPED else Path(model)
-    models = default_models_dir()
-    pointer = models / LATEST_FILE
-    if pointer.is_file():
-        recorded = pointer.read_text(encoding="utf-8", errors="replace").strip()
-        if recorded and (models / recorded).is_dir():  # absolute, or relative to the models folder
-            return models / recorded
-        if recorded:
-            raise ModelError(
-                f"the last model trained ({models / recorded}, named in {pointer}) is gone; "
-                f"run `nameclf train` again, pass --model DIR, or use a shipped one (--model {shipped.DEFAULT})"
-            )
-    return shipped.path_of(shipped.DEFAULT)
 
 
 def load(path: Path) -> SavedModel:

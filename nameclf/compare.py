@@ -123,7 +123,7 @@ def compare(
         raise UsageError(f"--seeds must be between 1 and {MAX_SEEDS}")
     cells = [Cell(cell) for cell in cells]
     if save_dir is not None:  # every folder checked before the first run, not when its turn comes
-        from nameclf.checkpoint import prepare_target
+        from nameclf.registry import prepare_target
 
         for cell in cells:
             for seed in range(seeds):

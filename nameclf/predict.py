@@ -16,10 +16,11 @@ from typing import Any
 import numpy as np
 
 from nameclf import calibration, cells, conformal, novelty
-from nameclf.checkpoint import SavedModel, load, resolve_model_dir
+from nameclf.checkpoint import SavedModel, load
 from nameclf.data import UNKNOWN, length_batches, normalise
 from nameclf.errors import ModelError, UsageError
 from nameclf.ngram import combined
+from nameclf.registry import resolve_model_dir
 from nameclf.results import Prediction
 
 MAX_NAME_LENGTH = 256

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from nameclf import calibration, checkpoint, conformal, experts
+from nameclf import calibration, checkpoint, conformal, experts, registry
 from nameclf.cells import NetworkSpec, parameter_count
 from nameclf.choices import Task
 from nameclf.data import (
@@ -135,7 +135,7 @@ def set_up(config: TrainConfig, data_dir: Path | None, out: Path | None, mark_la
         if out is None:
             out = default_models_dir() / default_model_name(config, dataset, len(available_languages(names_dir)))
         out = Path(out)
-        checkpoint.prepare_target(out, latest=mark_latest)  # a bad --out fails now, not after training
+        registry.prepare_target(out, latest=mark_latest)  # a bad --out fails now, not after training
     else:
         out = None
     return Setup(config, Task.of(len(languages)), dataset, split, vocabulary, spec, device, threads, out, started)
@@ -410,7 +410,7 @@ def save_model(out: Path, arrays: dict[str, np.ndarray], saved_config: dict[str,
         raise Interrupted(f"interrupted while saving; {out} is as it was before this run") from None
     try:
         if mark_latest:
-            checkpoint.mark_latest(out)
+            registry.mark_latest(out)
     except KeyboardInterrupt:
         raise Interrupted(f"interrupted after saving {out}; it was not marked as the latest model") from None
 

@@ -14,7 +14,7 @@ import pytest
 from model_files import edit_config, write_config
 from safetensors.numpy import save_file
 
-from nameclf import __version__, checkpoint
+from nameclf import __version__, checkpoint, registry
 from nameclf.checkpoint import CONFIG_FILE, WEIGHTS_FILE
 from nameclf.errors import ModelError, UsageError
 from nameclf.predict import MAX_NAME_LENGTH, Predictor
@@ -104,18 +104,18 @@ def test_failed_save_keeps_the_old_model(tmp_path, tiny_model_parts_factory):
 def test_mark_latest_then_resolve(env_dirs, tmp_path, tiny_model_parts_factory):
     weights, config = tiny_model_parts_factory()
     target = checkpoint.save(env_dirs["models"] / "first", weights, config)
-    checkpoint.mark_latest(target)
+    registry.mark_latest(target)
     assert (env_dirs["models"] / "LATEST").is_file()
-    assert checkpoint.resolve_model_dir(None).resolve() == target.resolve()
+    assert registry.resolve_model_dir(None).resolve() == target.resolve()
     # a later model elsewhere becomes the latest
     other = checkpoint.save(tmp_path / "elsewhere" / "second", weights, config)
-    checkpoint.mark_latest(other)
-    assert checkpoint.resolve_model_dir(None).resolve() == other.resolve()
-    assert checkpoint.load(checkpoint.resolve_model_dir(None)).config["labels"] == config["labels"]
+    registry.mark_latest(other)
+    assert registry.resolve_model_dir(None).resolve() == other.resolve()
+    assert checkpoint.load(registry.resolve_model_dir(None)).config["labels"] == config["labels"]
     assert leftovers(env_dirs["models"]) == []
     assert not [p for p in env_dirs["models"].iterdir() if p.name.startswith(".LATEST")]
     # an explicit model wins over LATEST
-    assert checkpoint.resolve_model_dir(target) == target
+    assert registry.resolve_model_dir(target) == target
 
 
 @pytest.mark.resolution
@@ -123,38 +123,38 @@ def test_latest_may_name_a_folder_relative_to_the_models_folder(env_dirs, tiny_m
     weights, config = tiny_model_parts_factory()
     checkpoint.save(env_dirs["models"] / "mine", weights, config)
     (env_dirs["models"] / "LATEST").write_text("mine\n", encoding="utf-8")
-    assert checkpoint.resolve_model_dir(None) == env_dirs["models"] / "mine"
+    assert registry.resolve_model_dir(None) == env_dirs["models"] / "mine"
 
 
 @pytest.mark.resolution
 def test_no_model_yet_is_the_shipped_de_it_and_nameclf_model_names_another(env_dirs, monkeypatch):
     from nameclf import shipped
 
-    assert checkpoint.resolve_model_dir(None) == shipped.path_of("de-it")
+    assert registry.resolve_model_dir(None) == shipped.path_of("de-it")
     monkeypatch.setenv("NAMECLF_MODEL", "all")
-    assert checkpoint.resolve_model_dir(None) == shipped.path_of("all")
+    assert registry.resolve_model_dir(None) == shipped.path_of("all")
     monkeypatch.setenv("NAMECLF_MODEL", str(env_dirs["models"] / "x"))
-    assert checkpoint.resolve_model_dir(None) == env_dirs["models"] / "x"
+    assert registry.resolve_model_dir(None) == env_dirs["models"] / "x"
 
 
 @pytest.mark.resolution
 def test_latest_pointing_at_a_removed_model(env_dirs, tiny_model_parts_factory):
     weights, config = tiny_model_parts_factory()
     target = checkpoint.save(env_dirs["models"] / "gone", weights, config)
-    checkpoint.mark_latest(target)
+    registry.mark_latest(target)
     shutil.rmtree(target)
     with pytest.raises(ModelError, match=r"the last model trained \(.*gone, named in .*LATEST\) is gone; run") as error:
-        checkpoint.resolve_model_dir(None)
+        registry.resolve_model_dir(None)
     assert "--model" in str(error.value) and "\n" not in str(error.value)
 
 
 def test_latest_records_a_model_in_the_models_folder_by_name(env_dirs, tmp_path, tiny_model_parts_factory):
     """So the models folder can be moved or mounted elsewhere whole; a model outside it by full path."""
     weights, config = tiny_model_parts_factory()
-    checkpoint.mark_latest(checkpoint.save(env_dirs["models"] / "mine", weights, config))
+    registry.mark_latest(checkpoint.save(env_dirs["models"] / "mine", weights, config))
     assert (env_dirs["models"] / "LATEST").read_text(encoding="utf-8") == "mine\n"
     outside = checkpoint.save(tmp_path / "elsewhere" / "theirs", weights, config)
-    checkpoint.mark_latest(outside)
+    registry.mark_latest(outside)
     assert (env_dirs["models"] / "LATEST").read_text(encoding="utf-8") == f"{outside.resolve()}\n"
 
 
@@ -459,7 +459,7 @@ def test_predictor_rejects_bad_arguments(tiny_model_dir):
 
 @pytest.mark.resolution
 def test_predictor_load_uses_latest(env_dirs, tiny_model_dir):
-    checkpoint.mark_latest(tiny_model_dir)
+    registry.mark_latest(tiny_model_dir)
     predictor = Predictor.load()
     assert predictor.labels == ["German", "Italian"]
     assert predictor.predict(["Rossi"])[0].language in ("German", "Italian")

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from nameclf import checkpoint
+from nameclf import checkpoint, registry
 from nameclf.errors import ModelError
 from nameclf.paths import bundled_names_dir
 
@@ -270,7 +270,7 @@ def test_two_trainings_at_once_one_wins_whole(tmp_path):
     assert seed in seeds
     assert sorted(p.name for p in out.iterdir()) == sorted([checkpoint.CONFIG_FILE, checkpoint.WEIGHTS_FILE])
     assert leftovers(out) == []
-    assert (tmp_path / "models" / checkpoint.LATEST_FILE).read_text(encoding="utf-8").strip() == str(out.resolve())
+    assert (tmp_path / "models" / registry.LATEST_FILE).read_text(encoding="utf-8").strip() == str(out.resolve())
 
     # Training is deterministic on CPU: the same seed retrained alone gives the same weights, so the
     # winner's weights are exactly its own run's, not the other run's, nor a blend.

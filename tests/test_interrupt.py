@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 
-from nameclf import checkpoint
+from nameclf import checkpoint, registry
 from nameclf.paths import bundled_names_dir
 
 SCRIPT = Path(sys.executable).with_name("nameclf")
@@ -163,7 +163,7 @@ def leftovers(out: Path) -> list[str]:
     half-made LATEST pointer (OUT's parent is also the models folder in these tests)."""
     if not out.parent.exists():
         return []
-    allowed = {out.name, f".{out.name}.lock", checkpoint.LATEST_FILE}
+    allowed = {out.name, f".{out.name}.lock", registry.LATEST_FILE}
     return sorted(path.name for path in out.parent.iterdir() if path.name not in allowed)
 
 
@@ -208,7 +208,7 @@ def assert_as_it_was(out: Path, before: dict[str, bytes]) -> None:
     saved = checkpoint.load(out)
     assert saved.config["training"]["seed"] == 0  # the first model's, not the interrupted run's
     assert leftovers(out) == []
-    assert not (out.parent / checkpoint.LATEST_FILE).exists()  # the interrupted run did not mark a model
+    assert not (out.parent / registry.LATEST_FILE).exists()  # the interrupted run did not mark a model
 
 
 # --- interrupted in an epoch --------------------------------------------------------------------
@@ -246,7 +246,7 @@ def test_first_training_interrupted_leaves_nothing(tmp_path, first_model):
     assert stdout == ""
     assert not out.exists()
     assert leftovers(out) == []
-    assert not (out.parent / checkpoint.LATEST_FILE).exists()
+    assert not (out.parent / registry.LATEST_FILE).exists()
 
 
 # --- interrupted while saving -------------------------------------------------------------------

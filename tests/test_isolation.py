@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from cli_runner import train_tiny
 
-from nameclf import checkpoint
+from nameclf import registry
 
 TESTS = Path(__file__).resolve().parent
 
@@ -39,7 +39,7 @@ def test_the_resolution_tests_pass_beside_a_trained_models_latest(tmp_path, tmp_
     NAMECLF_MODEL names it too. The suite's tests of which model answers by default still pass there."""
     trained = train_tiny(tmp_path)
     assert trained.returncode == 0, trained.stderr
-    latest = (tmp_path / "models" / checkpoint.LATEST_FILE).read_text(encoding="utf-8").strip()
+    latest = (tmp_path / "models" / registry.LATEST_FILE).read_text(encoding="utf-8").strip()
     assert (tmp_path / "models" / latest / "config.json").is_file()
     hostile = dict(
         os.environ,
@@ -66,8 +66,8 @@ def test_the_resolution_tests_pass_beside_a_trained_models_latest(tmp_path, tmp_
     # and the tests left the user's models as they were (pytest's own tools may keep a cache folder here)
     assert sorted(path.name for path in tmp_path.iterdir() if not path.name.startswith(".")) == ["models"]
     kept = sorted(path.name for path in (tmp_path / "models").iterdir() if not path.name.startswith("."))
-    assert kept == sorted([checkpoint.LATEST_FILE, latest])
-    assert (tmp_path / "models" / checkpoint.LATEST_FILE).read_text(encoding="utf-8").strip() == latest
+    assert kept == sorted([registry.LATEST_FILE, latest])
+    assert (tmp_path / "models" / registry.LATEST_FILE).read_text(encoding="utf-8").strip() == latest
 
 
 @pytest.mark.resolution

@@ -22,7 +22,7 @@ from reproduce import safe_open_metadata, shipped_differences
 from safetensors.numpy import load_file, save_file
 
 import nameclf
-from nameclf import checkpoint, rebuild, shipped
+from nameclf import checkpoint, rebuild, registry, shipped
 from nameclf.paths import bundled_names_dir
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,7 +63,7 @@ def test_predict_answers_with_no_data_and_no_models_folder(tmp_path, env):
 @pytest.mark.resolution
 def test_the_model_without_model_is_the_env_then_the_last_trained_then_de_it(tmp_path, env):
     # conftest: no NAMECLF_ settings and an empty working folder, so nothing is trained yet
-    assert checkpoint.resolve_model_dir(None) == shipped.path_of("de-it")
+    assert registry.resolve_model_dir(None) == shipped.path_of("de-it")
     assert nameclf.load().saved.path == shipped.path_of("de-it")
     trained = train_tiny(tmp_path, env)
     assert trained.returncode == 0, trained.stderr

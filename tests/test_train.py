@@ -9,7 +9,7 @@ import pytest
 import torch
 from torch.nn import functional as F
 
-from nameclf import checkpoint
+from nameclf import checkpoint, registry
 from nameclf.cells import Cell
 from nameclf.devices import resolve_device
 from nameclf.errors import DataError, Interrupted, ModelError, UsageError
@@ -245,7 +245,7 @@ def test_a_diverging_run_saves_nothing_and_says_to_lower_the_learning_rate(datas
     out = tmp_path / "models" / "m"
     train(TrainConfig(**TINY), data_dir=dataset_dir, out=out)
     before = {path.name: path.read_bytes() for path in out.iterdir()}
-    latest = (tmp_path / "models" / checkpoint.LATEST_FILE).read_text()
+    latest = (tmp_path / "models" / registry.LATEST_FILE).read_text()
     calls = []
 
     def diverging(scores, target, weights, smoothing=0.0):
@@ -259,12 +259,12 @@ def test_a_diverging_run_saves_nothing_and_says_to_lower_the_learning_rate(datas
         train(TrainConfig(**{**TINY, "seed": 4}), data_dir=dataset_dir, out=out)
     assert f"{out} is as it was" in str(caught.value)
     assert {path.name: path.read_bytes() for path in out.iterdir()} == before
-    assert (tmp_path / "models" / checkpoint.LATEST_FILE).read_text() == latest
+    assert (tmp_path / "models" / registry.LATEST_FILE).read_text() == latest
     assert len(calls) == 3  # it stopped at once
 
 
 def test_a_latest_that_is_a_folder_is_refused_before_training(dataset_dir, tmp_path):
-    (tmp_path / "models" / checkpoint.LATEST_FILE).mkdir(parents=True)
+    (tmp_path / "models" / registry.LATEST_FILE).mkdir(parents=True)
     with pytest.raises(UsageError, match="LATEST is a folder"):
         train(TrainConfig(**TINY), data_dir=dataset_dir, out=tmp_path / "m", reporter=NoTraining())
 
@@ -324,12 +324,12 @@ def test_an_unusable_models_folder_is_refused_before_training(dataset_dir, tmp_p
 @pytest.mark.resolution
 def test_mark_latest_false_leaves_the_latest_model_alone(dataset_dir, tmp_path):
     train(TrainConfig(**TINY), data_dir=dataset_dir)  # into the models folder, marked latest
-    latest = checkpoint.resolve_model_dir(None)
-    pointer = (tmp_path / "models" / checkpoint.LATEST_FILE).read_text()
+    latest = registry.resolve_model_dir(None)
+    pointer = (tmp_path / "models" / registry.LATEST_FILE).read_text()
     assert pointer == "lstm-german-italian\n"  # by its name in the models folder
     train(TrainConfig(**TINY), data_dir=dataset_dir, out=tmp_path / "scratch", mark_latest=False)
-    assert checkpoint.resolve_model_dir(None) == latest
-    assert (tmp_path / "models" / checkpoint.LATEST_FILE).read_text() == pointer
+    assert registry.resolve_model_dir(None) == latest
+    assert (tmp_path / "models" / registry.LATEST_FILE).read_text() == pointer
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason="checks the error on a machine without CUDA")

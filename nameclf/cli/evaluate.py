@@ -49,10 +49,11 @@ def evaluate(
     with handled():
         from nameclf import plots
         from nameclf.cards import label
-        from nameclf.checkpoint import load, resolve_model_dir
+        from nameclf.checkpoint import load
         from nameclf.evaluate import evaluate_examples, read_labelled, test_examples
         from nameclf.paths import bundled_names_dir, default_data_dir
         from nameclf.predict import Predictor
+        from nameclf.registry import resolve_model_dir
 
         plots.check(plot)
         saved = load(resolve_model_dir(model))

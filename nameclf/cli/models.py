@@ -22,7 +22,8 @@ def info(
     """Show a model's card: network, languages, vocabulary, data, validation figures, calibration, and what made it."""
     with handled():
         from nameclf.cards import card
-        from nameclf.checkpoint import load, resolve_model_dir
+        from nameclf.checkpoint import load
+        from nameclf.registry import resolve_model_dir
 
         figures = card(load(resolve_model_dir(model)))
         if as_json:

@@ -88,7 +88,7 @@ def served_models(specs: list[str] | None) -> tuple[ServedModel, ...]:
     `all`), a model folder (served under its folder's name) or `NAME=FOLDER`; none given, the model
     `predict` would use ($NAMECLF_MODEL, the last one trained, else de-it)."""
     from nameclf import shipped
-    from nameclf.checkpoint import resolve_model_dir
+    from nameclf.registry import resolve_model_dir
 
     chosen: list[ServedModel] = []
     for spec in specs or [None]:
