@@ -8,8 +8,9 @@ from typing import Any
 
 from nameclf import shipped
 from nameclf.cells import parameter_count
-from nameclf.checkpoint import CONFIG_FILE, SavedModel, experts_of, load_config, member_count
+from nameclf.checkpoint import CONFIG_FILE, SavedModel, load_config
 from nameclf.errors import ModelError, NameclfError
+from nameclf.model_config import experts_of, member_count
 from nameclf.paths import default_models_dir
 from nameclf.registry import resolve_model_dir
 

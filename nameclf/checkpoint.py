@@ -21,15 +21,25 @@ from typing import Any
 
 import numpy as np
 
-from nameclf.cells import NetworkSpec, parameter_shapes
+from nameclf.cells import NetworkSpec
 from nameclf.data import Vocabulary
 from nameclf.errors import ModelError, UsageError, shorten
+from nameclf.model_config import (
+    conformal_scores_of,
+    expected_shapes,
+    experts_of,
+    fold_case,
+    member_count,
+    member_prefix,
+    section,
+    temperature_of,
+    weight_of,
+)
 from nameclf.ngram import ARRAY_PREFIX as NGRAM_PREFIX
 from nameclf.ngram import NgramExpert
 from nameclf.novelty import ARRAY_PREFIX as NOVELTY_PREFIX
 from nameclf.novelty import NoveltyModel
 from nameclf.paths import MODEL_ENV
-from nameclf.train_config import MAX_MEMBERS
 from nameclf.version import __version__
 
 FORMAT = "nameclf-model"
@@ -44,8 +54,6 @@ FORMAT_VERSION = 5
 # keys a folder of an older format never meant
 ADDED_IN = {"ensemble": 2, "text": 2, "calibration": 3, "conformal": 4, "experts": 5, "novelty": 5}
 EXPERT_PREFIXES = (NGRAM_PREFIX, NOVELTY_PREFIX)  # arrays saved in their own dtype, not as float32 weights
-EXPERT_NAMES = ("rnn", "ngram")
-MAX_SCORES = 1_000_000  # held-out scores for prediction sets
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
 
@@ -76,10 +84,10 @@ class SavedModel:
     def ngram(self) -> NgramExpert | None:
         if "ngram" not in self.experts:
             return None
-        section = _section(self.config, "experts").get("ngram")
-        if not isinstance(section, dict):
+        fitted = section(self.config, "experts").get("ngram")
+        if not isinstance(fitted, dict):
             raise ValueError("experts.ngram must be an object")
-        expert = NgramExpert.from_arrays(section, self.weights)
+        expert = NgramExpert.from_arrays(fitted, self.weights)
         if expert.labels != self.labels:
             raise ValueError("the n-gram model's languages are not the model's")
         return expert
@@ -89,7 +97,7 @@ class SavedModel:
         """The unfamiliar-name score, or None for a model saved without one (format 4 or older)."""
         if "novelty" not in self.config:
             return None
-        return NoveltyModel.from_arrays(_section(self.config, "novelty"), self.weights)
+        return NoveltyModel.from_arrays(section(self.config, "novelty"), self.weights)
 
     @property
     def labels(self) -> list[str]:
@@ -122,95 +130,6 @@ class SavedModel:
             {name[len(prefix) :]: value for name, value in network.items() if name.startswith(prefix)}
             for prefix in (member_prefix(i) for i in range(self.members))
         ]
-
-
-def experts_of(config: dict[str, Any]) -> list[str]:
-    """The experts a config describes: ["rnn"] for a folder older than format 5."""
-    names = _section(config, "experts").get("names", ["rnn"])
-    if (
-        not isinstance(names, list)
-        or not names
-        or not all(isinstance(name, str) and name in EXPERT_NAMES for name in names)
-        or len(set(names)) != len(names)
-    ):
-        raise ValueError(f"experts.names must list some of {', '.join(EXPERT_NAMES)}, not {_quoted(names)}")
-    if ("rnn" in names) != ("network" in config):
-        raise ValueError("experts.names and the network section disagree")
-    return names
-
-
-def weight_of(config: dict[str, Any]) -> float:
-    names = experts_of(config)
-    if len(names) == 1:
-        return 1.0 if names == ["rnn"] else 0.0
-    value = _section(config, "experts").get("weight")
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 <= value <= 1:
-        raise ValueError(f"experts.weight must be a number in [0, 1], not {_quoted(value)}")
-    return float(value)
-
-
-def member_prefix(index: int) -> str:
-    return f"members.{index}."
-
-
-def member_count(config: dict[str, Any]) -> int:
-    """Members of the ensemble a config describes (1 for a single model and for format 1)."""
-    members = _section(config, "ensemble").get("members", 1)
-    if not isinstance(members, int) or isinstance(members, bool) or not 1 <= members <= MAX_MEMBERS:
-        raise ValueError(f"ensemble members must be a whole number from 1 to {MAX_MEMBERS}, not {_quoted(members)}")
-    return members
-
-
-def temperature_of(config: dict[str, Any]) -> float | None:
-    if "calibration" not in config:
-        return None
-    value = _section(config, "calibration").get("temperature")
-    if not isinstance(value, (int, float)) or isinstance(value, bool) or not 0 < value <= 100:
-        raise ValueError(f"calibration.temperature must be a number in (0, 100], not {_quoted(value)}")
-    return float(value)
-
-
-def conformal_scores_of(config: dict[str, Any]) -> list[float] | None:
-    """The held-out names' sorted scores for prediction sets (nameclf/conformal.py), or None."""
-    if "conformal" not in config:
-        return None
-    values = _section(config, "conformal").get("scores")
-    if (
-        not isinstance(values, list)
-        or not 1 <= len(values) <= MAX_SCORES
-        or not all(isinstance(v, (int, float)) and not isinstance(v, bool) and 0 <= v <= 1 for v in values)
-    ):
-        raise ValueError("conformal.scores must be a list of numbers in [0, 1]")
-    if any(a > b for a, b in zip(values, values[1:])):
-        raise ValueError("conformal.scores must be sorted")
-    return [float(v) for v in values]
-
-
-def fold_case(config: dict[str, Any]) -> bool:
-    value = _section(config, "text").get("fold_case", False)
-    if not isinstance(value, bool):
-        raise ValueError(f"text.fold_case must be true or false, not {_quoted(value)}")
-    return value
-
-
-def _section(config: dict[str, Any], key: str) -> dict[str, Any]:
-    """A config's optional section (`ensemble`, `text`, `calibration`, `conformal`): an object, empty when absent."""
-    section = config.get(key, {})
-    if not isinstance(section, dict):
-        raise ValueError(f"{key} must be an object, not {_quoted(section)}")
-    return section
-
-
-def _quoted(value: Any) -> str:
-    return shorten(repr(value), 30)
-
-
-def expected_shapes(spec: NetworkSpec, members: int) -> dict[str, tuple[int, ...]]:
-    """Name → shape of every weight a model folder holds: one network's, or each member's under its prefix."""
-    shapes = parameter_shapes(spec)
-    if members == 1:
-        return shapes
-    return {member_prefix(i) + name: shape for i in range(members) for name, shape in shapes.items()}
 
 
 def _fsync_dir(path: Path) -> None:
@@ -375,12 +294,12 @@ def load(path: Path) -> SavedModel:
         config, spec, members, version = _read_config(path)
         weights = _read_weights(path / WEIGHTS_FILE, path / CONFIG_FILE, spec, members, version)
     saved = SavedModel(path, config, weights)
-    for section, part in (("experts", "ngram"), ("novelty", "novelty")):
+    for name, part in (("experts", "ngram"), ("novelty", "novelty")):
         try:
             getattr(saved, part)
         except (KeyError, TypeError, ValueError, UnicodeDecodeError) as error:
             raise ModelError(
-                f"{path}: the model's {section} section is damaged ({shorten(str(error), 80)}); "
+                f"{path}: the model's {name} section is damaged ({shorten(str(error), 80)}); "
                 "retrain with `nameclf train`"
             ) from None
     return saved

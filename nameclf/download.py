@@ -14,16 +14,12 @@ cut short or stalled) is an error either way.
 
 from __future__ import annotations
 
-import codecs
 import errno
 import os
-import re
 import shutil
 import socket
 import tempfile
 import time
-import zipfile
-import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -45,18 +41,13 @@ from rich.progress import (
 from urllib3.util import Retry
 
 from nameclf import data, paths
+from nameclf.archive import MAX_MEMBER_BYTES, extract_names
 from nameclf.errors import DataError, NetworkError, UsageError
 
 DEFAULT_URL = "https://download.pytorch.org/tutorial/data.zip"
 MAX_DOWNLOAD_BYTES = 64 * 1024 * 1024  # archive size cap
-MAX_MEMBER_BYTES = 16 * 1024 * 1024  # per names/*.txt member, uncompressed, counted as read
-MAX_TOTAL_BYTES = 256 * 1024 * 1024  # all names/*.txt members together, uncompressed
 MAX_RETRY_AFTER = 10.0  # never sleep longer than this on a server's Retry-After header
 CHUNK_SIZE = 64 * 1024
-
-NAMES_MEMBER = re.compile(r"(?:^|.*/)names/([A-Za-z][A-Za-z_ -]*)\.txt")
-DRIVE = re.compile(r"^[A-Za-z]:")
-UTF8_BOM = codecs.BOM_UTF8
 
 
 @dataclass
@@ -134,7 +125,7 @@ def download(
             _install(dest, _copy_bundled)
             message = f"could not reach {host} ({unreachable.reason}); installed the bundled copy of the dataset"
             return DownloadResult(names_dir, "bundled", message, data.summarise(names_dir))
-        _install(dest, lambda tmp: _extract(archive_path, tmp, url, max_member_bytes))
+        _install(dest, lambda tmp: extract_names(archive_path, tmp, url, max_member_bytes))
     finally:
         _remove(archive_path)
     return DownloadResult(names_dir, "url", None, data.summarise(names_dir))
@@ -377,79 +368,6 @@ def _failure_reason(error: BaseException, timeout: tuple[float, float]) -> str:
         if isinstance(item, urllib3.exceptions.ProtocolError):
             return "the connection broke off"
     return type(error).__name__
-
-
-# --- checking and extracting --------------------------------------------------------------------
-
-
-def _show(name: str) -> str:
-    return name if name.isprintable() else repr(name)
-
-
-def _unsafe(name: str) -> bool:
-    parts = re.split(r"[/\\]", name)
-    return name.startswith(("/", "\\")) or bool(DRIVE.match(name)) or ".." in parts
-
-
-def _extract(archive: Path, tmp: Path, url: str, max_member_bytes: int) -> None:
-    """Check the archive and write its names/<Language>.txt members into `tmp`."""
-    if not zipfile.is_zipfile(archive):
-        raise DataError(f"{url} did not return a zip archive; check --url")
-    try:
-        with zipfile.ZipFile(archive) as zf:
-            members = zf.infolist()
-            for info in members:
-                if _unsafe(info.filename):
-                    raise DataError(f"unsafe path in archive: {_show(info.filename)}")
-            chosen: dict[str, zipfile.ZipInfo] = {}
-            for info in members:
-                match = NAMES_MEMBER.fullmatch(info.filename)
-                if match is None or info.is_dir():
-                    continue
-                language = match.group(1)
-                clash = next((k for k in chosen if k.lower() == language.lower()), None)
-                if clash is not None:
-                    raise DataError(
-                        f"archive has two files for {language}: "
-                        f"{_show(chosen[clash].filename)} and {_show(info.filename)}"
-                    )
-                chosen[language] = info
-            if not chosen:
-                raise DataError("archive has no names/<Language>.txt files; check --url")
-            total = 0
-            for language, info in sorted(chosen.items()):
-                total += _copy_member(zf, info, tmp / f"{language}.txt", max_member_bytes)
-                if total > MAX_TOTAL_BYTES:
-                    raise DataError(f"archive's names/*.txt files hold more than {MAX_TOTAL_BYTES} bytes")
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, EOFError) as error:
-        raise DataError(f"damaged archive from {url}: {error}") from None
-    except (NotImplementedError, RuntimeError) as error:  # unknown compression, encryption
-        raise DataError(f"cannot read the archive from {url}: {error}") from None
-
-
-def _copy_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, target: Path, cap: int) -> int:
-    """Copy one member, checking its size as it is read and that it is UTF-8; its size."""
-    decoder = codecs.getincrementaldecoder("utf-8")()
-    size = 0
-    first = True
-    name = _show(info.filename)
-    try:
-        with zf.open(info) as source, open(target, "wb") as out:
-            while chunk := source.read(CHUNK_SIZE):
-                size += len(chunk)
-                if size > cap:
-                    raise DataError(f"{name} in the archive is larger than {cap} bytes")
-                decoder.decode(chunk)
-                if first and chunk.startswith(UTF8_BOM):
-                    chunk = chunk[len(UTF8_BOM) :]
-                first = False
-                out.write(chunk)
-            decoder.decode(b"", final=True)
-    except UnicodeDecodeError as error:
-        raise DataError(f"{name} in the archive is not UTF-8 text ({error.reason})") from None
-    except OSError as error:
-        raise DataError(f"cannot extract {name} to {target}: {error.strerror or error}") from None
-    return size
 
 
 def _copy_bundled(tmp: Path) -> None:
