@@ -215,10 +215,20 @@ def encode_all(predictor, examples: Sequence[Example]) -> list[np.ndarray]:
     return [predictor.vocabulary.encode(normalise(e.name)) for e in examples]
 
 
-def rnn_outputs(cache: Cache, languages: str, seed: int, options: dict[str, Any]):
+def rnn_outputs(
+    cache: Cache,
+    languages: str,
+    seed: int,
+    options: dict[str, Any],
+    parts: Callable[[str, int], dict[str, list[Example]]] | None = None,
+    scored: Sequence[str] = SCORED,
+):
     """The RNN trained at the task's defaults plus `options` on the seed's split (one thread): its
-    uncalibrated log-probabilities on every scored part, and how it trained."""
-    key = f"rnn|{languages}|{seed}|{json.dumps(options, sort_keys=True)}"
+    uncalibrated log-probabilities on every `scored` part of `parts(languages, seed)` (this module's
+    `parts_of` by default), and how it trained."""
+    parts = parts if parts is not None else parts_of
+    tag = "" if parts is parts_of else f"|{parts.__module__}.{parts.__name__}|{','.join(scored)}"
+    key = f"rnn|{languages}|{seed}|{json.dumps(options, sort_keys=True)}{tag}"
 
     def compute():
         from nameclf.predict import Predictor
@@ -238,8 +248,8 @@ def rnn_outputs(cache: Cache, languages: str, seed: int, options: dict[str, Any]
             predictor = Predictor.load(out)
             arrays = {
                 part: predictor.log_probabilities(encode_all(predictor, examples), calibrated=False).astype(np.float64)
-                for part, examples in parts_of(languages, seed).items()
-                if part in SCORED
+                for part, examples in parts(languages, seed).items()
+                if part in scored
             }
         meta = {
             "train_seconds": round(seconds, 2),

@@ -17,13 +17,12 @@ from __future__ import annotations
 import argparse
 import json
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
 import common
 import numpy as np
-from experts import Cache, classification, encode_all, say
+from experts import Cache, classification, rnn_outputs, say
 
 from nameclf import calibration
 from nameclf.data import Example
@@ -45,34 +44,8 @@ def parts_of(languages: str, seed: int) -> dict[str, list[Example]]:
 
 
 def network(cache: Cache, languages: str, seed: int, options: dict[str, Any]) -> dict[str, np.ndarray]:
-    key = f"oos-rnn|{languages}|{seed}|{json.dumps(options, sort_keys=True)}"
-
-    def compute():
-        from nameclf.predict import Predictor
-        from nameclf.training import TrainConfig, train
-
-        say(f"  network: {languages}, seed {seed}, {options or 'defaults'}")
-        with tempfile.TemporaryDirectory(prefix="nameclf-oos-") as scratch:
-            out = Path(scratch) / "model"
-            started = time.perf_counter()
-            result = train(
-                TrainConfig(languages=languages, seed=seed, threads=1, experts="rnn", **options),
-                common.DATA_DIR,
-                out,
-                mark_latest=False,
-            )
-            predictor = Predictor.load(out)
-            arrays = {
-                part: predictor.log_probabilities(encode_all(predictor, examples), calibrated=False).astype(np.float64)
-                for part, examples in parts_of(languages, seed).items()
-                if part in PARTS
-            }
-        return arrays, {
-            "seconds": round(time.perf_counter() - started, 1),
-            "best_epoch": result.config["training"]["best_epoch"],
-        }
-
-    return cache.get(key, compute)[0]
+    """The network alone (`--experts rnn`): its uncalibrated log-probabilities on every part."""
+    return rnn_outputs(cache, languages, seed, {**options, "experts": "rnn"}, parts_of, PARTS)[0]
 
 
 def ngrams(cache: Cache, languages: str, seed: int, settings: NgramSettings, c: float) -> dict[str, np.ndarray]:
