@@ -532,9 +532,7 @@ def yardstick_rows(languages: str, seeds: Sequence[int], metric: str, fresh: boo
                 source = "benchmarks/results/results.json (the last make bench, same splits)"
                 return [by_seed[seed] for seed in seeds], source
     say(f"  fitting the yardstick: {languages}, seeds {list(seeds)}")
-    return [
-        common.yardstick_run(languages, seed, ("validation", "test", "oos"), metric) for seed in seeds
-    ], "fitted here"
+    return [common.yardstick_run(languages, seed, ("validation", "test", "oos")) for seed in seeds], "fitted here"
 
 
 # --- 4. unfamiliar names ------------------------------------------------------------------------
