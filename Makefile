@@ -29,12 +29,15 @@ demo: install
 # PYTEST_ARGS: more pytest options, e.g. PYTEST_ARGS="--randomly-seed=1" to replay an order, or "-n 2"
 PYTEST_ARGS ?=
 
+# mypy first (its settings and files in pyproject.toml's [tool.mypy]), then the tests
 test: install
+	$(BIN)/python -m mypy
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The fast lane for your own loop: every test but those marked slow, on two processes (under 2 minutes
 # here). `make test` stays the whole suite: what the README and CI run.
 test-fast: install
+	$(BIN)/python -m mypy
 	$(BIN)/python -m pytest -m "not slow" -n 2 $(PYTEST_ARGS)
 
 # The tests that compare with files built or figures printed on another machine, again under kernels any
