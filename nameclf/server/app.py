@@ -7,6 +7,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
@@ -57,7 +59,7 @@ def create_app(settings: Settings) -> FastAPI:
     return app
 
 
-def _openapi(app: FastAPI) -> dict:
+def _openapi(app: FastAPI) -> dict[str, Any]:  # FastAPI's own type for the schema
     """FastAPI's schema, with the problem document every error refers to."""
     if app.openapi_schema is None:
         from fastapi.openapi.utils import get_openapi

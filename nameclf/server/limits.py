@@ -10,7 +10,11 @@ read close the connection, so what is left of it is never read as a next request
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Iterable
+from typing import Protocol
+
 import anyio
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from nameclf.server import problems
 from nameclf.server.settings import Limits
@@ -22,13 +26,19 @@ BODY_METHODS = {"POST", "PUT", "PATCH", "DELETE"}
 DRAIN_BYTES = 64 * 1024 * 1024
 
 
+class _Refuse(Protocol):
+    def __call__(
+        self, status: int, slug: str, detail: str, extra_headers: Iterable[tuple[bytes, bytes]] = (), drain: int = 0
+    ) -> Awaitable[None]: ...
+
+
 class LimitsMiddleware:
-    def __init__(self, app, limits: Limits):
+    def __init__(self, app: ASGIApp, limits: Limits) -> None:
         self.app = app
         self.limits = limits
         self.in_flight = 0
 
-    async def __call__(self, scope, receive, send):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
@@ -39,7 +49,9 @@ class LimitsMiddleware:
         declared = headers.get("content-length")
         pending = (declared not in (None, "0")) or "transfer-encoding" in headers
 
-        async def refuse(status: int, slug: str, detail: str, extra_headers=(), drain: int = 0) -> None:
+        async def refuse(
+            status: int, slug: str, detail: str, extra_headers: Iterable[tuple[bytes, bytes]] = (), drain: int = 0
+        ) -> None:
             """Answer a problem; with `drain`, read and drop up to that many bytes of the body after the
             answer is sent and before the connection closes."""
 
@@ -68,7 +80,9 @@ class LimitsMiddleware:
         finally:
             self.in_flight -= 1
 
-    async def _guarded(self, scope, receive, send, headers, pending, refuse) -> None:
+    async def _guarded(
+        self, scope: Scope, receive: Receive, send: Send, headers: dict[str, str], pending: bool, refuse: _Refuse
+    ) -> None:
         declared = headers.get("content-length")
         if scope["method"] == "POST" and _route_path(scope) in JSON_ROUTES:
             why = _not_json(headers)
@@ -110,12 +124,13 @@ class LimitsMiddleware:
         await self.app(scope, receive, send)
 
 
-def _route_path(scope) -> str:
-    path, root = scope["path"], scope.get("root_path", "")
+def _route_path(scope: Scope) -> str:
+    path: str = scope["path"]
+    root: str = scope.get("root_path", "")
     return path[len(root) :] if root and path.startswith(root) else path
 
 
-def _headers(scope) -> dict[str, str]:
+def _headers(scope: Scope) -> dict[str, str]:
     return {key.decode("latin-1").lower(): value.decode("latin-1") for key, value in scope["headers"]}
 
 
@@ -141,7 +156,7 @@ def _too_large(limit: int) -> str:
     return f"the body is over this server's limit of {limit:,} bytes; send fewer names a request"
 
 
-async def _drain(receive, budget: int, seconds: float) -> None:
+async def _drain(receive: Receive, budget: int, seconds: float) -> None:
     """Read and drop what is left of a body, at most `budget` bytes and `seconds`."""
     with anyio.move_on_after(seconds):
         while budget > 0:
@@ -153,10 +168,10 @@ async def _drain(receive, budget: int, seconds: float) -> None:
                 return
 
 
-def _replay(body: bytes, receive):
+def _replay(body: bytes, receive: Receive) -> Receive:
     sent = False
 
-    async def replayed():
+    async def replayed() -> Message:
         nonlocal sent
         if not sent:
             sent = True
@@ -166,8 +181,8 @@ def _replay(body: bytes, receive):
     return replayed
 
 
-def _with_security_headers(send):
-    async def sending(message):
+def _with_security_headers(send: Send) -> Send:
+    async def sending(message: Message) -> None:
         if message["type"] == "http.response.start":
             message.setdefault("headers", [])
             message["headers"] = [*message["headers"], (b"x-content-type-options", b"nosniff")]
@@ -177,7 +192,14 @@ def _with_security_headers(send):
 
 
 async def _send_problem(
-    send, status: int, slug: str, detail: str, instance: str, headers, close: bool, then=None
+    send: Send,
+    status: int,
+    slug: str,
+    detail: str,
+    instance: str,
+    headers: list[tuple[bytes, bytes]],
+    close: bool,
+    then: Callable[[], Awaitable[None]] | None = None,
 ) -> None:
     """Send the problem whole; `then` runs after its last byte is sent and before the response ends
     (the client has its answer, and the server may still read what it sends)."""

@@ -12,12 +12,16 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from http import HTTPStatus
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 MEDIA_TYPE = "application/problem+json"
 SHOWN_ERRORS = 10  # field errors listed in a 422; the rest are counted
@@ -57,7 +61,12 @@ def encoded(status: int, slug: str | None, detail: str, instance: str | None = N
 
 
 def response(
-    status: int, slug: str | None, detail: str, instance: str | None = None, headers=None, **extra
+    status: int,
+    slug: str | None,
+    detail: str,
+    instance: str | None = None,
+    headers: Mapping[str, str] | None = None,
+    **extra: Any,
 ) -> Response:
     return Response(
         encoded(status, slug, detail, instance, **extra), status_code=status, media_type=MEDIA_TYPE, headers=headers
@@ -89,7 +98,7 @@ def allowed_methods(request: Request) -> list[str]:
     return sorted(methods)
 
 
-def install(app) -> None:
+def install(app: FastAPI) -> None:
     """The exception handlers that make every error a problem document."""
     from fastapi.exceptions import RequestValidationError
 
@@ -144,7 +153,8 @@ def install(app) -> None:
         logger.exception("internal error on %s %s", request.method, request.url.path)
         return response(500, "internal-error", "internal error: please report it", request.url.path)
 
-    app.add_exception_handler(Problem, on_problem)
-    app.add_exception_handler(RequestValidationError, on_validation)
-    app.add_exception_handler(StarletteHTTPException, on_http)
+    # Starlette types every handler as taking any Exception, though it calls each only with its own class
+    app.add_exception_handler(Problem, on_problem)  # type: ignore[arg-type]
+    app.add_exception_handler(RequestValidationError, on_validation)  # type: ignore[arg-type]
+    app.add_exception_handler(StarletteHTTPException, on_http)  # type: ignore[arg-type]
     app.add_exception_handler(Exception, on_bug)

@@ -14,11 +14,24 @@ import logging
 import os
 import signal
 import socket
+from collections.abc import Iterator
+from typing import Any, Literal, TypedDict
 
 from nameclf.errors import UsageError
 from nameclf.server.settings import SETTINGS_ENV, Settings
 
 logger = logging.getLogger("nameclf.server")
+
+
+class _Options(TypedDict):
+    """What `run` gives uvicorn.Config whatever the number of workers."""
+
+    host: str
+    port: int
+    log_config: dict[str, Any]  # logging.config.dictConfig's schema, as uvicorn types it
+    server_header: bool
+    http: Literal["h11"]
+    timeout_graceful_shutdown: int | None
 
 
 def run(settings: Settings) -> None:
@@ -35,7 +48,7 @@ def run(settings: Settings) -> None:
     check_port(settings.host, settings.port)
     log_config = copy.deepcopy(LOGGING_CONFIG)
     log_config["loggers"]["nameclf.server"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
-    options = dict(
+    options = _Options(
         host=settings.host,
         port=settings.port,
         log_config=log_config,
@@ -89,7 +102,7 @@ def check_port(host: str, port: int) -> None:
 
 
 @contextlib.contextmanager
-def _quiet_after_shutdown():
+def _quiet_after_shutdown() -> Iterator[None]:
     """uvicorn raises the signal it shut down on again, for the handler that was there before it; a
     handler that does nothing lets this process exit 0 once the requests in flight are answered."""
     handled = (signal.SIGINT, signal.SIGTERM)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import re
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -91,7 +92,8 @@ def served_models(specs: list[str] | None) -> tuple[ServedModel, ...]:
     from nameclf.registry import resolve_model_dir
 
     chosen: list[ServedModel] = []
-    for spec in specs or [None]:
+    wanted: Sequence[str | None] = specs or [None]
+    for spec in wanted:
         if spec is not None and "=" in spec:
             name, folder = spec.split("=", 1)
             path = resolve_model_dir(folder)

@@ -12,7 +12,7 @@ router = APIRouter(tags=["health"])
 
 
 @router.get("/healthz", response_model=schemas.Health, summary="Alive")
-async def healthz() -> dict:
+async def healthz() -> dict[str, str]:
     """200 while the process is up: for a supervisor's liveness check."""
     return {"status": "ok"}
 

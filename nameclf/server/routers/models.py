@@ -11,7 +11,7 @@ router = APIRouter(prefix="/v1", tags=["models"])
 
 
 @router.get("/models", response_model=schemas.ModelsResponse, summary="The served models")
-async def models(request: Request) -> dict:
+async def models(request: Request) -> dict[str, object]:
     """Each served model by the name requests give it, its languages and its card; which one
     answers when a request names none; and what one request may ask."""
     catalogue = request.app.state.catalogue

@@ -9,11 +9,15 @@ import hashlib
 import re
 from importlib.resources import files
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from fastapi import APIRouter, Request
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html
 from fastapi.responses import FileResponse, HTMLResponse, Response
 from fastapi.staticfiles import StaticFiles
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
 
 STATIC = Path(__file__).resolve().parents[1] / "static"
 PAGE_POLICY = (  # the page loads nothing from anywhere but this server
@@ -46,7 +50,7 @@ def docs_assets() -> Path:
     return Path(str(files("fastapi_offline") / "static"))
 
 
-def mount_static(app) -> None:
+def mount_static(app: FastAPI) -> None:
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     app.mount("/docs-assets", StaticFiles(directory=docs_assets()), name="docs-assets")
 
