@@ -1,4 +1,4 @@
-"""Batch prediction at scale (issue 13): a 1,000,000-name Parquet file labelled by `nameclf.dask`'s
+"""Batch prediction at scale (issue 13): a 1,000,000-name Parquet file labelled by `nameclf.on_dask`'s
 `label_file` (the path of `nameclf predict --file ... --out ... --workers N`) on a local Dask cluster of
 1 and of 2 worker processes, against the in-process numpy predictor, in the same run; cluster start-up
 time; each worker's peak memory for 1M and 4M names.
@@ -74,7 +74,7 @@ def on_cluster(path: Path, workers: int) -> dict[str, float]:
     from distributed import Client
 
     import nameclf
-    from nameclf.dask import label_file, local_cluster
+    from nameclf.on_dask import label_file, local_cluster
 
     predictor = nameclf.load("de-it")
     started = time.perf_counter()

@@ -8,6 +8,7 @@ Importing nameclf does not import torch; only `nameclf.train` does, when called.
 """
 
 from nameclf.api import load, train
+from nameclf.options import PredictOptions
 from nameclf.version import __version__
 
-__all__ = ["__version__", "load", "train"]
+__all__ = ["PredictOptions", "__version__", "load", "train"]

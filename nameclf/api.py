@@ -2,7 +2,7 @@
 
     import nameclf
     clf = nameclf.load()                       # or nameclf.load("all"), or a model folder
-    clf.predict(["Tribbiani", "Müller"], top_k=3)
+    clf.predict(["Tribbiani", "Müller"], top_k=3)   # or clf.predict(names, nameclf.PredictOptions(top_k=3))
     clf.probabilities(["Tribbiani"])           # (names, languages) array; columns: clf.languages
     nameclf.train(languages="all", cell="gru", epochs=5)
 
@@ -11,47 +11,24 @@
 
 from __future__ import annotations
 
-import functools
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from nameclf.predict import Predictor
     from nameclf.reporting import Reporter
+    from nameclf.tables import Classifier
     from nameclf.training import TrainResult
 
 
-def load(model: str | Path | None = None, backend: str = "numpy", device: str = "cpu") -> Predictor:
+def load(model: str | Path | None = None, backend: str = "numpy", device: str = "cpu") -> Classifier:
     """A model ready to answer: a shipped one by name (`"de-it"`, `"all"`), a model folder, or, with
     none given, `$NAMECLF_MODEL`, then the last model trained in the models folder, then `"de-it"`.
 
-    It is a `nameclf.predict.Predictor` that also answers a table (`predict_frame`)."""
-    return _classifier().load(model, backend=backend, device=device)
+    It is a `nameclf.predict.Predictor` that also answers a table (`predict_frame`): every command,
+    the server and Dask read a model through `Predictor.load`, which this calls."""
+    from nameclf.tables import Classifier
 
-
-@functools.cache
-def _classifier() -> type[Predictor]:
-    """The class `load` returns, made on first use so that `import nameclf` stays light."""
-    from nameclf.predict import UNFAMILIAR, Predictor
-    from nameclf.tables import predict_frame
-
-    class Classifier(Predictor):
-        """A Predictor with the table layer's answer for a pandas Series or a pyarrow array of names."""
-
-        def predict_frame(
-            self,
-            names: Any,
-            probabilities: bool = False,
-            min_confidence: float | None = None,
-            top_k: int = 1,
-            coverage: float | None = None,
-            unfamiliar: float | None = UNFAMILIAR,
-        ) -> Any:
-            """A pandas DataFrame of results on the input's index, in the fixed schema of
-            `nameclf.tables.meta`: the same columns `predict --csv` and `predict --out` write."""
-            return predict_frame(self, names, probabilities, min_confidence, top_k, coverage, unfamiliar)
-
-    return Classifier
+    return Classifier.load(model, backend=backend, device=device)
 
 
 def train(

@@ -25,14 +25,16 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from nameclf.options import BOUNDS
+
 TOLERANCE = 1e-6  # the scores are saved to 7 decimals, and float32 and float64 differ below this
 
 
-def check_coverage(coverage: float | None) -> None:
-    """A ValueError for a coverage that is no share strictly between 0 and 1 (the callers word it for
-    their users: `--coverage` on the command line, `coverage` over HTTP)."""
-    if coverage is not None and not 0 < coverage < 1:
-        raise ValueError("must be a share strictly between 0 and 1, e.g. 0.9")
+def check_coverage(coverage: float) -> None:
+    """A ValueError for a coverage that is not in `BOUNDS["coverage"]` (nameclf/options.py, where
+    `PredictOptions` words it for its users)."""
+    if not BOUNDS["coverage"].holds(coverage):
+        raise ValueError(f"coverage {BOUNDS['coverage'].problem}, not {coverage}")
 
 
 def scores(probabilities: np.ndarray, truth: np.ndarray) -> np.ndarray:

@@ -17,7 +17,8 @@ from nameclf.checkpoint import SavedModel
 from nameclf.data import Example, iter_text_lines, load_dataset, normalise, split_dataset, split_fingerprint
 from nameclf.errors import DataError, ModelError, shorten
 from nameclf.metrics import Report, score
-from nameclf.predict import Predictor, check_confidence
+from nameclf.options import PredictOptions
+from nameclf.predict import Predictor
 
 
 def evaluate_examples(
@@ -31,7 +32,8 @@ def evaluate_examples(
     `min_confidence` the share of names answered (coverage) and the accuracy on those; with `coverage`
     the share of names whose prediction set holds a true language, and the sets' mean size (a name
     that gets no answer, as one of unknown characters, counts as not covered)."""
-    predictions = predictor.predict([example.name for example in examples], coverage=coverage)
+    options = PredictOptions(min_confidence=min_confidence, coverage=coverage)  # checks both before any work
+    predictions = predictor.predict([example.name for example in examples], PredictOptions(coverage=coverage))
     truths = [example.labels for example in examples]
     report = score(predictor.labels, truths, [p.language for p in predictions], source)
     answered = [i for i, prediction in enumerate(predictions) if prediction.language is not None]
@@ -55,8 +57,8 @@ def evaluate_examples(
             else None,
         },
     }
-    if min_confidence is not None:
-        check_confidence(min_confidence)
+    if options.min_confidence is not None:
+        min_confidence = options.min_confidence
         sure = [i for i in answered if predictions[i].probability >= min_confidence]
         right = sum(predictions[i].language in truths[i] for i in sure)
         report.abstention = {

@@ -35,10 +35,11 @@ import numpy as np
 
 from nameclf.data import UNKNOWN, normalise
 from nameclf.ngram import pack_strings, unpack_strings
+from nameclf.options import BOUNDS, UNFAMILIAR
 
 START, END = "\x02", "\x03"  # marks no name holds: a name's own control characters become UNKNOWN
 DEFAULT_ORDER = 4
-DEFAULT_ALPHA = 0.05
+DEFAULT_ALPHA = UNFAMILIAR
 ARRAY_PREFIX = "novelty."
 DISCOUNT_RANGE = (0.05, 0.95)  # a discount outside it means too few n-grams to estimate one
 WINDOWS_KEPT = 500_000  # windows remembered per language model, a bound on its memory (about 60 MB)
@@ -284,8 +285,9 @@ def p_values(held_out: np.ndarray, scores: np.ndarray) -> np.ndarray:
 
 
 def check_alpha(alpha: float) -> None:
-    if not 0 < alpha < 1:
-        raise ValueError(f"the unfamiliar-name level must be strictly between 0 and 1, e.g. 0.05, not {alpha}")
+    """A ValueError for a level that is not in `BOUNDS["unfamiliar"]` (nameclf/options.py)."""
+    if not BOUNDS["unfamiliar"].holds(alpha):
+        raise ValueError(f"the unfamiliar-name level {BOUNDS['unfamiliar'].problem}, not {alpha}")
 
 
 @dataclass

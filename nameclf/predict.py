@@ -1,8 +1,9 @@
-"""Answer which language a name comes from, from a saved model, on numpy (torch is never imported).
+"""Answer which label a name has, from a saved model: on numpy by default (the `torch` backend, for
+a GPU, imports torch when it is asked for, and only then).
 
 Every name gets either an answer or a one-line error of its own; a batch never fails because of
 one name. Characters the model never saw map to its unknown slot and are counted; a name made
-mostly of them is flagged and not given a language, instead of a confident guess.
+mostly of them is flagged and not given a label, instead of a confident guess.
 """
 
 from __future__ import annotations
@@ -11,15 +12,17 @@ import dataclasses
 import functools
 from collections.abc import Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 
-from nameclf import calibration, cells, conformal, novelty
+from nameclf import calibration, cells, conformal
 from nameclf.checkpoint import SavedModel, load
 from nameclf.data import UNKNOWN, length_batches, normalise
 from nameclf.errors import ModelError, UsageError
+from nameclf.inputs import Unreadable
 from nameclf.ngram import combined
+from nameclf.options import PredictOptions
 from nameclf.registry import resolve_model_dir
 from nameclf.results import Prediction
 
@@ -27,19 +30,8 @@ MAX_NAME_LENGTH = 256
 MOSTLY_UNKNOWN = 0.5  # above this share of unknown characters a name gets no language
 FORWARD_BATCH = 1024  # names in one forward pass of the network (grouped by length)
 UNSURE_CANDIDATES = 3  # languages listed for a name the model is unsure of
-UNFAMILIAR = novelty.DEFAULT_ALPHA  # flag a name whose unfamiliar-name p-value is at most this
 
-
-class Unreadable(str):
-    """An input that could not be read as a name: it predicts to an error carrying `reason`."""
-
-    reason = "unreadable line"
-
-    @classmethod
-    def because(cls, reason: str) -> Unreadable:
-        marker = cls("")
-        marker.reason = reason
-        return marker
+P = TypeVar("P", bound="Predictor")
 
 
 class Predictor:
@@ -105,7 +97,10 @@ class Predictor:
         return self.key
 
     @classmethod
-    def load(cls, model: Path | str | None = None, backend: str = "numpy", device: str = "cpu") -> Predictor:
+    def load(cls: type[P], model: Path | str | None = None, backend: str = "numpy", device: str = "cpu") -> P:
+        """The one way a model is read to answer: a shipped model's name, a model folder, or None for
+        the model that answers without one (`registry.resolve_model_dir`), read and checked by
+        `checkpoint.load`. `nameclf.load` is this, on the class that also answers tables."""
         return cls(load(resolve_model_dir(model)), backend=backend, device=device)
 
     def log_probabilities(
@@ -140,16 +135,6 @@ class Predictor:
                 indices = np.stack([encoded[i] for i in batch])
                 result[batch] = self._log_probabilities(indices)
         return result
-
-    def unfamiliar_threshold(self, alpha: float | None) -> float | None:
-        """Check the unfamiliar-name level (None: do not score)."""
-        if alpha is None:
-            return None
-        try:
-            novelty.check_alpha(alpha)
-        except ValueError as error:
-            raise UsageError(f"--unfamiliar: {error}") from None
-        return alpha
 
     def _log_probabilities(self, indices: np.ndarray) -> np.ndarray:
         """Each member's log-probabilities; an ensemble answers the mean of its members' probabilities."""
@@ -200,54 +185,39 @@ class Predictor:
             prediction.warning = f"{prediction.unknown_characters} unknown character(s) ignored"
         return prediction, codes
 
-    def set_threshold(self, coverage: float) -> float:
-        """The conformal threshold for `coverage` (nameclf/conformal.py); a one-line error for a
-        model saved without the held-out scores it needs."""
-        try:
-            conformal.check_coverage(coverage)
-        except ValueError as error:
-            raise UsageError(f"--coverage {error}") from None
+    def cutoff(self, options: PredictOptions) -> float | None:
+        """The prediction sets' threshold for `options.coverage` (nameclf/conformal.py), None without
+        one; a one-line error for a model saved without the held-out scores it needs. Called before
+        any name is answered, so a model that cannot honour the options fails first."""
+        if options.coverage is None:
+            return None
         scores = self.saved.conformal_scores
         if scores is None:
             raise ModelError(
                 f"{self.saved.path} was saved without the held-out scores prediction sets need "
                 "(model format 3 or older); retrain it with `nameclf train` to use --coverage"
             )
-        return conformal.threshold(scores, coverage)
+        return conformal.threshold(scores, options.coverage)
 
-    def predict(
-        self,
-        names: Iterable[str],
-        top_k: int = 1,
-        min_confidence: float | None = None,
-        coverage: float | None = None,
-        unfamiliar: float | None = UNFAMILIAR,
-    ) -> list[Prediction]:
-        """One Prediction per name, in order.
+    def predict(self, names: Iterable[Any], options: PredictOptions | None = None, **changes: Any) -> list[Prediction]:
+        """One Prediction per name, in order, answered as `options` say (`nameclf.options`); keywords
+        change single options: `predict(names, top_k=3, coverage=0.9)`.
 
         With `min_confidence`, a name whose top calibrated probability is below it is `abstained`: no
         language, and at least its three likeliest in `top`. With `coverage` (e.g. 0.9), each answered
-        name also gets `set`: the languages that hold its true one with that probability, on average over
+        name also gets `set`: the labels that hold its true one with that probability, on average over
         names like the training data's (split conformal prediction, nameclf/conformal.py). Each answered
         name of a model with an unfamiliar-name score gets `novelty_p`, and `unfamiliar` when it is at
         most `unfamiliar` (0.05: about 5% of names like the training names are flagged; None: not scored)."""
-        return self.predict_with_probabilities(names, top_k, min_confidence, coverage, unfamiliar)[0]
+        return self.predict_with_probabilities(names, options, **changes)[0]
 
     def predict_with_probabilities(
-        self,
-        names: Iterable[str],
-        top_k: int = 1,
-        min_confidence: float | None = None,
-        coverage: float | None = None,
-        unfamiliar: float | None = UNFAMILIAR,
+        self, names: Iterable[Any], options: PredictOptions | None = None, **changes: Any
     ) -> tuple[list[Prediction], np.ndarray]:
-        """`predict`'s answers, and the (names, languages) calibrated probabilities behind them (a row
+        """`predict`'s answers, and the (names, labels) calibrated probabilities behind them (a row
         of NaN for a name that got no answer). Each distinct name is answered once."""
-        if top_k < 1:
-            raise UsageError("--top-k must be at least 1")
-        check_confidence(min_confidence)
-        cutoff = None if coverage is None else self.set_threshold(coverage)
-        alpha = self.unfamiliar_threshold(unfamiliar)
+        options = PredictOptions.of(options, **changes)
+        cutoff = self.cutoff(options)
         raws = list(names)
         distinct: dict[Any, int] = {}
         positions = np.empty(len(raws), dtype=np.int64)
@@ -259,7 +229,7 @@ class Predictor:
                 found = distinct[key] = len(unique)
                 unique.append(raw)
             positions[index] = found
-        answers, matrix = self._answer(unique, top_k, min_confidence, cutoff, alpha)
+        answers, matrix = self._answer(unique, options, cutoff)
         if len(unique) == len(raws):
             return answers, matrix
         predictions = []
@@ -274,9 +244,10 @@ class Predictor:
         return predictions, matrix[positions]
 
     def _answer(
-        self, names: list[Any], top_k: int, min_confidence: float | None, cutoff: float | None, alpha: float | None
+        self, names: list[Any], options: PredictOptions, cutoff: float | None
     ) -> tuple[list[Prediction], np.ndarray]:
-        top_k = min(top_k, len(self.labels))
+        top_k = min(options.top_k, len(self.labels))
+        min_confidence, alpha = options.min_confidence, options.unfamiliar
         unsure_k = min(max(top_k, UNSURE_CANDIDATES), len(self.labels))
         predictions: list[Prediction] = []
         pending: list[int] = []
@@ -317,27 +288,19 @@ class Predictor:
         return predictions, matrix
 
     def predict_stream(
-        self,
-        names: Iterable[str],
-        top_k: int = 1,
-        batch: int = 4096,
-        min_confidence: float | None = None,
-        coverage: float | None = None,
-        unfamiliar: float | None = UNFAMILIAR,
+        self, names: Iterable[Any], options: PredictOptions | None = None, batch: int = 4096, **changes: Any
     ) -> Iterator[Prediction]:
         """Predict an iterable of any length in bounded memory, `batch` names at a time."""
-        check_confidence(min_confidence)
-        self.unfamiliar_threshold(unfamiliar)
-        if coverage is not None:
-            self.set_threshold(coverage)  # a model without scores fails before the first name
-        chunk: list[str] = []
+        options = PredictOptions.of(options, **changes)
+        self.cutoff(options)  # a model without the scores --coverage needs fails before the first name
+        chunk: list[Any] = []
         for name in names:
             chunk.append(name)
             if len(chunk) >= batch:
-                yield from self.predict(chunk, top_k, min_confidence, coverage, unfamiliar)
+                yield from self.predict(chunk, options)
                 chunk = []
         if chunk:
-            yield from self.predict(chunk, top_k, min_confidence, coverage, unfamiliar)
+            yield from self.predict(chunk, options)
 
 
 @functools.cache
@@ -364,11 +327,6 @@ def _restore(key: str, path: str, config: dict, weights: dict, backend: str, dev
         _PROCESS_CACHE[key] = cached
         LOADS[key] = LOADS.get(key, 0) + 1
     return cached
-
-
-def check_confidence(min_confidence: float | None) -> None:
-    if min_confidence is not None and not 0 <= min_confidence <= 1:
-        raise UsageError("--min-confidence must be a probability in [0, 1], e.g. 0.9")
 
 
 def _prepare_numpy(spec: cells.NetworkSpec, weights: dict[str, np.ndarray]) -> dict[str, Any]:
@@ -398,15 +356,3 @@ def _torch_models(saved: SavedModel, device: str):
         model.load_state_dict({name: torch.from_numpy(value) for name, value in weights.items()})
         models.append(model.to(resolved).eval())
     return models, resolved
-
-
-def predict(
-    names: Iterable[str],
-    model: Path | None = None,
-    top_k: int = 1,
-    min_confidence: float | None = None,
-    coverage: float | None = None,
-    unfamiliar: float | None = UNFAMILIAR,
-) -> list[Prediction]:
-    """The Python API: `nameclf.predict.predict(["Tribbiani"])[0].language == "Italian"`."""
-    return Predictor.load(model).predict(names, top_k, min_confidence, coverage, unfamiliar)

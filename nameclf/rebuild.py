@@ -35,7 +35,7 @@ def recorded_settings(config: dict[str, Any]) -> dict[str, Any]:
 def build(name: str, out: Path | None = None, quiet: bool = True) -> Path:
     """Train shipped model `name` into `out` (default: its place in the package) from the settings it
     records, or, for a model not built yet, from the task's defaults at seed 0."""
-    from nameclf.checkpoint import load
+    from nameclf.checkpoint import load_config
     from nameclf.paths import bundled_names_dir
     from nameclf.reporting import Reporter
     from nameclf.training import TrainConfig, train
@@ -44,7 +44,7 @@ def build(name: str, out: Path | None = None, quiet: bool = True) -> Path:
         raise ValueError(f"unknown shipped model {name!r}; choose from {', '.join(SHIPPED)}")
     target = Path(out) if out is not None else path_of(name)
     if (path_of(name) / "config.json").is_file():
-        settings = recorded_settings(load(path_of(name)).config)
+        settings = recorded_settings(load_config(path_of(name)))
     else:
         settings = {"languages": SHIPPED[name], "seed": 0}
     settings.update(threads=1, device="cpu")  # deterministic: one thread, on the CPU
@@ -64,17 +64,17 @@ def build(name: str, out: Path | None = None, quiet: bool = True) -> Path:
 def pictures(name: str, folder: Path) -> list[Path]:
     """The README's pictures of a shipped model: its learning curves and its evaluation on its test split."""
     from nameclf import plots
-    from nameclf.checkpoint import load
     from nameclf.evaluate import evaluate_examples, test_examples
     from nameclf.paths import bundled_names_dir
     from nameclf.predict import Predictor
 
-    saved = load(path_of(name))
+    predictor = Predictor.load(path_of(name))
+    saved = predictor.saved
     folder.mkdir(parents=True, exist_ok=True)
     best = [member["best_epoch"] for member in saved.config["training"]["member_epochs"]]
     curves = plots.learning_curves(saved.config["history"], best, folder / f"{name}-curves.png", f"{name} (shipped)")
     examples = test_examples(saved, bundled_names_dir().parent)
-    report = evaluate_examples(Predictor(saved), examples, "test split")
+    report = evaluate_examples(predictor, examples, "test split")
     title = f"{name} (shipped) on its test split ({report.count} names)"
     return [curves, plots.evaluation(report.to_dict(), folder / f"{name}-evaluation.png", title)]
 

@@ -1,5 +1,5 @@
 """Tables of any size: `Predictor.predict_frame` (fixed schema), a predictor that pickles small and is
-built once per process, `nameclf.dask.predict` on a real two-process LocalCluster (no in-process
+built once per process, `nameclf.on_dask.predict` on a real two-process LocalCluster (no in-process
 mock: pickling bugs would show), and the CLI's `predict --file T --column C --out O [--workers N]`."""
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ dd = pytest.importorskip("dask.dataframe")
 distributed = pytest.importorskip("distributed")
 
 import nameclf  # noqa: E402
-import nameclf.dask  # noqa: E402
+import nameclf.on_dask  # noqa: E402
 from nameclf import tables as frames  # noqa: E402
 from nameclf.data import read_names  # noqa: E402
 from nameclf.paths import bundled_names_dir  # noqa: E402
@@ -70,7 +70,7 @@ def sample_names(count: int, seed: int = 0) -> list[str]:
 
 @pytest.fixture(scope="module")
 def client():
-    cluster = nameclf.dask.local_cluster(2)  # a real LocalCluster: two worker processes
+    cluster = nameclf.on_dask.local_cluster(2)  # a real LocalCluster: two worker processes
     assert cluster.scheduler_info["workers"] and len(cluster.workers) == 2
     with cluster, distributed.Client(cluster) as connected:
         yield connected
@@ -129,7 +129,7 @@ def test_a_predictor_pickles_as_config_and_weights_and_is_built_once_per_process
 def test_dask_predict_on_a_two_process_cluster_equals_in_process(client, table):
     frame = dd.read_parquet(str(table))
     assert frame.npartitions >= 4
-    labelled = nameclf.dask.predict(frame, "surname", "all", probabilities=True)
+    labelled = nameclf.on_dask.predict(frame, "surname", "all", probabilities=True)
     result = labelled.compute()
     local = pd.read_parquet(table)
     expected = nameclf.load("all").predict_frame(local["surname"], probabilities=True)
@@ -145,7 +145,7 @@ def test_dask_predict_on_a_two_process_cluster_equals_in_process(client, table):
 
 def test_dask_predict_takes_a_series_and_renames_clashing_columns(client):
     series = dd.from_pandas(pd.Series(["Rossi", "Müller", "Nguyen"], name="language"), npartitions=2)
-    result = nameclf.dask.predict(series).compute()
+    result = nameclf.on_dask.predict(series).compute()
     assert list(result.columns[:2]) == ["language", "nameclf_language"]
     assert result["nameclf_language"].tolist() == ["Italian", "German", "German"]
 
@@ -153,7 +153,7 @@ def test_dask_predict_takes_a_series_and_renames_clashing_columns(client):
 @pytest.mark.slow
 def test_a_missing_column_is_a_one_line_error(table, tmp_path):
     with pytest.raises(nameclf.errors.DataError, match="no column 'nachname'"):
-        nameclf.dask.predict(dd.read_parquet(str(table)), "nachname")
+        nameclf.on_dask.predict(dd.read_parquet(str(table)), "nachname")
     result = run(*label_args(table, tmp_path / "o.parquet", "nachname"), env=user_env(tmp_path / "models"))
     assert result.returncode == 3 and result.stderr.strip().count("\n") == 0 and "'nachname'" in result.stderr
     assert list(tmp_path.glob("o.parquet*")) == [] and list(tmp_path.glob(".o.parquet*")) == []

@@ -15,9 +15,10 @@ import pytest
 from cli_runner import run, user_env
 from model_files import edit_config, read_config, validation_truth
 
+import nameclf
 from nameclf import calibration, checkpoint, conformal, paths
 from nameclf.errors import ModelError
-from nameclf.predict import Predictor, predict
+from nameclf.predict import Predictor
 from nameclf.reporting import ValidationLog
 from nameclf.training import TrainConfig, train
 
@@ -116,7 +117,7 @@ def test_predict_gives_each_answer_its_set_at_the_saved_threshold(trained):
                     p >= 1 - cutoff - conformal.TOLERANCE or p == prediction.top[0][1]
                 )
     assert all(p.set is None for p in predictor.predict(names))
-    assert predict(["Rossi"], out, coverage=0.9)[0].set is not None  # the module-level API too
+    assert nameclf.load(out).predict(["Rossi"], coverage=0.9)[0].set is not None  # the top-level API too
 
 
 def test_a_model_saved_without_scores_answers_but_refuses_coverage(trained, tmp_path):

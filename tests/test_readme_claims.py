@@ -1,22 +1,28 @@
-"""What the README says of the code and of the shipped models holds: every `Class.method` it names
-exists where it says, and the figures it gives of the shipped models are theirs (to the digits shown)."""
+"""What the README says holds: every `Class.method` it names exists where it says, the figures it gives
+of the shipped models are theirs (to the digits shown), the commands it gives an exit code for exit with
+it, and its examples run."""
 
 from __future__ import annotations
 
 import pickle
 import re
+import shlex
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
+from cli_runner import run
 
 import nameclf
+from nameclf import checkpoint, shipped
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
 
 
 def test_every_python_name_the_readme_gives_exists():
-    """`nameclf.load(model).predict_frame(...)`, `Predictor.load`, `nameclf.dask.predict`: each dotted name
-    in code spans resolves (Predictor.predict_frame did not: only what `nameclf.load` returns has it)."""
+    """`nameclf.load(model).predict_frame(...)`, `Predictor.load`, `nameclf.on_dask.predict`: each dotted name
+    in code spans resolves (`Predictor.predict_frame` would not: only what `nameclf.load` returns has it)."""
     import importlib
 
     from nameclf.predict import Predictor
@@ -38,13 +44,12 @@ def test_every_python_name_the_readme_gives_exists():
 
 
 @pytest.mark.cross_machine
-@pytest.mark.parametrize(("model", "printed"), [("de-it", "430 KB"), ("all", "2.9 MB")])
-def test_the_pickled_sizes_are_the_readmes(model, printed):
-    assert f"{printed} for\n`{model}`" in README or f"{printed} for `{model}`" in README
-    number, unit = printed.split()
+@pytest.mark.parametrize("model", ["de-it", "all"])
+def test_the_pickled_sizes_are_the_readmes(model):
+    ((number, unit),) = re.findall(rf"([0-9.]+) (KB|MB) for\s+`{re.escape(model)}`", README)
     stated = float(number) * {"KB": 1e3, "MB": 1e6}[unit]
     size = len(pickle.dumps(nameclf.load(model)))
-    assert abs(size - stated) <= 0.05 * stated, f"{model} pickles to {size:,} bytes, the README says {printed}"
+    assert abs(size - stated) <= 0.05 * stated, f"{model} pickles to {size:,} bytes, the README says {number} {unit}"
 
 
 @pytest.mark.cross_machine
@@ -52,3 +57,40 @@ def test_the_temperature_of_all_is_the_readmes():
     (printed,) = re.findall(r"The shipped `all`, whose answers combine.*?has\s+T = ([0-9.]+)\b", README, re.S)
     temperature = nameclf.load("all").saved.temperature
     assert abs(temperature - float(printed)) <= 10 ** -len(printed.split(".")[1]), temperature
+
+
+def test_the_readme_gives_the_pair_tasks_training_size_as_info_does():
+    sizes = checkpoint.load(shipped.path_of("de-it")).config["data"]["sizes"]
+    stated = int(re.search(r"German/Italian, about ([\d,]+) training names", README).group(1).replace(",", ""))
+    assert abs(stated - sizes["train"]) < 100
+
+
+def test_the_commands_the_readme_gives_an_exit_code_exit_with_it(tmp_path, env):
+    """Each `predict` or `explain` command the README gives an exit code for (`nameclf predict 12345
+    Tribbiani` exits 0), run, exits with that code."""
+    flat = " ".join(README.split())
+    claims = re.findall(r"`(nameclf (?:predict|explain) [^`]+)` exits (\d+)", flat)
+    assert len(claims) >= 2
+    for command, code in claims:
+        result = run(*shlex.split(command)[1:], env=env, cwd=tmp_path)
+        assert result.returncode == int(code), (command, result.stderr)
+
+
+@pytest.mark.slow
+def test_the_readme_dask_snippet_runs_as_a_saved_script(tmp_path, env):
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("distributed")
+    section = README[README.index("## Tables of any size") :]
+    snippet = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    assert 'if __name__ == "__main__":' in snippet
+    (tmp_path / "voters").mkdir()
+    pd.DataFrame({"surname": ["Kowalski", "Nguyen", "Rossi"]}).to_parquet(tmp_path / "voters" / "part-0.parquet")
+    script = tmp_path / "label_voters.py"
+    script.write_text(snippet, encoding="utf-8")
+    result = subprocess.run(
+        [sys.executable, str(script)], capture_output=True, text=True, env=env, cwd=tmp_path, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    labelled = pd.read_parquet(tmp_path / "labelled")
+    assert labelled["surname"].tolist() == ["Kowalski", "Nguyen", "Rossi"]
+    assert labelled["language"].tolist()[:2] == ["Polish", "Vietnamese"]

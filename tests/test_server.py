@@ -42,7 +42,8 @@ def as_json(value):
 
 
 def expected_predictions(model: str, names: list[str], *args) -> list[dict]:
-    predictions = nameclf.load(model).predict(names, *args)
+    """What the Python API answers, with PredictOptions's arguments in order (top_k, min_confidence, ...)."""
+    predictions = nameclf.load(model).predict(names, nameclf.PredictOptions(*args))
     return as_json([{**p.to_dict(), "model": model} for p in predictions])
 
 

@@ -48,16 +48,14 @@ def evaluate(
     """Score a model on its own test split, or on your labelled list, with its calibration."""
     with handled():
         from nameclf import plots
+        from nameclf.api import load
         from nameclf.cards import label
-        from nameclf.checkpoint import load
         from nameclf.evaluate import evaluate_examples, read_labelled, test_examples
         from nameclf.paths import bundled_names_dir, default_data_dir
-        from nameclf.predict import Predictor
-        from nameclf.registry import resolve_model_dir
 
         plots.check(plot)
-        saved = load(resolve_model_dir(model))
-        predictor = Predictor(saved)
+        predictor = load(model)
+        saved = predictor.saved
         skipped = 0
         if file is not None:
             examples, skipped = read_labelled(file, saved.labels)

@@ -25,11 +25,11 @@ def explain(
     Green characters point to the answer, red ones away from it.
     """
     with handled():
+        from nameclf.api import load
         from nameclf.cards import label
         from nameclf.explain import explain as explain_names
-        from nameclf.predict import Predictor
 
-        predictor = Predictor.load(model)
+        predictor = load(model)
         answered_by = label(predictor.saved.path)
         failed = 0
         for explanation in explain_names(predictor, names):

@@ -21,11 +21,10 @@ def info(
 ) -> None:
     """Show a model's card: network, languages, vocabulary, data, validation figures, calibration, and what made it."""
     with handled():
+        from nameclf.api import load
         from nameclf.cards import card
-        from nameclf.checkpoint import load
-        from nameclf.registry import resolve_model_dir
 
-        figures = card(load(resolve_model_dir(model)))
+        figures = card(load(model).saved)
         if as_json:
             print(json.dumps(figures, ensure_ascii=False))
             return

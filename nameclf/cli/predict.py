@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import signal
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
@@ -15,8 +16,8 @@ from nameclf.choices import Backend, Device
 from nameclf.cli.common import DASK_INSTALL, ModelOption, _raise_interrupt, exit_for_answers, handled
 from nameclf.cli.render import PROGRESS_EVERY, err, progress, text_line
 from nameclf.errors import UsageError
-from nameclf.novelty import DEFAULT_ALPHA
-from nameclf.tables import input_cells, names_from
+from nameclf.inputs import input_cells, names_from
+from nameclf.options import UNFAMILIAR, PredictOptions
 
 EPILOG = (
     "Examples: nameclf predict Tribbiani Müller -k 2  ·  "
@@ -63,7 +64,7 @@ def predict(
             "about that share of names like the training data's are flagged. The answer is not changed.",
             metavar="ALPHA",
         ),
-    ] = DEFAULT_ALPHA,
+    ] = UNFAMILIAR,
     out_file: Annotated[
         Path | None,
         typer.Option(
@@ -88,13 +89,13 @@ def predict(
 ) -> None:
     """Say which language each name comes from. Probabilities are calibrated on validation names."""
     with handled():
-        from nameclf.predict import Predictor
+        from nameclf.api import load
 
+        options = PredictOptions(top_k, min_confidence, coverage, unfamiliar)
         if out_file is not None or workers is not None or scheduler is not None:
             if backend != Backend.numpy or device is not None:  # every option is used or refused, none dropped
                 raise UsageError("--out labels on numpy in each worker process: leave out --backend and --device")
-            options = (min_confidence, top_k, coverage, unfamiliar, as_json, as_csv)
-            label_table(file, column, out_file, names, model, workers, scheduler, *options)
+            label_table(Table(file, column, out_file, workers, scheduler), names, model, options, as_json, as_csv)
             return
 
         if as_json and as_csv:
@@ -105,8 +106,8 @@ def predict(
         blank = [0]
         keep_rows = as_csv and column is not None  # CSV in, CSV out: every input column and row, results added
         source = names_from(file, column, names or [], blank, keep_rows=keep_rows)
-        predictor = Predictor.load(model, backend=backend.value, device=device.value)
-        predictor.predict([], top_k, min_confidence, coverage, unfamiliar)  # a bad option fails now
+        predictor = load(model, backend=backend.value, device=device.value)
+        predictor.cutoff(options)  # a model that cannot honour the options fails before any name
         from nameclf.cards import label
         from nameclf.results import RESULT_COLUMNS
         from nameclf.tables import csv_cells, csv_line, free_column
@@ -118,9 +119,7 @@ def predict(
         write_row = (lambda cells: stdout.write(csv_line(cells))) if as_csv else None
         header = source.header if keep_rows else ["name"]
         total = failed = 0
-        stream = predictor.predict_stream(
-            source, top_k, min_confidence=min_confidence, coverage=coverage, unfamiliar=unfamiliar
-        )
+        stream = predictor.predict_stream(source, options)
         with progress(file is not None, "names", writes_stdout=True) as update:
             for prediction in stream:
                 total += 1
@@ -138,7 +137,7 @@ def predict(
                     stdout.write(text_line(prediction) + "\n")
         stdout.flush()
         if total == 0 and file is not None:
-            from nameclf.tables import no_names
+            from nameclf.inputs import no_names
 
             raise no_names(file, column)
         if blank[0]:
@@ -146,40 +145,46 @@ def predict(
         exit_for_answers(total, failed)
 
 
+@dataclass(frozen=True)
+class Table:
+    """`predict --file T --column C --out O [--workers N | --scheduler ADDRESS]`: what labels a table."""
+
+    file: Path | None
+    column: str | None
+    out_file: Path | None
+    workers: int | None
+    scheduler: str | None
+
+
 def label_table(
-    file,
-    column,
-    out_file,
-    names,
-    model,
-    workers,
-    scheduler,
-    min_confidence,
-    top_k,
-    coverage,
-    unfamiliar,
-    as_json,
-    as_csv,
+    table: Table, names: list[str] | None, model: str | None, options: PredictOptions, as_json: bool, as_csv: bool
 ) -> None:
-    """`predict --file T --column C --out O [--workers N | --scheduler ADDRESS]`: a table in, a table out,
-    with the result columns of `predict --csv` (`nameclf.tables`)."""
-    if out_file is None:
+    """A table in, a table out, with the result columns of `predict --csv` (`nameclf.tables`)."""
+    if table.out_file is None:
         raise UsageError("--workers and --scheduler write a table: give --out labelled.parquet (or .csv)")
-    if file is None or column is None or names:
+    if table.file is None or table.column is None or names:
         raise UsageError("--out labels a table: give --file TABLE and --column NAME (and no names as arguments)")
     if as_json or as_csv:
         raise UsageError("--out writes its own format (by its suffix): leave out --json and --csv")
-    from nameclf.dask import label_file
-    from nameclf.predict import Predictor
+    from nameclf.api import load
+    from nameclf.on_dask import label_file
 
-    predictor = Predictor.load(model)
-    predictor.predict([], top_k, min_confidence, coverage, unfamiliar)  # a bad option: before any work
+    predictor = load(model)
+    predictor.cutoff(options)  # a model that cannot honour the options: before any work
     previous = signal.signal(signal.SIGTERM, _raise_interrupt)
     try:
         with progress(True, "partitions") as update:
-            options = {"min_confidence": min_confidence, "top_k": top_k, "coverage": coverage, "unfamiliar": unfamiliar}
-            labelled = label_file(file, column, out_file, predictor, workers, scheduler, on_partition=update, **options)
+            labelled = label_file(
+                table.file,
+                table.column,
+                table.out_file,
+                predictor,
+                options,
+                workers=table.workers,
+                scheduler=table.scheduler,
+                on_partition=update,
+            )
     finally:
         signal.signal(signal.SIGTERM, previous)
-    err.print(f"labelled {labelled.rows:,} rows into {escape(str(out_file))}")
+    err.print(f"labelled {labelled.rows:,} rows into {escape(str(table.out_file))}")
     exit_for_answers(labelled.rows, labelled.unanswered)

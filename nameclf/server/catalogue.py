@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from nameclf.api import load
 from nameclf.cards import card
 from nameclf.predict import Predictor
 from nameclf.server.problems import Problem
@@ -26,7 +27,7 @@ class Entry:
 
 class Catalogue:
     def __init__(self, models: tuple[ServedModel, ...]):
-        self.entries = {model.name: Entry(model.name, Predictor.load(model.path)) for model in models}
+        self.entries = {model.name: Entry(model.name, load(model.path)) for model in models}
         self.default = models[0].name
         self._cards = {name: entry.card() for name, entry in self.entries.items()}
 

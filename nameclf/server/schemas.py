@@ -11,7 +11,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from nameclf.predict import UNFAMILIAR
+from nameclf.options import BOUNDS, UNFAMILIAR, PredictOptions
 from nameclf.results import RESULT_FIELDS
 
 MEANING = {item.name: item.metadata["meaning"] for item in RESULT_FIELDS}
@@ -22,25 +22,23 @@ ModelName = Field(
     examples=["de-it"],
     max_length=64,
 )
-TopK = Field(1, ge=1, le=100, description="List the k likeliest languages in `top`.")
+# the options' defaults and bounds are PredictOptions's (nameclf/options.py)
+TopK = Field(1, **BOUNDS["top_k"].schema(), description="List the k likeliest languages in `top`.")
 MinConfidence = Field(
     None,
-    ge=0,
-    le=1,
+    **BOUNDS["min_confidence"].schema(),
     description="Answer no language (`abstained`) when the top calibrated probability is below this.",
 )
 Coverage = Field(
     None,
-    gt=0,
-    lt=1,
+    **BOUNDS["coverage"].schema(),
     description="Also give `set`: the languages that hold the true one with this probability, on average "
     "over names like the training data's (split conformal prediction).",
 )
 
 Unfamiliar = Field(
     UNFAMILIAR,
-    gt=0,
-    lt=1,
+    **BOUNDS["unfamiliar"].schema(),
     description="Flag a name as `unfamiliar` when its `novelty_p` is at most this: about this share of "
     "names like the training data's get flagged.",
 )
@@ -58,6 +56,9 @@ class PredictRequest(BaseModel):
     min_confidence: float | None = MinConfidence
     coverage: float | None = Coverage
     unfamiliar: float = Unfamiliar
+
+    def options(self) -> PredictOptions:
+        return PredictOptions(self.top_k, self.min_confidence, self.coverage, self.unfamiliar)
 
 
 class ExplainRequest(BaseModel):

@@ -13,7 +13,7 @@ from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 
 from nameclf.errors import NameclfError
-from nameclf.predict import UNFAMILIAR
+from nameclf.options import BOUNDS, UNFAMILIAR, PredictOptions
 from nameclf.server import schemas
 from nameclf.server.catalogue import Catalogue, Entry
 from nameclf.server.problems import Problem
@@ -81,10 +81,10 @@ def _answer(content: bytes) -> Response:
     return Response(content, media_type="application/json")
 
 
-def _predicted(entry: Entry, names: list[str], top_k: int, min_confidence, coverage, unfamiliar) -> bytes:
+def _predicted(entry: Entry, names: list[str], options: PredictOptions) -> bytes:
     """Runs in a worker thread: the prediction and its JSON, so the event loop keeps answering."""
     try:
-        predictions = entry.predictor.predict(names, top_k, min_confidence, coverage, unfamiliar)
+        predictions = entry.predictor.predict(names, options)
     except NameclfError:  # the parameters are checked already: coverage on a model saved without the scores
         raise Problem(
             422,
@@ -123,13 +123,12 @@ async def _run(work, *args, inline: bool):
     return work(*args) if inline else await anyio.to_thread.run_sync(work, *args)
 
 
-async def _predict(request: Request, names, model, top_k, min_confidence, coverage, unfamiliar) -> Response:
+async def _predict(request: Request, names: list[str], model: str | None, options: PredictOptions) -> Response:
     catalogue, limits = _state(request)
     check_names(names, limits)
     entry = catalogue.get(model)
     small = len(names) <= INLINE_NAMES and sum(map(len, names)) <= INLINE_CHARACTERS
-    work = (_predicted, entry, names, top_k, min_confidence, coverage, unfamiliar)
-    return _answer(await _run(*work, inline=small))
+    return _answer(await _run(_predicted, entry, names, options, inline=small))
 
 
 @router.get("/predict", response_model=schemas.PredictResponse, responses=ERRORS, summary="Predict a few names")
@@ -137,11 +136,15 @@ async def predict_get(
     request: Request,
     name: Annotated[list[str], Query(description="A name; repeat for several (`?name=Rossi&name=Müller`).")],
     model: Annotated[str | None, Query(max_length=64, description="A served model's name.")] = None,
-    top_k: Annotated[int, Query(ge=1, le=100, description="List the k likeliest languages.")] = 1,
-    min_confidence: Annotated[float | None, Query(ge=0, le=1, description="Abstain below this probability.")] = None,
-    coverage: Annotated[float | None, Query(gt=0, lt=1, description="Give prediction sets at this coverage.")] = None,
+    top_k: Annotated[int, Query(**BOUNDS["top_k"].schema(), description="List the k likeliest languages.")] = 1,
+    min_confidence: Annotated[
+        float | None, Query(**BOUNDS["min_confidence"].schema(), description="Abstain below this probability.")
+    ] = None,
+    coverage: Annotated[
+        float | None, Query(**BOUNDS["coverage"].schema(), description="Give prediction sets at this coverage.")
+    ] = None,
     unfamiliar: Annotated[
-        float, Query(gt=0, lt=1, description="Flag names whose novelty_p is at most this.")
+        float, Query(**BOUNDS["unfamiliar"].schema(), description="Flag names whose novelty_p is at most this.")
     ] = UNFAMILIAR,
 ) -> Response:
     """The language of each name, in order, with the fields of `nameclf predict --json`."""
@@ -149,16 +152,14 @@ async def predict_get(
         unquote_to_bytes(request.scope.get("query_string", b"").decode("latin-1")).decode("utf-8")
     except UnicodeDecodeError:
         raise Problem(400, "malformed-query", "the query string is not UTF-8 once percent-decoded") from None
-    return await _predict(request, name, model, top_k, min_confidence, coverage, unfamiliar)
+    return await _predict(request, name, model, PredictOptions(top_k, min_confidence, coverage, unfamiliar))
 
 
 @router.post("/predict", response_model=schemas.PredictResponse, responses=ERRORS, summary="Predict a batch")
 async def predict_post(request: Request, body: schemas.PredictRequest) -> Response:
     """The language of each name, in order, with the fields of `nameclf predict --json`. One name
     that cannot be answered gets its own `error`; the rest are answered."""
-    return await _predict(
-        request, body.names, body.model, body.top_k, body.min_confidence, body.coverage, body.unfamiliar
-    )
+    return await _predict(request, body.names, body.model, body.options())
 
 
 @router.post("/explain", response_model=schemas.ExplainResponse, responses=ERRORS, summary="Explain names")

@@ -2,9 +2,9 @@
 a cloud) by its scheduler's address. nameclf brings no scheduler of its own.
 
     import dask.dataframe as dd
-    import nameclf.dask
+    import nameclf.on_dask
     frame = dd.read_parquet("voters/*.parquet")
-    labelled = nameclf.dask.predict(frame, "surname")          # lazy: map_partitions
+    labelled = nameclf.on_dask.predict(frame, "surname")       # lazy: map_partitions
     labelled.to_parquet("labelled/")                           # runs on the current Dask client
 
 The predictor travels to the workers as its config and weights (a few hundred KB), and each worker
@@ -28,8 +28,10 @@ from pathlib import Path
 from typing import Any
 
 from nameclf.errors import DataError, NetworkError, UsageError
-from nameclf.predict import UNFAMILIAR, Predictor
-from nameclf.tables import INSTALL, PARQUET_SUFFIXES, as_csv_text, free_column, meta, no_names, predict_frame
+from nameclf.inputs import PARQUET_SUFFIXES, no_names
+from nameclf.options import PredictOptions
+from nameclf.predict import Predictor
+from nameclf.tables import INSTALL, as_csv_text, free_column, meta, predict_frame
 
 PARQUET = PARQUET_SUFFIXES
 CSV = (".csv",)
@@ -46,20 +48,16 @@ def require_dask():
 
 
 def _label(
-    partition,
+    partition: Any,
     column: str,
     predictor: Predictor,
-    names: dict,
-    probabilities,
-    min_confidence,
-    top_k,
-    coverage,
-    unfamiliar,
-):
+    names: dict[str, str],
+    options: PredictOptions,
+    probabilities: bool,
+) -> Any:
     import pandas as pd
 
-    results = predict_frame(predictor, partition[column], probabilities, min_confidence, top_k, coverage, unfamiliar)
-    results = results.rename(columns=names)
+    results = predict_frame(predictor, partition[column], options, probabilities).rename(columns=names)
     joined = pd.concat([partition.reset_index(drop=True), results.reset_index(drop=True)], axis=1)
     joined.index = partition.index
     return joined
@@ -69,23 +67,22 @@ def predict(
     frame: Any,
     column: str | None = None,
     model: str | Path | Predictor | None = None,
+    options: PredictOptions | None = None,
     *,
     probabilities: bool = False,
-    min_confidence: float | None = None,
-    top_k: int = 1,
-    coverage: float | None = None,
-    unfamiliar: float | None = UNFAMILIAR,
+    **changes: Any,
 ) -> Any:
     """`frame` (a Dask DataFrame, or a Series of names) with the result columns added, lazily.
 
     The columns and their dtypes are those of `nameclf.tables.meta` (a name the input already uses gets
-    `nameclf_` in front); `model` is a shipped name, a folder or a loaded Predictor. `top_k` fills
-    `top` with the k likeliest languages, `coverage` fills `set` with each name's prediction set."""
+    `nameclf_` in front); `model` is a shipped name, a folder or a loaded Predictor; `options` (or
+    keywords changing single ones, `top_k=3`) as `Predictor.predict` takes them."""
     dd = require_dask()
     import pandas as pd
 
+    options = PredictOptions.of(options, **changes)
     predictor = model if isinstance(model, Predictor) else Predictor.load(model)
-    predictor.predict([], top_k, min_confidence, coverage, unfamiliar)  # a bad option fails here, not on a worker
+    predictor.cutoff(options)  # a model that cannot honour the options fails here, not on a worker
     if isinstance(frame, dd.Series):
         column = column or frame.name or "name"
         frame = frame.to_frame(name=column)
@@ -97,17 +94,7 @@ def predict(
     expected = pd.concat([frame._meta.reset_index(drop=True), empty.rename(columns=names)], axis=1)
     expected.index = frame._meta.index
     return frame.map_partitions(
-        _label,
-        column,
-        predictor,
-        names,
-        probabilities,
-        min_confidence,
-        top_k,
-        coverage,
-        unfamiliar,
-        meta=expected,
-        align_dataframes=False,
+        _label, column, predictor, names, options, probabilities, meta=expected, align_dataframes=False
     )
 
 
@@ -238,14 +225,12 @@ def label_file(
     column: str,
     out: Path,
     predictor: Predictor,
+    options: PredictOptions | None = None,
+    *,
     workers: int | None = None,
     scheduler: str | None = None,
-    min_confidence: float | None = None,
     on_partition: Callable[[int, int], None] | None = None,
     client: Any = None,
-    top_k: int = 1,
-    coverage: float | None = None,
-    unfamiliar: float | None = UNFAMILIAR,
 ) -> Labelled:
     """Label `column` of the table at `source` into the table at `out` (input columns kept, result
     columns added, row order kept). `on_partition(done, total)` hears of each partition written.
@@ -258,8 +243,7 @@ def label_file(
     if out.is_dir():
         raise UsageError(f"--out {out} is a folder; name a .parquet or .csv file")
     table = read_table(source, column)
-    options = {"min_confidence": min_confidence, "top_k": top_k, "coverage": coverage, "unfamiliar": unfamiliar}
-    labelled = predict(table, column, predictor, **options)
+    labelled = predict(table, column, predictor, options)
     results = [free_column(name, set(table.columns)) for name in meta().columns]
     language, abstained = results[0], results[meta().columns.get_loc("abstained")]
     parts = labelled.to_delayed()
