@@ -66,3 +66,9 @@ def user_env(models: Path, data: Path | None = None) -> dict[str, str]:
     if data is not None:
         values["NAMECLF_DATA"] = str(data)
     return values
+
+
+def one_error_line(result) -> str:
+    """The whole of stderr, which must be one line, `error: ...`, and nothing else."""
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: "), repr(result.stderr)
+    return result.stderr

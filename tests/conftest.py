@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from cli_runner import user_env
 
 from nameclf import paths
 
@@ -61,6 +62,13 @@ def isolated_user(
     work.mkdir()
     monkeypatch.chdir(work)
     return work
+
+
+@pytest.fixture
+def env(tmp_path: Path) -> dict[str, str]:
+    """The environment, for the CLI in a subprocess, of a user with no data and no models folder of their
+    own yet: NAMECLF_MODELS names a private folder, not yet made."""
+    return user_env(tmp_path / "models")
 
 
 @pytest.fixture

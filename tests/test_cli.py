@@ -11,7 +11,7 @@ import sys
 import zipfile
 
 import pytest
-from cli_runner import SCRIPT, run, user_env
+from cli_runner import SCRIPT, one_error_line, run, user_env
 from servers import LocalServer, closed_port
 
 from nameclf import __version__
@@ -429,3 +429,17 @@ def test_csv_lines_end_in_newline_and_a_header_only_table_prints_nothing(env, tm
         empty.stderr.strip()
         == "error: no names to classify in column 'surname' of empty.csv; it has a header and no rows"
     )
+
+
+@pytest.mark.slow
+def test_train_refusals_are_one_line_with_no_blank_line_before(tmp_path, env):
+    data = tmp_path / "data"
+    (data / "names").mkdir(parents=True)
+    for language in ("German", "Italian"):
+        (data / "names" / f"{language}.txt").write_text(
+            (bundled_names_dir() / f"{language}.txt").read_text("utf-8"), encoding="utf-8"
+        )
+    for args in (["--out", str(data)], ["--data", str(tmp_path / "nodir")], ["--languages", "German"]):
+        result = run("train", "--data", str(data), *args, env=env, cwd=tmp_path)
+        assert result.returncode != 0
+        one_error_line(result)
