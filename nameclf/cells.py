@@ -38,12 +38,19 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Generic, Protocol, TypedDict, TypeVar
 
 import numpy as np
 
 from nameclf.choices import Cell, Impl
 from nameclf.errors import UsageError
+
+if TYPE_CHECKING:
+    import torch
+
+# The arrays the cells run on: numpy's for prediction, torch's (with autograd) for --impl scratch.
+# Every function below is checked once for each.
+A = TypeVar("A", np.ndarray, "torch.Tensor")
 
 TORCH_CELLS = (Cell.rnn, Cell.gru, Cell.lstm)  # the cells torch has fused kernels for
 
@@ -57,35 +64,69 @@ def check_cell(cell: Cell, impl: Impl) -> None:
 # --- array namespaces ---------------------------------------------------------------------------
 
 
+class Ops(Protocol[A]):
+    """What the cells ask of an array library."""
+
+    name: str
+
+    def sigmoid(self, x: A, /) -> A: ...
+    def tanh(self, x: A, /) -> A: ...
+    def concat(self, arrays: list[A], /, axis: int) -> A: ...
+    def stack(self, arrays: list[A], /, axis: int) -> A: ...
+    def where(self, condition: A, x: A, y: A, /) -> A: ...
+    def zeros(self, batch: int, hidden: int, like: A) -> A: ...
+
+
+# numpy's functions as the cells call them (numpy types them for scalars and every kind of array too)
+_tanh: Callable[[np.ndarray], np.ndarray] = np.tanh
+_where: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray] = np.where
+
+
 class NumpyOps:
     name = "numpy"
 
     @staticmethod
-    def sigmoid(x):
+    def sigmoid(x: np.ndarray) -> np.ndarray:
         return 0.5 * (1.0 + np.tanh(0.5 * x))  # = 1/(1+e^-x), without overflow warnings
 
-    tanh = staticmethod(np.tanh)
-    concat = staticmethod(lambda arrays, axis: np.concatenate(arrays, axis=axis))
-    stack = staticmethod(lambda arrays, axis: np.stack(arrays, axis=axis))
-    where = staticmethod(np.where)
+    tanh = staticmethod(_tanh)
 
     @staticmethod
-    def zeros(batch: int, hidden: int, like):
+    def concat(arrays: list[np.ndarray], axis: int) -> np.ndarray:
+        return np.concatenate(arrays, axis=axis)
+
+    @staticmethod
+    def stack(arrays: list[np.ndarray], axis: int) -> np.ndarray:
+        return np.stack(arrays, axis=axis)
+
+    where = staticmethod(_where)
+
+    @staticmethod
+    def zeros(batch: int, hidden: int, like: np.ndarray) -> np.ndarray:
         return np.zeros((batch, hidden), dtype=like.dtype)
 
 
 class TorchOps:
     name = "torch"
 
-    def __init__(self):
+    def __init__(self) -> None:
         import torch
 
-        self.sigmoid = torch.sigmoid
-        self.tanh = torch.tanh
-        self.concat = lambda tensors, axis: torch.cat(tensors, dim=axis)
-        self.stack = lambda tensors, axis: torch.stack(tensors, dim=axis)
-        self.where = torch.where
-        self.zeros = lambda batch, hidden, like: like.new_zeros((batch, hidden))
+        def concat(tensors: list[torch.Tensor], axis: int) -> torch.Tensor:
+            return torch.cat(tensors, dim=axis)
+
+        def stack(tensors: list[torch.Tensor], axis: int) -> torch.Tensor:
+            return torch.stack(tensors, dim=axis)
+
+        def zeros(batch: int, hidden: int, like: torch.Tensor) -> torch.Tensor:
+            return like.new_zeros((batch, hidden))
+
+        self.sigmoid: Callable[[torch.Tensor], torch.Tensor] = torch.sigmoid
+        self.tanh: Callable[[torch.Tensor], torch.Tensor] = torch.tanh
+        self.concat = concat
+        self.stack = stack
+        self.where: Callable[[torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor] = torch.where
+        self.zeros = zeros
 
 
 NUMPY = NumpyOps()
@@ -101,12 +142,12 @@ def torch_ops() -> TorchOps:
 # state tuple, whose first element is h.
 
 
-def rnn_step(ops, xw, state, p):
+def rnn_step(ops: Ops[A], xw: A, state: tuple[A, ...], p: Mapping[str, A]) -> tuple[A, ...]:
     (h,) = state
     return (ops.tanh(xw + h @ p["w_hh_t"] + p["b_hh"]),)
 
 
-def gru_step(ops, xw, state, p):
+def gru_step(ops: Ops[A], xw: A, state: tuple[A, ...], p: Mapping[str, A]) -> tuple[A, ...]:
     (h,) = state
     hidden = h.shape[-1]
     hw = h @ p["w_hh_t"] + p["b_hh"]
@@ -116,7 +157,7 @@ def gru_step(ops, xw, state, p):
     return ((1 - z) * n + z * h,)
 
 
-def _gru_reset_before(ops, xw, h, p):
+def _gru_reset_before(ops: Ops[A], xw: A, h: A, p: Mapping[str, A]) -> tuple[A, A]:
     hidden = h.shape[-1]
     w, b = p["w_hh_t"], p["b_hh"]
     hw = h @ w[:, : 2 * hidden] + b[: 2 * hidden]
@@ -126,19 +167,19 @@ def _gru_reset_before(ops, xw, h, p):
     return z, n
 
 
-def gru_cho_step(ops, xw, state, p):
+def gru_cho_step(ops: Ops[A], xw: A, state: tuple[A, ...], p: Mapping[str, A]) -> tuple[A, ...]:
     (h,) = state
     z, n = _gru_reset_before(ops, xw, h, p)
     return (z * h + (1 - z) * n,)
 
 
-def gru_colah_step(ops, xw, state, p):
+def gru_colah_step(ops: Ops[A], xw: A, state: tuple[A, ...], p: Mapping[str, A]) -> tuple[A, ...]:
     (h,) = state
     z, n = _gru_reset_before(ops, xw, h, p)
     return ((1 - z) * h + z * n,)
 
 
-def lstm_step(ops, xw, state, p):
+def lstm_step(ops: Ops[A], xw: A, state: tuple[A, ...], p: Mapping[str, A]) -> tuple[A, ...]:
     h, c = state
     hidden = h.shape[-1]
     gates = xw + h @ p["w_hh_t"] + p["b_hh"]
@@ -150,7 +191,7 @@ def lstm_step(ops, xw, state, p):
     return (o * ops.tanh(c), c)
 
 
-def lstm_peephole_step(ops, xw, state, p):
+def lstm_peephole_step(ops: Ops[A], xw: A, state: tuple[A, ...], p: Mapping[str, A]) -> tuple[A, ...]:
     h, c = state
     hidden = h.shape[-1]
     peep = p["peephole"]  # (3, hidden): p_i, p_f, p_o
@@ -163,7 +204,7 @@ def lstm_peephole_step(ops, xw, state, p):
     return (o * ops.tanh(c), c)
 
 
-def lstm_coupled_step(ops, xw, state, p):
+def lstm_coupled_step(ops: Ops[A], xw: A, state: tuple[A, ...], p: Mapping[str, A]) -> tuple[A, ...]:
     h, c = state
     hidden = h.shape[-1]
     gates = xw + h @ p["w_hh_t"] + p["b_hh"]
@@ -174,9 +215,15 @@ def lstm_coupled_step(ops, xw, state, p):
     return (o * ops.tanh(c), c)
 
 
+class Step(Protocol):
+    """One time step of a cell: (ops, xw, state, the direction's parameters) → the new state."""
+
+    def __call__(self, ops: Ops[A], xw: A, state: tuple[A, ...], p: Mapping[str, A], /) -> tuple[A, ...]: ...
+
+
 @dataclass(frozen=True)
 class CellKind:
-    step: Callable
+    step: Step
     gates: int
     state_size: int  # 1: (h,), 2: (h, c)
     peephole: bool = False
@@ -207,7 +254,7 @@ class NetworkSpec:
     bidirectional: bool
     num_labels: int
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         object.__setattr__(self, "cell", Cell(self.cell))
         for name in ("vocab_size", "hidden", "layers", "num_labels"):
             value = getattr(self, name)
@@ -254,12 +301,23 @@ def parameter_shapes(spec: NetworkSpec, prefix: str = "rnn.") -> dict[str, tuple
     return shapes
 
 
-def prepare(spec: NetworkSpec, weights: Mapping[str, Any], prefix: str = "rnn.") -> dict[str, Any]:
+if TYPE_CHECKING:  # a generic TypedDict needs Python 3.11 at run time; only annotations name it
+
+    class Prepared(TypedDict, Generic[A]):
+        """`prepare`'s answer: per layer, per direction, the parameters the cells read (`w_ih_t`, `b_ih`,
+        `w_hh_t`, `b_hh`, `peephole` for that cell, `table` on the first layer); the output layer's."""
+
+        layers: list[list[dict[str, A]]]
+        head_w_t: A
+        head_b: A
+
+
+def prepare(spec: NetworkSpec, weights: Mapping[str, A], prefix: str = "rnn.") -> Prepared[A]:
     """Arrange named weights per layer and direction, with W^T precomputed for the products, and for
     the first layer the rows W_ih^T + b_ih that its one-hot inputs pick."""
-    layers = []
+    layers: list[list[dict[str, A]]] = []
     for layer in range(spec.layers):
-        directions = []
+        directions: list[dict[str, A]] = []
         for sfx in suffixes(spec):
             key = f"l{layer}{sfx}"
             p = {
@@ -277,7 +335,15 @@ def prepare(spec: NetworkSpec, weights: Mapping[str, Any], prefix: str = "rnn.")
     return {"layers": layers, "head_w_t": weights["head.weight"].T, "head_b": weights["head.bias"]}
 
 
-def run_direction(ops, kind: CellKind, xw, p, reverse: bool, mask=None, outputs_needed: bool = True):
+def run_direction(
+    ops: Ops[A],
+    kind: CellKind,
+    xw: A,
+    p: Mapping[str, A],
+    reverse: bool,
+    mask: A | None = None,
+    outputs_needed: bool = True,
+) -> tuple[A | None, A]:
     """Run one cell over a sequence. xw: (batch, seq_len, gates*hidden) → outputs (batch, seq_len, hidden), final h.
 
     With a right-padded batch, `mask` (batch, seq_len) is true on real characters: the state is
@@ -289,7 +355,7 @@ def run_direction(ops, kind: CellKind, xw, p, reverse: bool, mask=None, outputs_
     hidden = p["w_hh_t"].shape[0]
     zero = ops.zeros(batch, hidden, like=xw)
     state = (zero,) * kind.state_size
-    outputs: list[Any] = [None] * seq_len
+    outputs = [zero] * seq_len  # each step fills its place
     for t in reversed(range(seq_len)) if reverse else range(seq_len):
         new_state = kind.step(ops, xw[:, t], state, p)
         if mask is not None:
@@ -300,7 +366,14 @@ def run_direction(ops, kind: CellKind, xw, p, reverse: bool, mask=None, outputs_
     return (ops.stack(outputs, axis=1) if outputs_needed else None), state[0]
 
 
-def encode(ops, spec: NetworkSpec, prepared, indices, mask=None, dropout: Callable | None = None):
+def encode(
+    ops: Ops[A],
+    spec: NetworkSpec,
+    prepared: Prepared[A],
+    indices: A,
+    mask: A | None = None,
+    dropout: Callable[[A], A] | None = None,
+) -> A:
     """The final hidden state of the top layer (both directions concatenated): (batch, hidden*dirs).
 
     indices: (batch, seq_len) character indices. The first layer's one-hot product
@@ -308,18 +381,20 @@ def encode(ops, spec: NetworkSpec, prepared, indices, mask=None, dropout: Callab
     `dropout`, if given, is applied between stacked layers (as torch's `dropout=` does).
     """
     kind = CELLS[spec.cell]
-    layer_input = None
-    finals: list[Any] = []
+    layer_input: A | None = None  # the layer below's outputs: None on the first layer
+    finals: list[A] = []
     top = len(prepared["layers"]) - 1
     for layer, directions in enumerate(prepared["layers"]):
-        outputs, finals = [], []
+        outputs: list[A] = []
+        finals = []
         for direction, p in enumerate(directions):
-            if layer == 0:
+            if layer_input is None:
                 xw = p["table"][indices]
             else:
                 xw = layer_input @ p["w_ih_t"] + p["b_ih"]
             out, final = run_direction(ops, kind, xw, p, reverse=direction == 1, mask=mask, outputs_needed=layer < top)
-            outputs.append(out)
+            if out is not None:  # None on the top layer, whose outputs are not read
+                outputs.append(out)
             finals.append(final)
         if layer == top:
             break
@@ -329,11 +404,20 @@ def encode(ops, spec: NetworkSpec, prepared, indices, mask=None, dropout: Callab
     return finals[0] if len(finals) == 1 else ops.concat(finals, axis=-1)
 
 
-def logits(ops, spec: NetworkSpec, prepared, indices, mask=None, dropout: Callable | None = None):
+def logits(
+    ops: Ops[A],
+    spec: NetworkSpec,
+    prepared: Prepared[A],
+    indices: A,
+    mask: A | None = None,
+    dropout: Callable[[A], A] | None = None,
+) -> A:
     """(batch, num_labels) scores; softmax of these is the probability of each language."""
-    return encode(ops, spec, prepared, indices, mask, dropout) @ prepared["head_w_t"] + prepared["head_b"]
+    scores: A = encode(ops, spec, prepared, indices, mask, dropout) @ prepared["head_w_t"] + prepared["head_b"]
+    return scores
 
 
 def log_softmax_numpy(scores: np.ndarray) -> np.ndarray:
     shifted = scores - scores.max(axis=-1, keepdims=True)
-    return shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+    result: np.ndarray = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
+    return result

@@ -21,7 +21,7 @@ import hashlib
 import json
 import string
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -287,7 +287,8 @@ class Vocabulary:
 
     def one_hot(self, name: str) -> np.ndarray:
         """The seed's one-hot encoding, shape (seq_len, vocab); any length, no padding."""
-        return np.eye(self.size, dtype=np.float32)[self.encode(name)]
+        rows: np.ndarray = np.eye(self.size, dtype=np.float32)[self.encode(name)]  # numpy types a gather as Any
+        return rows
 
 
 def fold(name: str) -> str:
@@ -295,7 +296,7 @@ def fold(name: str) -> str:
     return "".join(lowered if len(lowered := char.lower()) == 1 else char for char in name)
 
 
-def length_batches(lengths: Sequence[int], batch_size: int, rng: np.random.Generator | None = None):
+def length_batches(lengths: Sequence[int], batch_size: int, rng: np.random.Generator | None = None) -> list[np.ndarray]:
     """Indices grouped into batches of names of one length, so no padding is ever needed.
 
     With an `rng` the order within each length and the order of the batches are shuffled.
@@ -317,7 +318,7 @@ def length_batches(lengths: Sequence[int], batch_size: int, rng: np.random.Gener
 # --- users' files -------------------------------------------------------------------------------
 
 
-def iter_text_lines(path: str | Path):
+def iter_text_lines(path: str | Path) -> Iterator[str]:
     """Yield the lines of a user's file (or stdin for "-") as text, in bounded memory.
 
     UTF-8 with or without BOM and UTF-16 with BOM are recognised; a line that is not valid UTF-8 is

@@ -39,7 +39,7 @@ class ValidationLog(Reporter):
     For an ensemble it holds the network being trained: each member starts a new log.
     """
 
-    def __init__(self):
+    def __init__(self) -> None:
         self.examples: list[Example] = []
         self.probabilities: list[np.ndarray] = []
 
