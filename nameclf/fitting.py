@@ -16,6 +16,7 @@ from torch.nn import functional as F
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from nameclf.cells import NetworkSpec
+from nameclf.choices import Impl
 from nameclf.data import Example, Vocabulary, length_batches, stratum
 from nameclf.errors import Interrupted, UsageError
 from nameclf.model import NameClassifier
@@ -37,7 +38,8 @@ def class_weights(train_targets: np.ndarray) -> np.ndarray:
     """Inverse-frequency weights, mean 1 over the classes (all 1 when balanced)."""
     counts = train_targets.sum(axis=0)
     weights = counts.sum() / (len(counts) * np.maximum(counts, 1e-6))
-    return (weights / weights.mean()).astype(np.float32)
+    balanced: np.ndarray = (weights / weights.mean()).astype(np.float32)  # numpy types this as Any
+    return balanced
 
 
 def weighted_loss(
@@ -58,7 +60,7 @@ def weighted_loss(
 class EncodedSplit:
     """One split as index arrays plus target distributions, ready to batch by length."""
 
-    def __init__(self, examples: list[Example], vocabulary: Vocabulary, labels: list[str]):
+    def __init__(self, examples: list[Example], vocabulary: Vocabulary, labels: list[str]) -> None:
         self.examples = examples
         self.encoded = [vocabulary.encode(example.name) for example in examples]
         self.lengths = [len(codes) for codes in self.encoded]
@@ -67,7 +69,8 @@ class EncodedSplit:
     def __len__(self) -> int:
         return len(self.examples)
 
-    def batch(self, members: np.ndarray, device: torch.device):
+    def batch(self, members: np.ndarray, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+        """The names' indices (batch, seq_len) and their target distributions (batch, labels)."""
         indices = torch.from_numpy(np.stack([self.encoded[i] for i in members])).to(device)
         return indices, torch.from_numpy(self.targets[members]).to(device)
 
@@ -76,7 +79,7 @@ class EarlyStopping:
     """The epoch-keeping rule: the best validation accuracy wins, ties go to the lower validation
     loss; training stops after `patience` epochs without a new best."""
 
-    def __init__(self, patience: int):
+    def __init__(self, patience: int) -> None:
         self.patience = patience
         self.best_epoch, self.stale = 0, 0
         self._best_key: tuple[float, float] | None = None
@@ -96,13 +99,14 @@ class EarlyStopping:
 
 
 def measure(
-    model: NameClassifier,
+    model: torch.nn.Module,
     split: EncodedSplit,
     weights: torch.Tensor,
     device: torch.device,
     probabilities: np.ndarray | None = None,
-):
-    """(accuracy, loss) on a split; right when the top language is one of the name's languages.
+) -> tuple[float, float]:
+    """(accuracy, loss) on a split; right when the top language is one of the name's languages. `model`:
+    a `NameClassifier`, or the moving average of one (`AveragedModel.module`, which torch types as any module).
 
     `probabilities`, if given, an (names, labels) array, receives each name's predicted distribution.
     """
@@ -158,6 +162,51 @@ class Fitted:
     validation_probabilities: np.ndarray  # (names, labels), the kept epoch's predictions
 
 
+@dataclass(frozen=True)
+class LoopSettings:
+    """The settings the loop reads, every one decided: those of a resolved `TrainConfig`."""
+
+    impl: Impl
+    dropout: float
+    epochs: int
+    batch_size: int
+    lr: float
+    weight_decay: float
+    clip: float
+    average: float
+    patience: int
+    char_dropout: float
+    label_smoothing: float
+
+    @classmethod
+    def of(cls, config: TrainConfig) -> LoopSettings:
+        c = config
+        if (
+            c.dropout is None
+            or c.epochs is None
+            or c.batch_size is None
+            or c.lr is None
+            or c.average is None
+            or c.patience is None
+            or c.char_dropout is None
+            or c.label_smoothing is None
+        ):
+            raise ValueError("fit takes a resolved TrainConfig (TrainConfig.resolved): one with every default set")
+        return cls(
+            c.impl,
+            c.dropout,
+            c.epochs,
+            c.batch_size,
+            c.lr,
+            c.weight_decay,
+            c.clip,
+            c.average,
+            c.patience,
+            c.char_dropout,
+            c.label_smoothing,
+        )
+
+
 @dataclass
 class Step:
     """What one optimisation step needs: the network, its optimiser and moving average, the loss's
@@ -167,7 +216,7 @@ class Step:
     optimizer: torch.optim.Optimizer
     averaged: AveragedModel | None
     weights: torch.Tensor
-    config: TrainConfig
+    config: LoopSettings
     device: torch.device
     reporter: Reporter
 
@@ -222,25 +271,26 @@ def fit(
 ) -> Fitted:
     """The training loop for one network: Adam, clipping, class weights, character dropout, label
     smoothing, weight averaging, the best epoch kept by `EarlyStopping`. `config` must be resolved."""
+    settings = LoopSettings.of(config)
     torch.manual_seed(seed)
-    model = NameClassifier(spec, config.impl, config.dropout).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    model = NameClassifier(spec, settings.impl, settings.dropout).to(device)
+    optimizer = torch.optim.Adam(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
     weights = torch.from_numpy(class_weights(train_split.targets)).to(device)
     # What is validated, kept and saved: an exponential moving average of the weights (smoother than
     # the last step's; measured in benchmarks/recipes.py), or the trained model itself with --average 0.
-    averaged = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(config.average)) if config.average else None
+    averaged = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(settings.average)) if settings.average else None
     scored = averaged.module if averaged is not None else model
     shuffle = np.random.default_rng(seed + 1)
     masking = torch.Generator().manual_seed(seed + 2)
     unchanged = f"nothing was saved, {out} is as it was" if out is not None else "nothing was saved"
 
     history: list[dict[str, float]] = []
-    best_state, best_probabilities, stopping = None, None, EarlyStopping(config.patience)
-    step = Step(model, optimizer, averaged, weights, config, device, reporter)
-    reporter.start(config.epochs, len(length_batches(train_split.lengths, config.batch_size)))
+    best_state, best_probabilities, stopping = None, None, EarlyStopping(settings.patience)
+    step = Step(model, optimizer, averaged, weights, settings, device, reporter)
+    reporter.start(settings.epochs, len(length_batches(train_split.lengths, settings.batch_size)))
     epoch = 0
     try:
-        for epoch in range(1, config.epochs + 1):
+        for epoch in range(1, settings.epochs + 1):
             loss, train_accuracy = train_epoch(step, train_split, shuffle, masking, f"in epoch {epoch}", unchanged)
             predicted = np.zeros_like(validation_split.targets)
             validation_accuracy, validation_loss = measure(scored, validation_split, weights, device, predicted)
@@ -259,6 +309,8 @@ def fit(
             if stopping.should_stop:
                 break
     except KeyboardInterrupt:
-        raise Interrupted(f"training interrupted in epoch {epoch} of {config.epochs}; {unchanged}") from None
+        raise Interrupted(f"training interrupted in epoch {epoch} of {settings.epochs}; {unchanged}") from None
+    if best_state is None or best_probabilities is None:  # not so: the first epoch is always the best yet
+        raise RuntimeError("training ran no epoch")
     model.load_state_dict(best_state)
     return Fitted(model, history, stopping.best_epoch, epoch, validation_split, best_probabilities)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from typing import Any, Literal, overload
 
 from nameclf.cells import check_cell
 from nameclf.choices import TASK_DEFAULTS, Cell, Experts, Impl, SharedNames, Task
@@ -50,7 +51,7 @@ class TrainConfig:
     ngram_c: float | None = None  # the n-gram model's inverse regularisation strength
     ngram_min_df: int | None = None  # n-grams in fewer training names are left out
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         self.impl, self.shared_names = Impl(self.impl), SharedNames(self.shared_names)
         if self.cell is not None:
             self.cell = Cell(self.cell)
@@ -75,7 +76,7 @@ class TrainConfig:
                 raise UsageError(f"--{name.replace('_', '-')} must be between 1 and {most}")
         if self.dropout is not None and not 0 <= self.dropout < 1:
             raise UsageError("--dropout must be in [0, 1)")
-        if self._known("dropout") and self._known("layers") is not None and self._known("layers") < 2:
+        if self._known("dropout") and (layers := self._known("layers")) is not None and layers < 2:
             raise UsageError("--dropout acts between stacked layers: it needs --layers 2 or more")
         if self.average is not None and not 0 <= self.average < 1:
             raise UsageError("--average must be in [0, 1) (0 turns weight averaging off)")
@@ -95,10 +96,16 @@ class TrainConfig:
             raise UsageError(f"--seed must be between 0 and {2**32 - 1}")
         if self.threads is not None and not 1 <= self.threads <= MAX_THREADS:
             raise UsageError(f"--threads must be between 1 and {MAX_THREADS}")
-        if self._known("cell") is not None:
-            check_cell(self._known("cell"), self.impl)
+        if (cell := self._known("cell")) is not None:
+            check_cell(cell, self.impl)
 
-    def _known(self, name: str):
+    @overload
+    def _known(self, name: Literal["cell"]) -> Cell | None: ...
+    @overload
+    def _known(self, name: Literal["layers"]) -> int | None: ...
+    @overload
+    def _known(self, name: Literal["dropout"]) -> float | None: ...
+    def _known(self, name: str) -> object:
         """The field's value, or the default every task agrees on, or None while it depends on the task."""
         value = getattr(self, name)
         if value is not None:
@@ -109,4 +116,6 @@ class TrainConfig:
     def resolved(self, languages: int) -> TrainConfig:
         """A copy with every None field set to the default of the task with this many languages."""
         defaults = TASK_DEFAULTS[Task.of(languages)]
-        return dataclasses.replace(self, **{k: v for k, v in defaults.items() if getattr(self, k) is None})
+        # TASK_DEFAULTS holds values of each named field's type, which mypy cannot follow from a name
+        changes: dict[str, Any] = {k: v for k, v in defaults.items() if getattr(self, k) is None}
+        return dataclasses.replace(self, **changes)
