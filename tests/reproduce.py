@@ -1,7 +1,7 @@
 """How a model rebuilt on this machine is compared with one built on another.
 
 torch's and OpenBLAS's CPU kernels take different paths on different processors, so the same seed and
-data give the same bytes on one machine (tests/test_ready.py checks that) but differ in the last bits
+data give the same bytes on one machine (tests/test_shipped_models.py checks that) but differ in the last bits
 between two, and dozens of epochs of training carry those bits into every weight: rebuilding the
 shipped de-it under `OPENBLAS_CORETYPE=Sandybridge ATEN_CPU_CAPABILITY=default` moved its weights by
 up to 1.0e-4 and its probabilities on the probe names by up to 3.0e-5 (on an AMD EPYC whose own

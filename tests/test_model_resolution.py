@@ -6,9 +6,29 @@ from __future__ import annotations
 import json
 
 import pytest
-from cli_runner import one_error_line, run
+from cli_runner import one_error_line, run, train_tiny
 
-from nameclf import checkpoint, shipped
+import nameclf
+from nameclf import checkpoint, registry, shipped
+
+
+@pytest.mark.slow
+@pytest.mark.resolution
+def test_the_model_without_model_is_the_env_then_the_last_trained_then_de_it(tmp_path, env):
+    # conftest: no NAMECLF_ settings and an empty working folder, so nothing is trained yet
+    assert registry.resolve_model_dir(None) == shipped.path_of("de-it")
+    assert nameclf.load().saved.path == shipped.path_of("de-it")
+    trained = train_tiny(tmp_path, env)
+    assert trained.returncode == 0, trained.stderr
+    last = json.loads(run("predict", "Rossi", "--json", env=env, cwd=tmp_path).stdout)["model"]
+    assert last.endswith("lstm-german-italian")
+    chosen = json.loads(run("predict", "Rossi", "--json", env={**env, "NAMECLF_MODEL": "all"}, cwd=tmp_path).stdout)
+    assert chosen["model"] == "all (shipped)"
+    explicit = run("predict", "Rossi", "--json", "--model", "de-it", env={**env, "NAMECLF_MODEL": "all"}, cwd=tmp_path)
+    assert json.loads(explicit.stdout)["model"] == "de-it (shipped)"
+    for command in (["explain", "Rossi"], ["evaluate"]):  # every --json output says which model answered
+        answer = run(*command, "--json", "--model", "all", env=env, cwd=tmp_path)
+        assert json.loads(answer.stdout.splitlines()[0])["model"] == "all (shipped)", answer.stderr
 
 
 @pytest.mark.resolution

@@ -8,7 +8,7 @@ import io
 import json
 
 import pytest
-from cli_runner import run_with_terminal_stderr
+from cli_runner import run, run_with_terminal_stderr
 
 from nameclf.paths import bundled_names_dir
 
@@ -40,3 +40,13 @@ def test_every_answer_reaches_a_redirected_stdout_while_stderr_is_a_terminal(tmp
         assert rows[0][:3] == ["name", "language", "probability"]
         written = [row[0] for row in rows[1:]]
     assert written == names  # every answer, in order, in the file
+
+
+def test_a_long_file_shows_progress_on_a_terminal_and_nothing_otherwise(tmp_path, env):
+    names = tmp_path / "names.txt"
+    names.write_text("Rossi\nMüller\n" * 3000)
+    piped = run("predict", "--file", str(names), env=env, cwd=tmp_path)
+    assert piped.returncode == 0 and piped.stderr == ""
+    code, shown = run_with_terminal_stderr(["predict", "--file", str(names)], tmp_path / "out.txt", env, tmp_path)
+    assert code == 0
+    assert b"names" in shown

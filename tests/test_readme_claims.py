@@ -12,7 +12,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from cli_runner import run
+from cli_runner import run, user_env
 
 import nameclf
 from nameclf import checkpoint, shipped
@@ -94,3 +94,18 @@ def test_the_readme_dask_snippet_runs_as_a_saved_script(tmp_path, env):
     labelled = pd.read_parquet(tmp_path / "labelled")
     assert labelled["surname"].tolist() == ["Kowalski", "Nguyen", "Rossi"]
     assert labelled["language"].tolist()[:2] == ["Polish", "Vietnamese"]
+
+
+def test_the_readme_api_example_runs(tmp_path):
+    section = README.split("## Python API", 1)[1]
+    example = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    assert "nameclf.load" in example
+    result = subprocess.run(
+        [sys.executable, "-c", example],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+        timeout=300,
+        env=user_env(tmp_path / "models", tmp_path / "data"),
+    )
+    assert result.returncode == 0, result.stderr[-2000:]

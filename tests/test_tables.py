@@ -90,3 +90,25 @@ def test_out_refuses_the_options_it_cannot_use_in_one_line(tmp_path, env):
     for extra in (["--backend", "torch"], ["--device", "cpu"]):
         result = run("predict", "--file", str(people), "--column", "surname", "--out", str(out), *extra, env=env)
         assert result.returncode == 2 and "--backend" in one_error_line(result) and not out.exists()
+
+
+def test_csv_in_csv_out_keeps_every_column_and_row(tmp_path, env):
+    people = tmp_path / "people.csv"
+    people.write_text(
+        "id,surname,language,city\n1,Tribbiani,x,Rome\n2,,x,Nowhere\n3,Müller,x,Bonn\n4,Rossi,x,\n", encoding="utf-8"
+    )
+    result = run("predict", "--file", str(people), "--column", "surname", "--csv", env=env, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    rows = list(csv.reader(io.StringIO(result.stdout)))
+    assert rows[0][:4] == ["id", "surname", "language", "city"]
+    assert rows[0][4] == "nameclf_language" and "set" in rows[0]
+    assert [row[:4] for row in rows[1:]] == [
+        ["1", "Tribbiani", "x", "Rome"],
+        ["2", "", "x", "Nowhere"],
+        ["3", "Müller", "x", "Bonn"],
+        ["4", "Rossi", "x", ""],
+    ]
+    answers = {row[1]: row[4] for row in rows[1:]}
+    assert answers == {"Tribbiani": "Italian", "": "", "Müller": "German", "Rossi": "Italian"}
+    error = rows[0].index("error")
+    assert rows[2][error] == "empty name"
