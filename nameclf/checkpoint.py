@@ -77,7 +77,8 @@ class SavedModel:
 
     @property
     def weight(self) -> float:
-        """The combination's weight on the network (1: the network alone, 0: the n-gram model alone)."""
+        """The combination's weight on the network (1: the network alone, 0: the n-gram model alone):
+        `nameclf.combination.Combination.of(config)` reads it with the temperature."""
         return weight_of(self.config)
 
     @functools.cached_property

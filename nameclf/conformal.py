@@ -1,4 +1,6 @@
-"""Prediction sets with a coverage guarantee: split conformal prediction, numpy only.
+"""Split conformal prediction, numpy only: prediction sets with a coverage guarantee, and p-values
+that say how unusual a new name's score is among held-out names' (`p_values`, the unfamiliar-name
+flag's, nameclf/novelty.py).
 
 At training time every name of the validation half that the temperature was *not* fitted on
 (`calibration.calibration_halves`) gets a score: one minus the calibrated probability the model gives
@@ -67,3 +69,15 @@ def prediction_sets(probabilities: np.ndarray, cutoff: float) -> list[np.ndarray
         chosen = ranked[keep[row, ranked]]
         sets.append(chosen if len(chosen) else ranked[:1])
     return sets
+
+
+# --- conformal p-values: how unusual a new score is among held-out ones (the unfamiliar-name flag) ---
+
+TIE = 1e-5
+
+
+def p_values(held_out: np.ndarray, scores: np.ndarray) -> np.ndarray:
+    """(1 + #{held-out scores ≥ s − TIE}) / (n + 1) for each score s; `held_out` sorted ascending."""
+    held_out = np.asarray(held_out, dtype=np.float64)
+    at_least = len(held_out) - np.searchsorted(held_out, np.asarray(scores, dtype=np.float64) - TIE, side="left")
+    return (1.0 + at_least) / (len(held_out) + 1.0)

@@ -1,34 +1,30 @@
-"""The experts beside the network, fitted at training time: the character n-gram model, the weight
-that combines it with the network, and the unfamiliar-name score.
+"""The experts beside the network, fitted at training time: the character n-gram model
+(`fit_ngrams`), their combination with the network (`fit_combination`: the weight and the
+temperature, `nameclf.combination.Combination`) and the unfamiliar-name score (`fit_novelty`).
 
-A second kind of expert is added here: `training` calls `fit_ngrams` for the n-gram model (one fit
-per set of training names, so that every validation name is scored by a model that never saw it),
-`choose_weight` for the combination and `fit_novelty` for the unfamiliar-name score.
-
-The combination is a weighted geometric mean, p ∝ p_rnn^w · p_ngram^(1−w) (`ngram.combined`). The
-weight w is chosen on validation names only, on the half the temperature is fitted on
-(`calibration.calibration_halves`): for each w of the grid 0, 0.1, …, 1 the temperature is fitted
-and the validation NLL after it measured; the smallest wins (the first of equals). The other half
-is left to the prediction sets' scores, as before. benchmarks/experts.py measured this rule beside a
-fixed w = 0.3: over 10 German/Italian splits both reached the yardstick's test accuracy and beat it
-and the network alone out of source; the fixed 0.3 came from the seeds' test figures, so the rule
-that uses validation names only is the one the trainer keeps.
+The n-gram model is fitted once per set of training names, so that every validation name is scored
+by a model that never saw it. The combination is a weighted geometric mean, p ∝ p_rnn^w ·
+p_ngram^(1−w), then a temperature. Both are chosen on validation names only, on the half the
+temperature is fitted on (`calibration.calibration_halves`): for each w of the grid 0, 0.1, …, 1 the
+temperature is fitted and the validation NLL after it measured; the smallest wins (the first of
+equals). The other half is left to the prediction sets' scores. The study that chose this rule over
+a fixed w = 0.3 (which came from test figures) is in docs/studies.md.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from nameclf import calibration, novelty
+from nameclf.combination import Combination, combined
 from nameclf.data import Example
-from nameclf.ngram import NgramExpert, NgramSettings, combined, fit_ngram
+from nameclf.ngram import NgramExpert, NgramSettings, fit_ngram
 
 WEIGHT_GRID = tuple(round(0.1 * step, 1) for step in range(11))
-ANALYZER = "char"  # with ^name$ marks: ahead of "char_wb" on validation for both tasks (benchmarks/experts.py)
+ANALYZER = "char"  # with ^name$ marks: ahead of "char_wb" on validation for both tasks (docs/studies.md)
 NOVELTY_ORDER = 4  # order 6 adds 0.005 AUROC and triples the file
 CONFIDENCE_WEIGHT = 1.0  # the weight of −log max p beside the language model's NLL per character
 
@@ -58,25 +54,31 @@ def fit_ngrams(
     return (saved if saved is not None else fitted(pool)), np.concatenate(rows)
 
 
-@dataclass
-class Choice:
-    """The combination's weight on the network, with the validation figures it was chosen by."""
-
-    weight: float
-    table: list[dict[str, float]]  # per weight of the grid: validation NLL after its own temperature
-
-
-def choose_weight(rnn: np.ndarray, ngram: np.ndarray, truth: np.ndarray, fit_rows: np.ndarray) -> Choice:
-    """The weight of the grid whose combination, after a temperature fitted on `fit_rows`, has the
-    smallest NLL on those rows (validation names only; see the module's docstring)."""
+def fit_combination(
+    rnn: np.ndarray | None, ngram: np.ndarray | None, truth: np.ndarray, fit_rows: np.ndarray
+) -> tuple[Combination, list[dict[str, float]] | None]:
+    """The combination of the experts' validation log-probabilities, fitted on `fit_rows` (validation
+    names only; see the module's docstring): the weight of the grid whose combination, after its own
+    temperature, has the smallest NLL on those rows (the first of equals), and that temperature. With
+    one expert the weight is fixed (1: the network, 0: the n-gram model) and the temperature alone is
+    fitted. The table (per weight of the grid: its NLL and temperature) is None with one expert."""
+    if rnn is None or ngram is None:
+        only = rnn if rnn is not None else ngram
+        if only is None:
+            raise ValueError("a combination needs at least one expert's answers")
+        weight = 1.0 if rnn is not None else 0.0
+        log_probabilities = combined(only, only, weight)
+        return Combination(weight, calibration.fit_temperature(log_probabilities[fit_rows], truth[fit_rows])), None
     table = []
+    temperatures = []
     for weight in WEIGHT_GRID:
         log_probabilities = combined(rnn[fit_rows], ngram[fit_rows], weight)
         temperature = calibration.fit_temperature(log_probabilities, truth[fit_rows])
         nll = calibration.negative_log_likelihood(calibration.scaled(log_probabilities, temperature), truth[fit_rows])
         table.append({"weight": weight, "validation_nll": round(float(nll), 6), "temperature": round(temperature, 6)})
+        temperatures.append(temperature)
     best = min(range(len(table)), key=lambda i: (table[i]["validation_nll"], i))
-    return Choice(WEIGHT_GRID[best], table)
+    return Combination(WEIGHT_GRID[best], temperatures[best]), table
 
 
 def fit_novelty(

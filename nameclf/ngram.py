@@ -11,7 +11,7 @@ scikit-learn, and `to_arrays`/`to_config`/`from_arrays` save and load it as safe
 The text a name's n-grams are taken from (`NgramSettings.text`): the name in `data.normalise`'s form,
 lower-cased unless `lowercase=False`. With `analyzer="char_wb"` scikit-learn pads each word with a
 space, which marks its ends; with `analyzer="char"` the whole name is put between boundary marks
-(`^name$`, as the n-gram yardstick of benchmarks/yardstick.py does), so that its ends are features
+(`^name$`), so that its ends are features
 too.
 
 A name of several languages (`data.Example.labels`, with `--shared-names multi`) is one training row
@@ -32,6 +32,7 @@ from typing import Any
 
 import numpy as np
 
+from nameclf.codec import pack_strings, unpack_strings
 from nameclf.data import normalise
 
 logger = logging.getLogger(__name__)
@@ -247,36 +248,6 @@ class NgramExpert:
             C=float(config["C"]),
             details=dict(config.get("fit", {})),
         )
-
-
-def combined(rnn: np.ndarray, ngram: np.ndarray, weight: float) -> np.ndarray:
-    """log of the weighted geometric mean p ∝ p_rnn^weight · p_ngram^(1 − weight), renormalised:
-    (names, labels) float64 log-probabilities from the two experts' log-probabilities."""
-    if weight >= 1.0:
-        mixed = np.asarray(rnn, dtype=np.float64)
-    elif weight <= 0.0:
-        mixed = np.asarray(ngram, dtype=np.float64)
-    else:
-        mixed = weight * np.asarray(rnn, dtype=np.float64) + (1.0 - weight) * np.asarray(ngram, dtype=np.float64)
-    mixed = mixed - mixed.max(axis=1, keepdims=True)
-    return mixed - np.log(np.exp(mixed).sum(axis=1, keepdims=True))
-
-
-def pack_strings(strings: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-    """A list of strings as two arrays for safetensors: their UTF-8 bytes joined (uint8) and the
-    offset where each one ends (int32: a vocabulary is far below 2 GiB)."""
-    encoded = [text.encode("utf-8") for text in strings]
-    data = np.frombuffer(b"".join(encoded), dtype=np.uint8).copy()
-    return data, np.cumsum([len(text) for text in encoded], dtype=np.int64).astype(np.int32)
-
-
-def unpack_strings(data: np.ndarray, ends: np.ndarray) -> list[str]:
-    """The list `pack_strings` packed."""
-    raw = np.asarray(data, dtype=np.uint8).tobytes()
-    offsets = np.asarray(ends, dtype=np.int64).tolist()
-    if offsets and (offsets[-1] != len(raw) or any(b < a for a, b in zip(offsets, offsets[1:]))):
-        raise ValueError("packed strings: the offsets do not fit the bytes")
-    return [raw[start:end].decode("utf-8") for start, end in zip([0, *offsets[:-1]], offsets)]
 
 
 # --- fitting (scikit-learn, training time only) -----------------------------------------------

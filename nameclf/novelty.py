@@ -17,11 +17,12 @@ probabilities sum to 1 over that alphabet. It is stored in backoff form: every s
 interpolated log-probability, and every seen context with its log backoff weight, so a lookup is a
 few dictionary reads per character and the arrays are plain data (`to_arrays`/`from_arrays`).
 
-The p-value (`p_values`) is split conformal: with the sorted scores of n held-out names that no part
+The p-value (`conformal.p_values`) is split conformal: with the sorted scores of n held-out names that no part
 of the model was fitted on, p(s) = (1 + #{held-out scores ≥ s}) / (n + 1). If the held-out names and a
 new name are exchangeable (drawn alike), P(p ≤ α) ≤ α, so flagging at p ≤ α (`flagged`) flags at
 most a share α of names like the training data's, and the share is within 1/(n + 1) of α. It says
-nothing about how many unlike names are flagged: that is what benchmarks/experts.py measures.
+nothing about how many unlike names are flagged: that is what `make bench` measures (its AUROC on
+names of languages the model never learnt).
 """
 
 from __future__ import annotations
@@ -33,8 +34,9 @@ from typing import Any
 
 import numpy as np
 
+from nameclf.codec import pack_strings, unpack_strings
+from nameclf.conformal import p_values
 from nameclf.data import UNKNOWN, normalise
-from nameclf.ngram import pack_strings, unpack_strings
 from nameclf.options import BOUNDS, UNFAMILIAR
 
 START, END = "\x02", "\x03"  # marks no name holds: a name's own control characters become UNKNOWN
@@ -274,16 +276,6 @@ def novelty_scores(
 
 # scores this close (nats) count as equal when ranked: a name's score moves in its last bits with the
 # batch it is answered in (the network's products), and must not move its p-value across a held-out score
-TIE = 1e-5
-
-
-def p_values(held_out: np.ndarray, scores: np.ndarray) -> np.ndarray:
-    """(1 + #{held-out scores ≥ s − TIE}) / (n + 1) for each score s; `held_out` sorted ascending."""
-    held_out = np.asarray(held_out, dtype=np.float64)
-    at_least = len(held_out) - np.searchsorted(held_out, np.asarray(scores, dtype=np.float64) - TIE, side="left")
-    return (1.0 + at_least) / (len(held_out) + 1.0)
-
-
 def check_alpha(alpha: float) -> None:
     """A ValueError for a level that is not in `BOUNDS["unfamiliar"]` (nameclf/options.py)."""
     if not BOUNDS["unfamiliar"].holds(alpha):

@@ -16,12 +16,12 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from nameclf import calibration, cells, conformal
+from nameclf import cells, conformal
 from nameclf.checkpoint import SavedModel, load
+from nameclf.combination import Combination
 from nameclf.data import UNKNOWN, length_batches, normalise
 from nameclf.errors import ModelError, UsageError
 from nameclf.inputs import Unreadable
-from nameclf.ngram import combined
 from nameclf.options import PredictOptions
 from nameclf.registry import resolve_model_dir
 from nameclf.results import Prediction
@@ -46,10 +46,9 @@ class Predictor:
         self._device = device
         self._key: str | None = None
         # every probability the predictor gives is calibrated; a model saved without a temperature answers at T = 1
-        self.temperature = saved.temperature if saved.temperature is not None else 1.0
+        self.combination = Combination.of(saved.config)
         self.ngram = saved.ngram  # None for a model of the network alone
         self.novelty = saved.novelty  # None for a model saved without the unfamiliar-name score
-        self.weight = saved.weight  # the combination's weight on the network
         if backend == "numpy":
             network = self.spec is not None
             self._prepared = [_prepare_numpy(self.spec, w) for w in saved.member_weights()] if network else []
@@ -112,15 +111,11 @@ class Predictor:
         or, without them, the text the encodings spell (an unknown character as UNKNOWN, which no
         n-gram holds). `calibrated=False` gives the combination before the temperature."""
         rnn = self._network_log_probabilities(encoded) if self.spec is not None else None
+        ngram = None
         if self.ngram is not None:
             texts = names if names is not None else [self._text(codes) for codes in encoded]
             ngram = self.ngram.log_probabilities(texts)
-            result = combined(rnn if rnn is not None else ngram, ngram, self.weight if rnn is not None else 0.0)
-        else:
-            result = rnn
-        if calibrated and self.temperature != 1.0:
-            result = calibration.scaled(result, self.temperature)
-        return np.asarray(result, dtype=np.float32)
+        return np.asarray(self.combination.log_probabilities(rnn, ngram, calibrated), dtype=np.float32)
 
     def _text(self, codes: np.ndarray) -> str:
         characters = self.vocabulary.characters

@@ -12,8 +12,11 @@ import tempfile
 from pathlib import Path
 
 from nameclf.checkpoint import cannot_write, check_target, probe_folder
+from nameclf.choices import Impl
+from nameclf.data import Dataset
 from nameclf.errors import ModelError, UsageError
 from nameclf.paths import MODEL_ENV, default_models_dir
+from nameclf.train_config import TrainConfig
 
 LATEST_FILE = "LATEST"  # in the models folder: the name of the last model trained there
 
@@ -87,3 +90,17 @@ def resolve_model_dir(model: Path | str | None) -> Path:
                 f"run `nameclf train` again, pass --model DIR, or use a shipped one (--model {shipped.DEFAULT})"
             )
     return shipped.path_of(shipped.DEFAULT)
+
+
+def default_model_name(config: TrainConfig, dataset: Dataset, known: int) -> str:
+    languages = dataset.languages
+    if len(languages) == known:
+        selection = "all"
+    elif len(languages) <= 3:
+        selection = "-".join(language.lower() for language in languages)
+    else:
+        selection = f"{len(languages)}-languages"
+    if "rnn" not in config.experts.names:
+        return f"ngram-{selection}"
+    impl = "-scratch" if config.impl is Impl.scratch else ""
+    return f"{config.cell.value}{impl}-{selection}"

@@ -5,6 +5,7 @@ trainer (`training`) and the file format (`checkpoint`) can all take it without 
 from __future__ import annotations
 
 import dataclasses
+import os
 from dataclasses import dataclass
 from typing import Any, Literal, overload
 
@@ -119,3 +120,22 @@ class TrainConfig:
         # TASK_DEFAULTS holds values of each named field's type, which mypy cannot follow from a name
         changes: dict[str, Any] = {k: v for k, v in defaults.items() if getattr(self, k) is None}
         return dataclasses.replace(self, **changes)
+
+
+def default_threads() -> int:
+    """OMP_NUM_THREADS if set, else 1.
+
+    Measured on 2 cores (README, "Threads"): one thread trains the default model as fast as two
+    when the machine is idle, and two become 10-100x slower as soon as another process is busy,
+    because torch's threads spin for cores they do not get. One thread also makes the weights
+    independent of how many cores a machine has.
+    """
+    value = os.environ.get("OMP_NUM_THREADS", "").strip()
+    if not value:
+        return 1
+    if not (value.isdigit() and 1 <= int(value) <= MAX_THREADS):
+        raise UsageError(
+            f"OMP_NUM_THREADS must be a whole number from 1 to {MAX_THREADS}, not {value[:20]!r}; "
+            "fix or unset it, or pass --threads"
+        )
+    return int(value)

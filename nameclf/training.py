@@ -3,7 +3,6 @@ validation every epoch, the best epoch's weights kept, early stopping; then save
 
 from __future__ import annotations
 
-import os
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -12,9 +11,10 @@ from typing import Any
 import numpy as np
 import torch
 
-from nameclf import calibration, checkpoint, conformal, experts, registry
+from nameclf import calibration, checkpoint, conformal, experts, registry, train_config
 from nameclf.cells import NetworkSpec, parameter_count
 from nameclf.choices import Task
+from nameclf.combination import Combination, combined
 from nameclf.data import (
     Dataset,
     Example,
@@ -30,12 +30,12 @@ from nameclf.devices import resolve_device
 from nameclf.errors import Interrupted, UsageError
 from nameclf.fitting import EncodedSplit, Fitted, class_weights, fit, measure, member_folds
 from nameclf.metrics import Report, score
-from nameclf.model import Impl, state_arrays
-from nameclf.ngram import NgramExpert, combined
+from nameclf.model import state_arrays
+from nameclf.ngram import NgramExpert
 from nameclf.novelty import NoveltyModel
 from nameclf.paths import default_data_dir, default_models_dir
 from nameclf.reporting import Reporter
-from nameclf.train_config import MAX_THREADS, TrainConfig
+from nameclf.train_config import TrainConfig
 from nameclf.version import __version__
 
 
@@ -44,39 +44,6 @@ class TrainResult:
     model_dir: Path | None  # None when nothing was saved (`save=False`)
     config: dict[str, Any]
     history: list[dict[str, float]] = field(default_factory=list)
-
-
-def default_threads() -> int:
-    """OMP_NUM_THREADS if set, else 1.
-
-    Measured on 2 cores (README, "Threads"): one thread trains the default model as fast as two
-    when the machine is idle, and two become 10-100x slower as soon as another process is busy,
-    because torch's threads spin for cores they do not get. One thread also makes the weights
-    independent of how many cores a machine has.
-    """
-    value = os.environ.get("OMP_NUM_THREADS", "").strip()
-    if not value:
-        return 1
-    if not (value.isdigit() and 1 <= int(value) <= MAX_THREADS):
-        raise UsageError(
-            f"OMP_NUM_THREADS must be a whole number from 1 to {MAX_THREADS}, not {value[:20]!r}; "
-            "fix or unset it, or pass --threads"
-        )
-    return int(value)
-
-
-def default_model_name(config: TrainConfig, dataset: Dataset, known: int) -> str:
-    languages = dataset.languages
-    if len(languages) == known:
-        selection = "all"
-    elif len(languages) <= 3:
-        selection = "-".join(language.lower() for language in languages)
-    else:
-        selection = f"{len(languages)}-languages"
-    if "rnn" not in config.experts.names:
-        return f"ngram-{selection}"
-    impl = "-scratch" if config.impl is Impl.scratch else ""
-    return f"{config.cell.value}{impl}-{selection}"
 
 
 @dataclass
@@ -100,25 +67,35 @@ class Setup:
 
 
 @dataclass
-class Calibrated:
-    """The validation figures of the fitted networks, their temperature and the prediction sets' scores."""
+class ExpertOutputs:
+    """Each expert's log-probabilities on the validation names, and the n-gram model to save."""
 
+    examples: list[Example]  # the validation names, in the order of the fitted networks
+    truth: np.ndarray  # (names, labels) bool: each name's true labels
+    rnn: np.ndarray | None  # None: no network
+    ngram_rows: np.ndarray | None  # None: no n-gram model
+    ngram: NgramExpert | None
+    seconds: float  # fitting the n-gram model
+
+
+@dataclass
+class Calibrated:
+    """The experts' combination fitted on validation names, with its figures and the prediction sets' scores."""
+
+    combination: Combination
     report: Report
-    examples: list[Example]  # the validation names the figures are on, in the order of the fitted networks
+    log_probabilities: np.ndarray  # the combination's on the validation names, before the temperature
     calibration: dict[str, Any]
     conformal: dict[str, Any] | None  # None when no validation name was held out for it
-    seconds: float  # the weight, the temperature and the set scores
-    fitting_seconds: float  # the n-gram model and the unfamiliar-name score, fitted here too
     experts: dict[str, Any]  # the experts section: names, weight, how it was chosen, each one's figures
-    ngram: NgramExpert | None
-    novelty: NoveltyModel | None  # None when no validation name was held out for it
+    seconds: float  # the weight, the temperature and the set scores
 
 
 def set_up(config: TrainConfig, data_dir: Path | None, out: Path | None, mark_latest: bool, save: bool) -> Setup:
     """Resolve the device, threads, languages and task defaults; read and split the data; check `out`."""
     data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
     device = resolve_device(config.device)
-    threads = config.threads or default_threads()
+    threads = config.threads or train_config.default_threads()
     torch.set_num_threads(threads)
     started = time.perf_counter()
 
@@ -133,7 +110,9 @@ def set_up(config: TrainConfig, data_dir: Path | None, out: Path | None, mark_la
     )
     if save:
         if out is None:
-            out = default_models_dir() / default_model_name(config, dataset, len(available_languages(names_dir)))
+            out = default_models_dir() / registry.default_model_name(
+                config, dataset, len(available_languages(names_dir))
+            )
         out = Path(out)
         registry.prepare_target(out, latest=mark_latest)  # a bad --out fails now, not after training
     else:
@@ -181,53 +160,53 @@ def fit_members(setup: Setup, reporter: Reporter) -> list[Fitted]:
     return fitted
 
 
-def calibrate(setup: Setup, fitted: list[Fitted]) -> Calibrated:
-    """Validation figures, the combination's weight, the temperature, the prediction sets' scores and
-    the unfamiliar-name score, all on the combination of the experts.
-
-    The figures are on the split's validation names for one network, and out-of-fold for an ensemble
-    (each name scored by the member that never trained on it, a single member's accuracy; the n-gram
-    model likewise, nameclf/experts.py). The weight and the temperature are fitted on one seeded half of
-    those names; the other half is kept apart from them, shows what the temperature does on names it
-    was not fitted on, and gives the prediction sets' scores (nameclf/conformal.py)."""
+def fit_experts(setup: Setup, fitted: list[Fitted]) -> ExpertOutputs:
+    """The experts' answers on the validation names: the networks' (on the split's validation names for
+    one network, out-of-fold for an ensemble: each name scored by the member that never trained on it)
+    and the n-gram model's, fitted likewise (nameclf/experts.py)."""
     labels, config = setup.labels, setup.config
     parts = member_parts(setup)
     examples, rnn = validation_outputs(fitted, parts)
-    calibrating = time.perf_counter()
+    started = time.perf_counter()
     truth = calibration.truth_matrix([e.labels for e in examples], labels)
-    fit_rows, held_rows = calibration.calibration_halves(len(examples), config.seed)
     ngram, ngram_rows = None, None
     if "ngram" in config.experts.names:
         pool = setup.split.train if config.members == 1 else setup.split.train + setup.split.validation
         ngram, ngram_rows = experts.fit_ngrams(config, labels, parts, pool)
-    fitting = time.perf_counter() - calibrating
-    choice = None
-    if rnn is not None and ngram_rows is not None:
-        choice = experts.choose_weight(rnn, ngram_rows, truth, fit_rows)
-    weight = choice.weight if choice is not None else (1.0 if rnn is not None else 0.0)
+    return ExpertOutputs(examples, truth, rnn, ngram_rows, ngram, round(time.perf_counter() - started, 4))
+
+
+def calibrate(setup: Setup, outputs: ExpertOutputs) -> Calibrated:
+    """The combination (its weight and temperature), its validation figures and the prediction sets' scores.
+
+    The weight and the temperature are fitted on one seeded half of the validation names; the other
+    half is kept apart from them, shows what the temperature does on names it was not fitted on, and
+    gives the prediction sets' scores (nameclf/conformal.py)."""
+    labels, config, examples, truth = setup.labels, setup.config, outputs.examples, outputs.truth
+    started = time.perf_counter()
+    fit_rows, held_rows = calibration.calibration_halves(len(examples), config.seed)
+    rnn, ngram_rows = outputs.rnn, outputs.ngram_rows
+    combination, table = experts.fit_combination(rnn, ngram_rows, truth, fit_rows)
     first = rnn if rnn is not None else ngram_rows
-    log_probabilities = combined(first, ngram_rows if ngram_rows is not None else first, weight)
+    log_probabilities = combined(first, ngram_rows if ngram_rows is not None else first, combination.weight)
     report = score(labels, [e.labels for e in examples], [labels[i] for i in log_probabilities.argmax(1)], "validation")
-    section, conformal_section = temperature_sections(config, log_probabilities, truth, fit_rows, held_rows)
-    started_novelty = time.perf_counter()
-    novelty_model = fit_unfamiliar(setup, examples, log_probabilities, section["temperature"])
-    fitting += time.perf_counter() - started_novelty
+    section, conformal_section = temperature_sections(
+        config, combination.temperature, log_probabilities, truth, fit_rows, held_rows
+    )
     figures = {"combination": log_probabilities}
     figures.update({"rnn": rnn} if rnn is not None else {})
     figures.update({"ngram": ngram_rows} if ngram_rows is not None else {})
     experts_section = {
         "names": config.experts.names,
-        "weight": weight,  # on the network; 1 - weight on the n-gram model
-        "weight_chosen_on": "validation NLL after a temperature, on the temperature's half" if choice else None,
-        "weight_grid": choice.table if choice else None,
+        "weight": combination.weight,  # on the network; 1 - weight on the n-gram model
+        "weight_chosen_on": "validation NLL after a temperature, on the temperature's half" if table else None,
+        "weight_grid": table,
         "validation": {name: expert_figures(labels, examples, truth, rows) for name, rows in figures.items()},
-        **({"ngram": ngram.to_config()} if ngram is not None else {}),
+        **({"ngram": outputs.ngram.to_config()} if outputs.ngram is not None else {}),
     }
-    seconds = round(time.perf_counter() - calibrating - fitting, 4)
+    seconds = round(time.perf_counter() - started, 4)
     conformal_part = conformal_section if len(held_rows) else None
-    return Calibrated(
-        report, examples, section, conformal_part, seconds, round(fitting, 4), experts_section, ngram, novelty_model
-    )
+    return Calibrated(combination, report, log_probabilities, section, conformal_part, experts_section, seconds)
 
 
 def validation_outputs(fitted: list[Fitted], parts) -> tuple[list[Example], np.ndarray | None]:
@@ -241,11 +220,15 @@ def validation_outputs(fitted: list[Fitted], parts) -> tuple[list[Example], np.n
 
 
 def temperature_sections(
-    config: TrainConfig, log_probabilities: np.ndarray, truth: np.ndarray, fit_rows, held_rows
+    config: TrainConfig,
+    temperature: float,
+    log_probabilities: np.ndarray,
+    truth: np.ndarray,
+    fit_rows: np.ndarray,
+    held_rows: np.ndarray,
 ) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The temperature, fitted on `fit_rows`, with its figures on the held-out rows (the config's
+    """The temperature (fitted on `fit_rows`) with its figures on the held-out rows (the config's
     calibration section), and the held-out rows' prediction-set scores at it (its conformal section)."""
-    temperature = calibration.fit_temperature(log_probabilities[fit_rows], truth[fit_rows])
     section = {
         "temperature": temperature,
         "fitted_on": "validation" if config.members == 1 else "out-of-fold validation",
@@ -265,9 +248,7 @@ def temperature_sections(
     return section, conformal_section
 
 
-def fit_unfamiliar(
-    setup: Setup, examples: list[Example], log_probabilities: np.ndarray, temperature: float
-) -> NoveltyModel | None:
+def fit_unfamiliar(setup: Setup, examples: list[Example], calibrated: Calibrated) -> NoveltyModel | None:
     """The unfamiliar-name score. Its language model is fitted on the split's training names, so its
     held-out names are the validation names among the rows (all of them for one network, the split's for
     an ensemble); without any there is no p-value to give (None)."""
@@ -275,10 +256,11 @@ def fit_unfamiliar(
     unseen = np.array([i for i, example in enumerate(examples) if id(example) not in seen], dtype=np.int64)
     if not len(unseen):
         return None
+    log_probabilities = calibrated.log_probabilities[unseen]
     return experts.fit_novelty(
         [e.name for e in setup.split.train],
         [examples[i].name for i in unseen],
-        np.exp(calibration.scaled(log_probabilities[unseen], temperature)),
+        np.exp(calibration.scaled(log_probabilities, calibrated.combination.temperature)),
     )
 
 
@@ -295,15 +277,20 @@ def expert_figures(
 
 
 def package(
-    setup: Setup, fitted: list[Fitted], calibrated: Calibrated, command: str | None
+    setup: Setup,
+    fitted: list[Fitted],
+    trained: tuple[ExpertOutputs, Calibrated, NoveltyModel | None, float],
+    command: str | None,
 ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """The saved model's config.json (every setting, the data's fingerprint, the figures, the
-    calibration) and its weights, one set per member."""
+    calibration) and its weights, one set per member. `trained`: the experts' outputs, their
+    combination, the unfamiliar-name score and the seconds it took to fit."""
+    outputs, calibrated, novelty_model, novelty_seconds = trained
     config, dataset, split = setup.config, setup.dataset, setup.split
     first = fitted[0] if fitted else None
     labels = setup.labels
     network_parameters = parameter_count(setup.spec) * len(fitted)
-    ngram_parameters = calibrated.ngram.parameter_count if calibrated.ngram else 0
+    ngram_parameters = outputs.ngram.parameter_count if outputs.ngram else 0
     saved_config = {
         **({"network": setup.spec.to_dict()} if fitted else {}),
         "vocabulary": setup.vocabulary.characters,
@@ -317,7 +304,7 @@ def package(
         "parameters": network_parameters + ngram_parameters,
         "parameter_counts": {"network": network_parameters, "ngram": ngram_parameters},
         "experts": calibrated.experts,
-        **({"novelty": calibrated.novelty.to_config()} if calibrated.novelty is not None else {}),
+        **({"novelty": novelty_model.to_config()} if novelty_model is not None else {}),
         "calibration": calibrated.calibration,
         **({"conformal": calibrated.conformal} if calibrated.conformal is not None else {}),
         "training": {
@@ -335,10 +322,10 @@ def package(
             "split_fingerprint": split_fingerprint(split),
             "sizes": {"train": len(split.train), "validation": len(split.validation), "test": len(split.test)},
         },
-        "metrics": validation_metrics(setup, fitted, calibrated),
+        "metrics": validation_metrics(setup, fitted, outputs, calibrated),
         "training_seconds": round(time.perf_counter() - setup.started, 3),
         "calibration_seconds": calibrated.seconds,  # of training_seconds: the weight, temperature and set scores
-        "experts_seconds": calibrated.fitting_seconds,  # of training_seconds: the n-gram model, the novelty score
+        "experts_seconds": round(outputs.seconds + novelty_seconds, 4),  # the n-gram model, the novelty score
         "created_by": f"nameclf {__version__}",
         "command": command,
         "history": [record for member in fitted for record in member.history],
@@ -351,10 +338,10 @@ def package(
             for i, member in enumerate(fitted)
             for name, value in state_arrays(member.model).items()
         }
-    if calibrated.ngram is not None:
-        arrays.update(calibrated.ngram.to_arrays())
-    if calibrated.novelty is not None:
-        arrays.update(calibrated.novelty.to_arrays())
+    if outputs.ngram is not None:
+        arrays.update(outputs.ngram.to_arrays())
+    if novelty_model is not None:
+        arrays.update(novelty_model.to_arrays())
     return saved_config, arrays
 
 
@@ -375,7 +362,9 @@ def recorded_settings(setup: Setup) -> dict[str, Any]:
     return settings
 
 
-def validation_metrics(setup: Setup, fitted: list[Fitted], calibrated: Calibrated) -> dict[str, Any]:
+def validation_metrics(
+    setup: Setup, fitted: list[Fitted], outputs: ExpertOutputs, calibrated: Calibrated
+) -> dict[str, Any]:
     """Validation accuracy, macro-F1 and loss, and, for one network, its accuracy and loss on its training names."""
     # each member's loss at its kept epoch, with its own class weights, pooled over all its names
     kept = [member.history[member.best_epoch - 1] for member in fitted]
@@ -394,7 +383,7 @@ def validation_metrics(setup: Setup, fitted: list[Fitted], calibrated: Calibrate
         "validation_accuracy": calibrated.report.accuracy,
         "validation_macro_f1": calibrated.report.macro_f1,
         "validation_loss": validation_loss,
-        "validation_names": len(calibrated.examples),
+        "validation_names": len(outputs.examples),
     }
 
 
@@ -434,8 +423,12 @@ def train(
     reporter = reporter if reporter is not None else Reporter()
     setup = set_up(config, data_dir, out, mark_latest, save)
     fitted = fit_members(setup, reporter)
-    calibrated = calibrate(setup, fitted)
-    saved_config, arrays = package(setup, fitted, calibrated, command)
+    outputs = fit_experts(setup, fitted)
+    calibrated = calibrate(setup, outputs)
+    started = time.perf_counter()
+    novelty_model = fit_unfamiliar(setup, outputs.examples, calibrated)
+    trained = (outputs, calibrated, novelty_model, time.perf_counter() - started)
+    saved_config, arrays = package(setup, fitted, trained, command)
     history = [record for member in fitted for record in member.history]
     if setup.out is None:
         return TrainResult(None, saved_config, history)

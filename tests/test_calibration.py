@@ -110,7 +110,7 @@ def test_the_temperature_lowers_the_nll_of_a_model_made_overconfident(dataset_di
 
 def test_a_model_saved_without_a_temperature_answers_at_t_1(tiny_model_dir):
     saved = checkpoint.load(tiny_model_dir)
-    assert saved.temperature is None and Predictor(saved).temperature == 1.0
+    assert saved.temperature is None and Predictor(saved).combination.temperature == 1.0
     edit_config(tiny_model_dir, format_version=2, calibration={"temperature": 5.0})  # format 2 never had one
     assert checkpoint.load(tiny_model_dir).temperature is None
 

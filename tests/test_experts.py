@@ -15,10 +15,10 @@ from served import Served
 
 from nameclf import calibration, checkpoint
 from nameclf.cli.render import text_line
+from nameclf.combination import Combination
 from nameclf.data import load_dataset, split_dataset
 from nameclf.errors import ModelError, UsageError
-from nameclf.experts import WEIGHT_GRID, choose_weight
-from nameclf.ngram import combined
+from nameclf.experts import WEIGHT_GRID, fit_combination
 from nameclf.predict import Prediction, Predictor
 from nameclf.results import RESULT_COLUMNS
 from nameclf.tables import csv_cells
@@ -64,13 +64,22 @@ def test_a_format_5_folder_round_trips(combined_model, tmp_path):
 
 
 def test_the_predictor_combines_the_experts_with_the_saved_weight(combined_model):
+    """The combination written out by hand from its definition, p ∝ (p_rnn^w · p_ngram^(1 − w))^(1/T),
+    in probabilities (not the log-space code it checks), with w and T as the config saves them."""
     out, _, _ = combined_model
     predictor = Predictor.load(out)
     saved = predictor.saved
+    saved_weight, t = saved.config["experts"]["weight"], saved.config["calibration"]["temperature"]
+    assert predictor.combination == Combination(saved_weight, t) and t != 1
+    w = 0.4  # both experts in play, whichever weight the tiny model chose
+    predictor.combination = Combination(w, t)
     encoded = [saved.vocabulary.encode(name) for name in PROBES]
-    rnn = predictor._network_log_probabilities(encoded)
-    ngram = saved.ngram.log_probabilities(PROBES)
-    expected = calibration.scaled(combined(rnn, ngram, saved.weight), saved.temperature)
+    p_rnn = np.exp(predictor._network_log_probabilities(encoded).astype(np.float64))
+    p_ngram = saved.ngram.probabilities(PROBES)
+    mixed = p_rnn**w * p_ngram ** (1 - w)
+    mixed /= mixed.sum(axis=1, keepdims=True)
+    tempered = mixed ** (1 / t)
+    expected = np.log(tempered / tempered.sum(axis=1, keepdims=True))
     np.testing.assert_allclose(predictor.log_probabilities(encoded, names=PROBES), expected, atol=1e-5)
     # the text the encodings spell reads the same n-grams as the names themselves
     np.testing.assert_allclose(predictor.log_probabilities(encoded), expected, atol=1e-5)
@@ -91,20 +100,22 @@ def test_the_weight_is_chosen_on_validation_names_only(combined_model):
     ngram = saved.ngram.log_probabilities(names)
     truth = calibration.truth_matrix([e.labels for e in split.validation], saved.labels)
     fit_rows, _ = calibration.calibration_halves(len(names), saved.config["data"]["split_seed"])
-    choice = choose_weight(rnn, ngram, truth, fit_rows)
-    assert choice.weight == saved.weight
+    combination, _ = fit_combination(rnn, ngram, truth, fit_rows)
+    assert combination.weight == saved.weight
     assert [row["weight"] for row in result.config["experts"]["weight_grid"]] == list(WEIGHT_GRID)
 
 
-def test_choose_weight_picks_the_better_expert():
+def test_the_combination_weighs_the_better_expert_alone():
     rng = np.random.default_rng(0)
     truth = np.zeros((200, 2), dtype=bool)
     truth[np.arange(200), rng.integers(0, 2, 200)] = True
     good = np.log(np.where(truth, 0.9, 0.1))
     noise = np.log(np.full((200, 2), 0.5))
     rows = np.arange(200)
-    assert choose_weight(good, noise, truth, rows).weight == 1.0
-    assert choose_weight(noise, good, truth, rows).weight == 0.0
+    assert fit_combination(good, noise, truth, rows)[0].weight == 1.0
+    assert fit_combination(noise, good, truth, rows)[0].weight == 0.0
+    alone, table = fit_combination(good, None, truth, rows)
+    assert alone.weight == 1.0 and table is None and alone.temperature != 1.0
 
 
 def test_the_ngram_model_alone_trains_and_answers_without_a_network(tmp_path, dataset_dir):

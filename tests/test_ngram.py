@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from model_files import load_part, save_part
 
-from nameclf import ngram
+from nameclf import codec, ngram
 from nameclf.data import load_dataset, split_dataset
 from nameclf.paths import bundled_names_dir
 
@@ -168,7 +168,7 @@ def test_arrays_that_do_not_fit_their_config_are_refused(small_expert):
 
 def test_packed_strings_round_trip():
     strings = ["", "a", " ab ", "ü", "東京", "", "$^"]
-    assert ngram.unpack_strings(*ngram.pack_strings(strings)) == strings
+    assert codec.unpack_strings(*codec.pack_strings(strings)) == strings
 
 
 def test_prediction_imports_neither_sklearn_nor_scipy_nor_torch(small_expert, tmp_path):

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 from model_files import load_part, save_part
 
-from nameclf import novelty
+from nameclf import conformal, novelty
 from nameclf.data import UNKNOWN, load_dataset, split_dataset
 from nameclf.paths import bundled_names_dir
 
@@ -147,7 +147,7 @@ def test_exchangeable_scores_are_flagged_at_about_the_level(held_out_names, alph
 
 def test_p_values_count_held_out_scores_at_least_as_high():
     held_out = np.array([1.0, 2.0, 2.0, 3.0])
-    found = novelty.p_values(held_out, np.array([0.5, 1.0, 2.0, 2.5, 3.0, 9.0]))
+    found = conformal.p_values(held_out, np.array([0.5, 1.0, 2.0, 2.5, 3.0, 9.0]))
     assert found.tolist() == pytest.approx([5 / 5, 5 / 5, 4 / 5, 2 / 5, 2 / 5, 1 / 5])
 
 
@@ -155,10 +155,10 @@ def test_a_score_a_hair_below_a_held_out_one_ranks_as_that_one():
     """A name's score moves in its last bits with the batch it is answered in: within TIE of a held-out
     score it counts that score as at least as high, so its p-value does not move with the batch."""
     held_out = np.array([1.0, 2.0, 3.0])
-    exact = novelty.p_values(held_out, np.array([2.0]))
-    for nudge in (1e-12, 1e-9, novelty.TIE / 2):
-        assert novelty.p_values(held_out, np.array([2.0 - nudge, 2.0 + nudge])).tolist() == [exact[0]] * 2
-    assert novelty.p_values(held_out, np.array([2.0 + 10 * novelty.TIE]))[0] < exact[0]
+    exact = conformal.p_values(held_out, np.array([2.0]))
+    for nudge in (1e-12, 1e-9, conformal.TIE / 2):
+        assert conformal.p_values(held_out, np.array([2.0 - nudge, 2.0 + nudge])).tolist() == [exact[0]] * 2
+    assert conformal.p_values(held_out, np.array([2.0 + 10 * conformal.TIE]))[0] < exact[0]
 
 
 def test_the_window_table_gives_the_same_scores_as_a_fresh_model():

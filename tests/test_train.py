@@ -17,7 +17,8 @@ from nameclf.fitting import EarlyStopping, class_weights, weighted_loss
 from nameclf.model import NameClassifier
 from nameclf.predict import Predictor
 from nameclf.reporting import Reporter, ValidationLog
-from nameclf.training import TrainConfig, default_threads, train
+from nameclf.train_config import default_threads
+from nameclf.training import TrainConfig, train
 
 # the network alone (experts="rnn"): these tests are about it; tests/test_experts.py tests the combination
 TINY = dict(hidden=8, epochs=1, batch_size=64, threads=1, device="cpu", experts="rnn")
