@@ -117,19 +117,20 @@ def compare(
     fields) and return each cell's validation figures. Cells torch has no fused kernel for are
     trained with the seed equations (`--impl scratch`). With `save_dir`, each model is saved there
     as `<cell>-seed<k>`; without it nothing is written."""
-    from nameclf.training import TrainConfig, train
+    from nameclf.train_config import TrainConfig
+    from nameclf.training import train
 
     if not 1 <= seeds <= MAX_SEEDS:
         raise UsageError(f"--seeds must be between 1 and {MAX_SEEDS}")
-    cells = [Cell(cell) for cell in cells]
+    chosen = [Cell(cell) for cell in cells]
     if save_dir is not None:  # every folder checked before the first run, not when its turn comes
         from nameclf.registry import prepare_target
 
-        for cell in cells:
+        for cell in chosen:
             for seed in range(seeds):
                 prepare_target(Path(save_dir) / f"{cell.value}-seed{seed}")
     summaries = []
-    for cell in cells:
+    for cell in chosen:
         impl = Impl.torch if cell in TORCH_CELLS else Impl.scratch
         summary = CellSummary(cell.value)
         for seed in range(seeds):

@@ -20,10 +20,10 @@ import shutil
 import socket
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO
 from urllib.parse import urlparse
 
 import requests
@@ -44,6 +44,9 @@ from nameclf import data, paths
 from nameclf.archive import MAX_MEMBER_BYTES, extract_names
 from nameclf.errors import DataError, NetworkError, UsageError
 
+if TYPE_CHECKING:
+    from urllib3.response import BaseHTTPResponse
+
 DEFAULT_URL = "https://download.pytorch.org/tutorial/data.zip"
 MAX_DOWNLOAD_BYTES = 64 * 1024 * 1024  # archive size cap
 MAX_RETRY_AFTER = 10.0  # never sleep longer than this on a server's Retry-After header
@@ -61,7 +64,7 @@ class DownloadResult:
 class _BoundedRetry(Retry):
     """urllib3's Retry, but a server's Retry-After header can make it wait a few seconds at most."""
 
-    def get_retry_after(self, response) -> float | None:
+    def get_retry_after(self, response: BaseHTTPResponse) -> float | None:
         seconds = super().get_retry_after(response)
         return None if seconds is None else min(seconds, MAX_RETRY_AFTER)
 
@@ -407,7 +410,7 @@ def _remove(path: Path) -> None:
         pass
 
 
-def _install(dest: Path, fill) -> None:
+def _install(dest: Path, fill: Callable[[Path], None]) -> None:
     """Fill a temporary folder in `dest`, then swap it in as `dest/names`.
 
     The old `names/` is renamed aside, the new one renamed into place, then the old one removed;
@@ -432,7 +435,7 @@ def _install(dest: Path, fill) -> None:
         except OSError as error:
             raise DataError(f"cannot replace {names}: {error.strerror or error}") from None
     finally:
-        if moved and not installed:
+        if moved and not installed and old_parent is not None:  # moved: old_parent is set
             try:
                 os.rename(old_parent / "names", names)
                 restored = True

@@ -13,9 +13,12 @@ import os
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from nameclf.errors import UsageError
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 INSTALL = "pip install 'nameclf[plot]'"
 SUFFIXES = (".png", ".svg", ".pdf")
@@ -37,16 +40,14 @@ def check(path: Path | None) -> None:
         raise UsageError(f"--plot {path} is a folder; give a file name such as {Path(path) / 'plot.png'}")
 
 
-def _pyplot():
+def _use_agg() -> None:
+    """Before pyplot is imported: files only, no display needed, none opened."""
     import matplotlib
 
-    matplotlib.use("Agg")  # files only: no display needed, none opened
-    import matplotlib.pyplot as plt
-
-    return plt
+    matplotlib.use("Agg")
 
 
-def _save(figure, path: Path) -> Path:
+def _save(figure: Figure, path: Path) -> Path:
     path = Path(path)
     handle, temporary = tempfile.mkstemp(prefix=f".{path.stem}-", suffix=path.suffix, dir=path.parent)
     os.close(handle)
@@ -59,14 +60,19 @@ def _save(figure, path: Path) -> Path:
     finally:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
-        _pyplot().close(figure)
+        _use_agg()
+        import matplotlib.pyplot as plt
+
+        plt.close(figure)
     return path
 
 
 def learning_curves(history: Sequence[dict[str, float]], best_epochs: Sequence[int], path: Path, title: str) -> Path:
     """Loss and accuracy per epoch, training and validation, the kept epoch marked (one line per member
     of an ensemble: its history restarts at epoch 1)."""
-    plt = _pyplot()
+    _use_agg()
+    import matplotlib.pyplot as plt
+
     members: list[list[dict[str, float]]] = []
     for record in history:
         if record["epoch"] == 1 or not members:
@@ -108,7 +114,9 @@ def evaluation(report: dict[str, Any], path: Path, title: str) -> Path:
     reliability diagram (accuracy against calibrated confidence per bin) when the report has bins."""
     import numpy as np
 
-    plt = _pyplot()
+    _use_agg()
+    import matplotlib.pyplot as plt
+
     labels = report["confusion"]["labels"]
     matrix = np.array(report["confusion"]["matrix"], dtype=float)[:, : len(labels)]
     totals = np.array(report["confusion"]["matrix"], dtype=float).sum(axis=1, keepdims=True)
@@ -156,13 +164,14 @@ def evaluation(report: dict[str, Any], path: Path, title: str) -> Path:
     return _save(figure, path)
 
 
-def _title_above_axes(figure, title: str) -> None:
+def _title_above_axes(figure: Figure, title: str) -> None:
     """The figure's title just above its axes (their own titles and labels included). `suptitle` alone
     sits at the top of the figure, above the empty band that square axes leave in a taller figure; the
     layout is fixed first, then the title is placed, and saving crops what is left around it."""
     figure.canvas.draw()
     figure.set_layout_engine("none")
-    renderer = figure.canvas.get_renderer()
-    top = max(axis.get_tightbbox(renderer).y1 for axis in figure.axes)
+    renderer = figure.canvas.get_renderer()  # type: ignore[attr-defined]  # Agg's canvas (_use_agg) has one
+    boxes = [axis.get_tightbbox(renderer) for axis in figure.axes]
+    top = max(box.y1 for box in boxes if box is not None)  # None: an axis not drawn
     gap = 8 * figure.dpi / 72  # 8 points
     figure.suptitle(title, y=(top + gap) / figure.bbox.height, va="bottom")
