@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from nameclf.reporting import Reporter
+    from nameclf.callbacks import TrainingCallback
     from nameclf.tables import Classifier
     from nameclf.training import TrainResult
 
@@ -37,7 +37,7 @@ def train(
     out: str | Path | None = None,
     data: str | Path | None = None,
     mark_latest: bool = True,
-    reporter: Reporter | None = None,
+    callback: TrainingCallback | None = None,
     **options: Any,
 ) -> TrainResult:
     """Train and save a model, with the CLI's options as keywords (`cell="gru"`, `hidden=64`,
@@ -52,7 +52,7 @@ def train(
         config,
         Path(data) if data is not None else None,
         Path(out) if out is not None else None,
-        reporter,
+        callback,
         mark_latest,
         command=f"nameclf.train({given})",
     )

@@ -15,12 +15,12 @@ import torch
 from torch.nn import functional as F
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
+from nameclf.callbacks import TrainingCallback
 from nameclf.cells import NetworkSpec
 from nameclf.choices import Impl
 from nameclf.data import Example, Vocabulary, length_batches, stratum
 from nameclf.errors import Interrupted, UsageError
 from nameclf.model import NameClassifier
-from nameclf.reporting import Reporter
 from nameclf.train_config import TrainConfig
 
 
@@ -218,7 +218,7 @@ class Step:
     weights: torch.Tensor
     config: LoopSettings
     device: torch.device
-    reporter: Reporter
+    callback: TrainingCallback
 
 
 def train_epoch(
@@ -255,7 +255,7 @@ def train_epoch(
         loss_sum += value * len(members)
         count += len(members)
         correct += float((target.gather(1, scores.argmax(-1)[:, None]) > 0).sum())
-        step.reporter.batch()
+        step.callback.batch()
     return loss_sum / count, correct / count
 
 
@@ -265,7 +265,7 @@ def fit(
     validation_split: EncodedSplit,
     spec: NetworkSpec,
     device: torch.device,
-    reporter: Reporter,
+    callback: TrainingCallback,
     seed: int,
     out: Path | None,
 ) -> Fitted:
@@ -286,15 +286,15 @@ def fit(
 
     history: list[dict[str, float]] = []
     best_state, best_probabilities, stopping = None, None, EarlyStopping(settings.patience)
-    step = Step(model, optimizer, averaged, weights, settings, device, reporter)
-    reporter.start(settings.epochs, len(length_batches(train_split.lengths, settings.batch_size)))
+    step = Step(model, optimizer, averaged, weights, settings, device, callback)
+    callback.start(settings.epochs, len(length_batches(train_split.lengths, settings.batch_size)))
     epoch = 0
     try:
         for epoch in range(1, settings.epochs + 1):
             loss, train_accuracy = train_epoch(step, train_split, shuffle, masking, f"in epoch {epoch}", unchanged)
             predicted = np.zeros_like(validation_split.targets)
             validation_accuracy, validation_loss = measure(scored, validation_split, weights, device, predicted)
-            reporter.validated(validation_split.examples, predicted)
+            callback.validated(validation_split.examples, predicted)
             record = {
                 "epoch": epoch,
                 "loss": loss,
@@ -305,7 +305,7 @@ def fit(
             history.append(record)
             if stopping.update(epoch, validation_accuracy, validation_loss):
                 best_state, best_probabilities = copy.deepcopy(scored.state_dict()), predicted
-            reporter.epoch(record)
+            callback.epoch(record)
             if stopping.should_stop:
                 break
     except KeyboardInterrupt:

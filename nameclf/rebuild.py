@@ -35,9 +35,9 @@ def recorded_settings(config: dict[str, Any]) -> dict[str, Any]:
 def build(name: str, out: Path | None = None, quiet: bool = True) -> Path:
     """Train shipped model `name` into `out` (default: its place in the package) from the settings it
     records, or, for a model not built yet, from the task's defaults at seed 0."""
+    from nameclf.callbacks import TrainingCallback
     from nameclf.checkpoint import load_config
     from nameclf.paths import bundled_names_dir
-    from nameclf.reporting import Reporter
     from nameclf.training import TrainConfig, train
 
     if name not in SHIPPED:
@@ -52,7 +52,7 @@ def build(name: str, out: Path | None = None, quiet: bool = True) -> Path:
         TrainConfig(**settings),
         bundled_names_dir().parent,
         target,
-        Reporter(),
+        TrainingCallback(),
         mark_latest=False,
         command=f"make models (python -m nameclf.rebuild {name})",
     )

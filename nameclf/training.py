@@ -12,6 +12,7 @@ import numpy as np
 import torch
 
 from nameclf import calibration, checkpoint, conformal, experts, registry, train_config
+from nameclf.callbacks import TrainingCallback
 from nameclf.cells import NetworkSpec, parameter_count
 from nameclf.choices import Task
 from nameclf.combination import Combination, combined
@@ -34,7 +35,6 @@ from nameclf.model import state_arrays
 from nameclf.ngram import NgramExpert
 from nameclf.novelty import NoveltyModel
 from nameclf.paths import default_data_dir, default_models_dir
-from nameclf.reporting import Reporter
 from nameclf.train_config import TrainConfig
 from nameclf.version import __version__
 
@@ -135,7 +135,7 @@ def member_parts(setup: Setup) -> list[tuple[list[Example], list[Example]]]:
     return member_folds(pool, config.members, config.seed)
 
 
-def fit_members(setup: Setup, reporter: Reporter) -> list[Fitted]:
+def fit_members(setup: Setup, callback: TrainingCallback) -> list[Fitted]:
     """One network on the split, or a k-fold ensemble over train + validation: `fit` once per member;
     none when the experts leave the network out."""
     config = setup.config
@@ -144,7 +144,7 @@ def fit_members(setup: Setup, reporter: Reporter) -> list[Fitted]:
     parts = member_parts(setup)
     fitted: list[Fitted] = []
     for index, (training_names, validation_names) in enumerate(parts):
-        reporter.member(index, len(parts))
+        callback.member(index, len(parts))
         fitted.append(
             fit(
                 config,
@@ -152,7 +152,7 @@ def fit_members(setup: Setup, reporter: Reporter) -> list[Fitted]:
                 EncodedSplit(validation_names, setup.vocabulary, setup.labels),
                 setup.spec,
                 setup.device,
-                reporter,
+                callback,
                 seed=config.seed + 7919 * index,  # member 0 of an ensemble starts as a single model does
                 out=setup.out,
             )
@@ -408,21 +408,21 @@ def train(
     config: TrainConfig,
     data_dir: Path | None = None,
     out: Path | None = None,
-    reporter: Reporter | None = None,
+    callback: TrainingCallback | None = None,
     mark_latest: bool = True,
     save: bool = True,
     command: str | None = None,
 ) -> TrainResult:
     """Train (one network, or a k-fold ensemble), keep each network's best epoch, save, mark it latest.
 
-    Fields of `config` left at None take the task's defaults (`TASK_DEFAULTS`). `reporter` (see
-    `nameclf.reporting.Reporter`) hears of every member, batch and epoch, and gets every epoch's
+    Fields of `config` left at None take the task's defaults (`TASK_DEFAULTS`). `callback` (see
+    `nameclf.callbacks.TrainingCallback`) hears of every member, batch and epoch, and gets every epoch's
     validation predictions. `mark_latest=False` leaves the models folder's LATEST pointer alone (for
     models written to scratch folders); `save=False` saves nothing and returns the figures only.
     """
-    reporter = reporter if reporter is not None else Reporter()
+    callback = callback if callback is not None else TrainingCallback()
     setup = set_up(config, data_dir, out, mark_latest, save)
-    fitted = fit_members(setup, reporter)
+    fitted = fit_members(setup, callback)
     outputs = fit_experts(setup, fitted)
     calibrated = calibrate(setup, outputs)
     started = time.perf_counter()

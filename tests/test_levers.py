@@ -311,14 +311,14 @@ def test_a_format_1_folder_ignores_keys_format_1_never_had(tiny_model_dir):
 
 
 def test_an_ensembles_validation_log_holds_the_member_being_trained(dataset_dir, tmp_path):
-    from nameclf.reporting import ValidationLog
+    from nameclf.callbacks import ValidationLog
 
     log = ValidationLog()
     train(
         TrainConfig(cell="gru", members=2, epochs=2, **{k: v for k, v in TINY.items() if k != "epochs"}),
         dataset_dir,
         tmp_path / "m",
-        reporter=log,
+        callback=log,
     )
     assert len(log.probabilities) == 2  # the second member's two epochs, not four
     assert all(p.shape == (len(log.examples), 2) for p in log.probabilities)

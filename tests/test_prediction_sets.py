@@ -17,9 +17,9 @@ from model_files import edit_config, read_config, validation_truth
 
 import nameclf
 from nameclf import calibration, checkpoint, conformal, paths
+from nameclf.callbacks import ValidationLog
 from nameclf.errors import ModelError
 from nameclf.predict import Predictor
-from nameclf.reporting import ValidationLog
 from nameclf.training import TrainConfig, train
 
 DATA_DIR = paths.bundled_names_dir().parent  # the folder holding names/

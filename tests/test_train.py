@@ -10,13 +10,13 @@ import torch
 from torch.nn import functional as F
 
 from nameclf import checkpoint, registry
+from nameclf.callbacks import TrainingCallback, ValidationLog
 from nameclf.cells import Cell
 from nameclf.devices import resolve_device
 from nameclf.errors import DataError, Interrupted, ModelError, UsageError
 from nameclf.fitting import EarlyStopping, class_weights, weighted_loss
 from nameclf.model import NameClassifier
 from nameclf.predict import Predictor
-from nameclf.reporting import Reporter, ValidationLog
 from nameclf.train_config import default_threads
 from nameclf.training import TrainConfig, train
 
@@ -46,7 +46,7 @@ CELL_CASES = [(cell, "torch") for cell in ("rnn", "gru", "lstm")] + [(cell.value
 def test_every_cell_trains_one_epoch_and_round_trips(dataset_dir, tmp_path, cell, impl):
     out = tmp_path / "models" / f"{cell}-{impl}"
     log = ValidationLog()
-    result = train(TrainConfig(cell=cell, impl=impl, **TINY), data_dir=dataset_dir, out=out, reporter=log)
+    result = train(TrainConfig(cell=cell, impl=impl, **TINY), data_dir=dataset_dir, out=out, callback=log)
 
     assert result.model_dir == out
     assert len(result.history) == 1
@@ -118,7 +118,7 @@ def test_the_saved_weights_are_the_validated_ones(dataset_dir, tmp_path, average
     config = TrainConfig(
         cell="lstm", hidden=16, epochs=4, patience=4, average=average, threads=1, seed=3, device="cpu", experts="rnn"
     )
-    result = train(config, dataset_dir, tmp_path / "m", reporter=log)
+    result = train(config, dataset_dir, tmp_path / "m", callback=log)
     saved = checkpoint.load(tmp_path / "m")
     assert saved.config["training"]["average"] == average
     assert len(log.probabilities) == len(result.history) == 4
@@ -171,7 +171,7 @@ def test_interrupt_keeps_the_previous_model(dataset_dir, tmp_path):
     train(TrainConfig(**TINY), data_dir=dataset_dir, out=out)
     before = {path.name: path.read_bytes() for path in out.iterdir()}
 
-    class StopInSecondBatch(Reporter):
+    class StopInSecondBatch(TrainingCallback):
         batches = 0
 
         def batch(self):
@@ -180,7 +180,7 @@ def test_interrupt_keeps_the_previous_model(dataset_dir, tmp_path):
                 raise KeyboardInterrupt
 
     with pytest.raises(Interrupted, match="nothing was saved"):
-        train(TrainConfig(**{**TINY, "seed": 3}), data_dir=dataset_dir, out=out, reporter=StopInSecondBatch())
+        train(TrainConfig(**{**TINY, "seed": 3}), data_dir=dataset_dir, out=out, callback=StopInSecondBatch())
     assert {path.name: path.read_bytes() for path in out.iterdir()} == before
     assert [p.name for p in out.parent.iterdir() if p.name.startswith(".m.")] in ([], [".m.lock"])
 
@@ -267,10 +267,10 @@ def test_a_diverging_run_saves_nothing_and_says_to_lower_the_learning_rate(datas
 def test_a_latest_that_is_a_folder_is_refused_before_training(dataset_dir, tmp_path):
     (tmp_path / "models" / registry.LATEST_FILE).mkdir(parents=True)
     with pytest.raises(UsageError, match="LATEST is a folder"):
-        train(TrainConfig(**TINY), data_dir=dataset_dir, out=tmp_path / "m", reporter=NoTraining())
+        train(TrainConfig(**TINY), data_dir=dataset_dir, out=tmp_path / "m", callback=NoTraining())
 
 
-class NoTraining(Reporter):
+class NoTraining(TrainingCallback):
     """Fails the test if training ever starts."""
 
     def start(self, epochs, batches):
@@ -287,7 +287,7 @@ def test_an_out_that_is_not_a_model_is_refused_before_training(dataset_dir, tmp_
     else:
         out.write_text("precious\n")
     with pytest.raises(UsageError, match=r"thesis is a (folder holding other files|file).*--out") as caught:
-        train(TrainConfig(**TINY), data_dir=dataset_dir, out=out, reporter=NoTraining())
+        train(TrainConfig(**TINY), data_dir=dataset_dir, out=out, callback=NoTraining())
     assert "\n" not in str(caught.value)
     assert (out / "chapter1.tex" if kind == "folder" else out).read_text() == "precious\n"
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(["data", "thesis"])  # nothing written
@@ -306,7 +306,7 @@ def test_an_unwritable_out_is_refused_before_training(dataset_dir, tmp_path):
     blocker = tmp_path / "plain-file"
     blocker.write_text("x\n")
     with pytest.raises(UsageError, match=r"cannot write a model to .*plain-file/m .*--out"):
-        train(TrainConfig(**TINY), data_dir=dataset_dir, out=blocker / "m", reporter=NoTraining())
+        train(TrainConfig(**TINY), data_dir=dataset_dir, out=blocker / "m", callback=NoTraining())
 
 
 def test_an_unusable_models_folder_is_refused_before_training(dataset_dir, tmp_path, monkeypatch):
@@ -315,7 +315,7 @@ def test_an_unusable_models_folder_is_refused_before_training(dataset_dir, tmp_p
     blocker.write_text("x\n")
     monkeypatch.setenv("NAMECLF_MODELS", str(blocker))
     with pytest.raises(UsageError, match="cannot record the latest model in .*NAMECLF_MODELS"):
-        train(TrainConfig(**TINY), data_dir=dataset_dir, out=tmp_path / "m", reporter=NoTraining())
+        train(TrainConfig(**TINY), data_dir=dataset_dir, out=tmp_path / "m", callback=NoTraining())
     assert not (tmp_path / "m").exists()
     # a run that does not mark its model latest needs no models folder
     train(TrainConfig(**TINY), data_dir=dataset_dir, out=tmp_path / "m", mark_latest=False)

@@ -12,8 +12,8 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from nameclf.callbacks import TrainingCallback
 from nameclf.errors import one_line
-from nameclf.reporting import Reporter
 
 # NO_COLOR (no-color.org) means plain text: no colour, and no bold or dim either
 _styles = {"color_system": None} if os.environ.get("NO_COLOR") else {}
@@ -21,7 +21,7 @@ out = Console(highlight=False, soft_wrap=True, **_styles)
 err = Console(stderr=True, highlight=False, soft_wrap=True, **_styles)
 
 
-class RichReporter(Reporter):
+class TrainingDisplay(TrainingCallback):
     """A progress bar over epochs and batches, and one line per epoch, on stderr."""
 
     def __init__(self, console: Console):

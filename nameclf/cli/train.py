@@ -13,7 +13,7 @@ import typer
 
 from nameclf.choices import Cell, Device, Impl, SharedNames, task_default_text
 from nameclf.cli.common import PLOT_INSTALL, DataOption, ExpertsOption, _raise_interrupt, handled
-from nameclf.cli.render import RichReporter, epochs_text, err
+from nameclf.cli.render import TrainingDisplay, epochs_text, err
 
 EPILOG = "Examples: nameclf train  ·  nameclf train --languages all --plot curves.png"
 
@@ -147,8 +147,8 @@ def train(
             if quiet:
                 result = run_training(config, data, out_dir, command=command)
             else:
-                with RichReporter(err) as reporter:
-                    result = run_training(config, data, out_dir, reporter=reporter, command=command)
+                with TrainingDisplay(err) as callback:
+                    result = run_training(config, data, out_dir, callback=callback, command=command)
         finally:
             signal.signal(signal.SIGTERM, previous)
         if plot is not None:

@@ -10,7 +10,7 @@ if TYPE_CHECKING:
     from nameclf.data import Example
 
 
-class Reporter:
+class TrainingCallback:
     """Called by `train`: `member` and `start` once per network trained (one, or each member of an
     ensemble), `batch` per batch, `validated` and `epoch` per epoch.
 
@@ -33,7 +33,7 @@ class Reporter:
         pass
 
 
-class ValidationLog(Reporter):
+class ValidationLog(TrainingCallback):
     """Keeps every epoch's validation predictions (benchmarks/recipes.py compares selection rules with them).
 
     For an ensemble it holds the network being trained: each member starts a new log.
