@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import json
 import signal
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
 
 from nameclf.cli.common import DataOption, ExpertsOption, _raise_interrupt, handled
 from nameclf.cli.render import err, out
+
+if TYPE_CHECKING:
+    from nameclf.compare import CellSummary, Run
 
 EPILOG = "Examples: nameclf compare --seeds 3  ·  nameclf compare --cells gru,lstm --languages all --json"
 
@@ -43,7 +47,7 @@ def compare(
             from nameclf.compare import compare as run_comparison
             from nameclf.compare import parse_cells
 
-            def said(run) -> None:
+            def said(run: Run) -> None:
                 if not quiet:
                     err.print(
                         f"{run.cell} seed {run.seed}: validation accuracy {run.validation_accuracy:.2%}, "
@@ -68,7 +72,7 @@ def compare(
         print_comparison(summaries, seeds, languages)
 
 
-def print_comparison(summaries, seeds: int, languages: str) -> None:
+def print_comparison(summaries: Sequence[CellSummary], seeds: int, languages: str) -> None:
     """The validation figures as a table: for each cell, its network alone and combined with the n-gram
     model where both were trained, then the n-gram model alone; each row with its own parameters."""
     which = f"seeds 0-{seeds - 1}" if seeds > 1 else "seed 0"
@@ -76,11 +80,11 @@ def print_comparison(summaries, seeds: int, languages: str) -> None:
     for column in ("cell", "accuracy", "macro-F1", "train s", "parameters"):
         table.add_column(column, justify="left" if column == "cell" else "right")
 
-    def figure(summary, name: str) -> str:  # one seed has no spread to show
+    def figure(summary: CellSummary, name: str) -> str:  # one seed has no spread to show
         mean = f"{summary.mean(name):.3f}"
         return f"{mean} ± {summary.spread(name):.3f}" if seeds > 1 else mean
 
-    def expert(summary, name: str, figure_name: str) -> str:
+    def expert(summary: CellSummary, name: str, figure_name: str) -> str:
         mean, spread = summary.expert_figures(name, figure_name)
         return f"{mean:.3f} ± {spread:.3f}" if seeds > 1 else f"{mean:.3f}"
 

@@ -56,7 +56,8 @@ def fold_help_tables() -> None:
                 self.add_column(overflow="fold")
             super().add_row(*renderables, **options)
 
-    typer.rich_utils.Table = FoldingTable  # type: ignore[attr-defined,misc]
+    # typer's help draws with the Table it imported from rich, a name typer does not export
+    typer.rich_utils.Table = FoldingTable  # type: ignore[attr-defined]
 
 
 def build(only: str | None = None) -> typer.Typer:
@@ -126,7 +127,8 @@ def main() -> None:
         raise SystemExit(DataError.exit_code)
     for stream in (sys.stdout, sys.stderr):  # a name that cannot be encoded must not crash the output
         with contextlib.suppress(AttributeError, ValueError):
-            stream.reconfigure(errors="backslashreplace")
+            # TextIO has no reconfigure; the streams usually are TextIOWrappers, others are left as they are
+            stream.reconfigure(errors="backslashreplace")  # type: ignore[union-attr]
     try:
         arguments = debug_first(sys.argv[1:])
         if "--help" in arguments:
