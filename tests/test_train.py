@@ -385,3 +385,25 @@ def test_evaluation_names_a_language_file_that_is_gone(dataset_dir, tmp_path):
         match=r"has no Italian, which .*m was trained on; evaluate with --data DIR",
     ):
         test_examples(checkpoint.load(tmp_path / "m"), dataset_dir)
+
+
+def test_save_false_trains_and_writes_nothing(dataset_dir, tmp_path):
+    before = sorted(tmp_path.rglob("*"))
+    result = train(TrainConfig(cell="gru", **TINY), dataset_dir, save=False)
+    assert result.model_dir is None
+    assert 0 <= result.config["metrics"]["validation_macro_f1"] <= 1
+    assert sorted(tmp_path.rglob("*")) == before
+
+
+def test_a_dataset_too_small_for_a_validation_split_still_trains(tmp_path, monkeypatch):
+    """Four names a language leave no validation names (round(0.4) = 0): training must not crash."""
+    monkeypatch.setenv("NAMECLF_MODELS", str(tmp_path / "models"))
+    names = tmp_path / "data" / "names"
+    names.mkdir(parents=True)
+    (names / "German.txt").write_text("Abel\nBauer\nKlein\nMuller\n", encoding="utf-8")
+    (names / "Italian.txt").write_text("Rossi\nBianchi\nVerdi\nRusso\n", encoding="utf-8")
+    result = train(TrainConfig(**TINY), tmp_path / "data", tmp_path / "m")
+    assert result.config["metrics"]["validation_names"] == 0
+    assert checkpoint.load(tmp_path / "m").labels == ["German", "Italian"]
+    with pytest.raises(UsageError, match="only 8 training and validation names"):
+        train(TrainConfig(members=9, **TINY), tmp_path / "data", tmp_path / "e")
