@@ -18,7 +18,7 @@ benchmarks/results/results.json.
   with `python -c "import numpy"`;
 * the default's network alone and n-gram model alone on the same splits (`--experts rnn`,
   `--experts ngram`), the combination's weight, and the unfamiliar-name flag against names of
-  languages the model never learnt (benchmarks/experts.py's lists);
+  languages the model never learnt (the other 16 languages' dataset names; benchmarks/oos.py's `FOREIGN`);
 * each target, met or short by how much; the machine and the command.
 
 The test split is read here only to report; nothing is chosen on it. `--quick` (`make bench-quick`)
@@ -47,7 +47,6 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import common  # noqa: E402
-import experts  # noqa: E402  (benchmarks/experts.py: the names unlike the training names)
 import numpy as np  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -125,7 +124,7 @@ def pair_task(settings: dict, keep: Path) -> dict[str, Any]:
     say(f"German/Italian, seeds {settings['pair_seeds']}")
     result: dict[str, Any] = {"languages": PAIR, "seeds": settings["pair_seeds"], "runs": {}}
     yardsticks(result, PAIR, settings["pair_seeds"])
-    others = experts.other_language_names()
+    others = common.other_language_names()
     for cell in CELLS:
         rows = []
         for seed in settings["pair_seeds"]:
@@ -149,7 +148,7 @@ def many_task(settings: dict, keep: Path) -> dict[str, Any]:
     say(f"18 languages, seeds {settings['many_seeds']}")
     result: dict[str, Any] = {"languages": MANY, "seeds": settings["many_seeds"], "runs": {}}
     yardsticks(result, MANY, settings["many_seeds"])
-    foreign = experts.foreign_names(False)
+    foreign = common.foreign_names()
     rows = []
     for seed in settings["many_seeds"]:
         kept = keep / "many" if seed == settings["many_seeds"][0] else None
@@ -617,8 +616,8 @@ def markdown(results: dict[str, Any], command: str) -> str:
         f"{m['platform']}, Python {m['python']}, torch {m['torch']}, numpy {m['numpy']}; every model trained "
         "with one thread. Figures are means ± standard deviation over seeds; each seed is its own split, "
         "and nameclf and the yardstick are compared on the same split. Nothing here was chosen on the test "
-        "split: the defaults were chosen on validation and out-of-source names "
-        "(`benchmarks/levers.py`, `benchmarks/oos_defaults.py`).",
+        "split: the defaults were chosen on validation and out-of-source names (the studies in "
+        "[docs/studies.md](docs/studies.md)).",
         "",
     ]
     if results["quick"]:
@@ -739,8 +738,8 @@ def markdown(results: dict[str, Any], command: str) -> str:
         "",
         "The flag at its default level (0.05) and its score's AUROC between the model's own test names and "
         "names of languages it never learnt: for German/Italian the dataset names of the other 16 languages, "
-        "for 18 languages Faker's surnames of five languages outside them (`benchmarks/experts.py`). Mean over "
-        "seeds.",
+        "for 18 languages Faker's surnames of five languages outside them (`benchmarks/oos.py`, `FOREIGN`). "
+        "Mean over seeds.",
         "",
         "| model | AUROC | own test names flagged | others flagged | others |",
         "|---|---|---|---|---|",
@@ -812,57 +811,30 @@ def markdown(results: dict[str, Any], command: str) -> str:
     return "\n".join(lines)
 
 
-WHY = (
-    'Why the misses: README, "Defaults and what they give". In short, on German/Italian the RNN and the '
-    "yardstick are level on the tutorial's own test names (the gap is under one name per split, in the spread "
-    "between splits) and the RNN leads on other sources; on 18 languages a well-regularised n-gram model is "
-    "ahead of an RNN of a size that trains in two minutes and answers fast; the wider networks that close part "
-    "of the gap answer several times slower (`benchmarks/levers.py`). Timings on this shared machine vary by "
-    "about 30% from run to run."
-)
-
+WHY = """Why the misses: README, "Defaults and what they give". In short, on German/Italian the RNN and the
+yardstick are level on the tutorial's own test names (the gap is under one name per split, in the spread between
+splits) and the RNN leads on other sources; on 18 languages a well-regularised n-gram model is ahead of an RNN of
+a size that trains in two minutes and answers fast; the wider networks that close part of the gap answer several
+times slower ([docs/studies.md](docs/studies.md), "levers"). Timings on this shared machine vary by about 30% from
+run to run."""
 
 WHY26 = """**Why the 18-language targets are missed, and what chose the defaults.** On this task the
-tutorial's own validation names and names from other sources pull the regularisation apart: the
-trade-off tables below show it for the yardstick's C, and the same held for nameclf's n-gram expert and
-its network. The defaults were chosen on the mean of the two sources, with validation accuracy within
-0.01 of the best seen as the guard (`python benchmarks/oos_defaults.py --languages all --seeds 0,1,2`,
-at commit d15cf03; 3 seeds, each expert fitted on the seed's training names, the weight chosen as
-training chooses it):
+tutorial's own validation names and names from other sources pull the regularisation apart: the trade-off tables
+below show it for the yardstick's C, and the same held for nameclf's n-gram expert and its network. The defaults
+were chosen on the mean of the two sources, with validation accuracy within 0.01 of the best seen as the guard,
+and the guard is what binds: +0.02 over the C = 10 yardstick on each source would need a C near 3, which costs
+about 0.02 of validation and of test accuracy (the study and its figures: [docs/studies.md](docs/studies.md),
+"oos_defaults"). German/Italian sits near its ceiling, its default already beats the yardstick and its network
+alone on both sources, and its defaults stay as they were."""
 
-| 18 languages, 3 seeds | validation accuracy | Faker | mimesis | mean of the two |
-|---|---|---|---|---|
-| n-gram C 300 (the earlier default) | 0.8674 | 0.3975 | 0.4095 | 0.4035 |
-| n-gram C 100 | 0.8649 | 0.4013 | 0.4162 | 0.4087 |
-| n-gram C 30 | 0.8586 | 0.4120 | 0.4235 | 0.4178 |
-| **n-gram C 30, network with label smoothing 0.1 (the default)** | 0.8597 | 0.4184 | 0.4274 | 0.4229 |
-| n-gram C 10, label smoothing 0.1 (past the guard) | 0.8530 | 0.4255 | 0.4371 | 0.4313 |
-| n-gram C 3 (past the guard) | 0.8391 | 0.4288 | 0.4421 | 0.4354 |
-
-Other levers, seeds 0 and 1 at C 30 (mean of the two sources; the default network 0.4140 and
-validation 0.8544 on these two seeds): character dropout 0.05, 0.4244 and 0.8513; hidden 64, 0.4075
-and 0.8621; patience 2, 0.4181 and 0.8547; label smoothing 0.1, 0.4236 and 0.8584; label smoothing 0.2
-(seed 2 only) no better than 0.1. A fixed weight on the network of 0.1 to 0.5 instead of the one chosen
-on validation NLL moved the mean by under 0.005 either way. So the guard is what binds: the +0.02 over
-the C = 10 yardstick on each source would need a C near 3, which costs about 0.02 of validation and of
-test accuracy (0.839 and 0.830 against 0.860 and 0.853), and the yardstick itself sits at 0.844
-validation accuracy, 0.016 below the default. German/Italian sits near its ceiling (0.96-0.97 on both
-sources for every C from 3 to 300, over 10 splits), its default already beats the yardstick and its
-network alone on both, and its defaults stay as they were."""
-
-WHY20 = (
-    'Why the misses, where there are any (README, "Two experts, and unfamiliar names"). 18-language '
-    "accuracy and macro-F1: even the n-gram expert that adds most in `benchmarks/experts.py` (1-5-grams, "
-    "all 70,000 kept: +0.0082 accuracy and +0.0261 macro-F1 over the yardstick) falls short of +0.01 and "
-    "+0.03, and it makes a 5 MB model; the default keeps the 18,000 1-4-grams seen in two or more training "
-    "names, so the shipped `all` model stays under 3 MB. A smaller network was measured and not taken: a "
-    "bi-GRU of 64 in the combination scored 0.8685 validation accuracy and 0.3853 out of source against "
-    "0.8704 and 0.3890 for 128 (`benchmarks/experts.py`, 3 seeds). Calibration: ECE on 140 or 1,744 names "
-    "with 15 bins moves by about 0.01 from split to split, the size of the miss. Speed: the 18-language "
-    "network (a bidirectional GRU of 128) is most of the time a distinct name takes; repeated names are "
-    "answered once, so a list with repeats goes faster. Timings on this shared machine vary by about 30% "
-    "from run to run."
-)
+WHY20 = """Why the misses, where there are any (README, "Two experts, and unfamiliar names"; the study,
+[docs/studies.md](docs/studies.md), "experts"). 18-language accuracy and macro-F1: even the n-gram expert that
+added most (1-5-grams, all 70,000 kept: +0.0082 accuracy and +0.0261 macro-F1 over the yardstick) falls short of
++0.01 and +0.03, and it makes a 5 MB model; the default keeps the 18,000 1-4-grams seen in two or more training
+names, so the shipped `all` model stays under 3 MB. Calibration: ECE on 140 or 1,744 names with 15 bins moves by
+about 0.01 from split to split, the size of the miss. Speed: the 18-language network (a bidirectional GRU of 128)
+is most of the time a distinct name takes; repeated names are answered once, so a list with repeats goes faster.
+Timings on this shared machine vary by about 30% from run to run."""
 
 
 def weights_lines(results: dict[str, Any]) -> list[str]:

@@ -4,7 +4,7 @@
                                          [--languages German,Italian] [-- extra train options]
 
 Cells torch has no fused kernel for are trained with --impl scratch. Defaults choose nothing here:
-they were chosen on validation accuracy (benchmarks/sweep.py); this reports what they give.
+they were chosen on validation accuracy (docs/studies.md, "sweep"); this reports what they give.
 """
 
 from __future__ import annotations

@@ -16,8 +16,12 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from nameclf.data import Dataset, Example, Split, load_dataset, split_dataset
+import numpy as np
+
+from nameclf import calibration
+from nameclf.data import Dataset, Example, Split, load_dataset, normalise, split_dataset
 from nameclf.evaluate import evaluate_examples
+from nameclf.metrics import score
 from nameclf.paths import bundled_names_dir
 
 NAMES_DIR = bundled_names_dir()
@@ -42,6 +46,21 @@ def out_of_source(languages: str, library: str = "faker") -> tuple[Example, ...]
     import oos
 
     return tuple(oos.out_of_source(dataset(languages).languages, oos.corpus_names(NAMES_DIR), NAMES_DIR, library))
+
+
+@functools.cache
+def other_language_names() -> tuple[Example, ...]:
+    """Every dataset name of the 16 languages other than German and Italian that is neither German nor
+    Italian too: what the German/Italian model never learnt."""
+    return tuple(e for e in dataset("all").examples if not {"German", "Italian"} & set(e.labels))
+
+
+@functools.cache
+def foreign_names() -> tuple[Example, ...]:
+    """Faker's surnames of five languages outside the 18, none a dataset name (benchmarks/oos.py)."""
+    import oos
+
+    return tuple(oos.foreign_names(oos.corpus_names(NAMES_DIR)))
 
 
 def figures_of(report, prefix: str) -> dict[str, float]:
@@ -131,22 +150,8 @@ def nameclf_run(
     return row
 
 
-def auroc(negatives: Sequence[float], positives: Sequence[float]) -> float:
-    """P(a positive scores above a negative), ties counted half: scikit-learn's ROC AUC."""
-    import numpy as np
-    from sklearn.metrics import roc_auc_score
-
-    negatives, positives = np.asarray(negatives, dtype=float), np.asarray(positives, dtype=float)
-    truth = np.r_[np.zeros(len(negatives)), np.ones(len(positives))]
-    return float(roc_auc_score(truth, np.r_[negatives, positives]))
-
-
 def novelty_scores(predictor, names: Sequence[str]):
     """The unfamiliar-name score of each name, as the predictor ranks it."""
-    import numpy as np
-
-    from nameclf.data import normalise
-
     names = [normalise(name) for name in names]
     encoded = [predictor.vocabulary.encode(name) for name in names]
     probabilities = np.exp(predictor.log_probabilities(encoded, names=names))
@@ -155,14 +160,17 @@ def novelty_scores(predictor, names: Sequence[str]):
 
 def unfamiliar_figures(predictor, own: Sequence[Example], others: Sequence[Example]) -> dict[str, Any]:
     """How the unfamiliar flag (its default level, 0.05) tells the model's own test names from
-    `others`: AUROC of the score, and the share of each flagged."""
+    `others`: AUROC of the score (scikit-learn's), and the share of each flagged."""
+    from sklearn.metrics import roc_auc_score
+
     own_names, other_names = [e.name for e in own], [e.name for e in others]
+    own_scores, other_scores = novelty_scores(predictor, own_names), novelty_scores(predictor, other_names)
 
     def flagged(names: list[str]) -> float:
         return statistics.fmean(bool(answer.unfamiliar) for answer in predictor.predict(names))
 
     return {
-        "auroc": auroc(novelty_scores(predictor, own_names), novelty_scores(predictor, other_names)),
+        "auroc": float(roc_auc_score([0] * len(own) + [1] * len(others), np.r_[own_scores, other_scores])),
         "own_flagged": flagged(own_names),
         "others_flagged": flagged(other_names),
         "others": len(other_names),
@@ -175,16 +183,8 @@ COVERAGES = (0.8, 0.9, 0.95)
 def trust_figures(predictor, examples: Sequence[Example], report) -> dict[str, Any]:
     """Calibration before and after the temperature, prediction sets at each of COVERAGES, and the
     raw points (`_points`: uncalibrated log-probabilities and truth) for figures pooled over seeds."""
-    import numpy as np
-
-    from nameclf import calibration
-    from nameclf.data import normalise
-
     row: dict[str, Any] = {
-        "test_ece_before": report.calibration["before"]["ece"],
-        "test_ece_after": report.calibration["after"]["ece"],
-        "test_nll_before": report.calibration["before"]["nll"],
-        "test_nll_after": report.calibration["after"]["nll"],
+        f"test_{k}_{w}": report.calibration[w][k] for k in ("ece", "nll") for w in ("before", "after")
     }
     for coverage in COVERAGES:
         sets = evaluate_examples(predictor, examples, "test", coverage=coverage).sets
@@ -203,10 +203,6 @@ def trust_figures(predictor, examples: Sequence[Example], report) -> dict[str, A
 def pooled_calibration(rows: list[dict]) -> dict[str, float]:
     """ECE, NLL and Brier over every seed's test names together, before and after each seed's own
     temperature; removes the rows' `_points`."""
-    import numpy as np
-
-    from nameclf import calibration
-
     points = [row.pop("_points") for row in rows]
     truth = np.concatenate([p["truth"] for p in points])
     before = np.concatenate([p["raw"] for p in points])
@@ -223,29 +219,20 @@ YARDSTICK_GRID = (1.0, 3.0, 10.0, 30.0, 100.0, 300.0)
 VALIDATION_GUARD = 0.01  # a C (or a default) is chosen only among those this close to the best validation accuracy
 
 
-def yardstick_fit(languages: str, seed: int, c: float):
-    """The n-gram yardstick: `nameclf.ngram` at its own settings (TF-IDF `char_wb` 1-4-grams, sublinear,
-    lower-cased; class-weighted logistic regression) with regularisation C, on the seed's training names."""
+def yardstick_run(languages: str, seed: int, parts: Sequence[str], c: float = YARDSTICK_C) -> dict[str, Any]:
+    """The n-gram yardstick, `nameclf.ngram` at its own settings (TF-IDF `char_wb` 1-4-grams, sublinear,
+    lower-cased; class-weighted logistic regression) with regularisation C (10 by default, fixed: it is
+    not tuned to win), fitted on the seed's training names and scored on `parts`."""
     from nameclf.ngram import NgramSettings, fit_ngram
 
-    train = split(languages, seed).train
-    labels = dataset(languages).languages
-    return fit_ngram([e.name for e in train], [e.labels for e in train], labels, NgramSettings(), C=c)
-
-
-def yardstick_run(languages: str, seed: int, parts: Sequence[str], c: float = YARDSTICK_C) -> dict[str, Any]:
-    """The yardstick at C (10 by default, fixed: it is not tuned to win) scored on `parts`."""
-    from nameclf.metrics import score
-
     started = time.perf_counter()
-    fitted = yardstick_fit(languages, seed, c)
+    train, labels = split(languages, seed).train, dataset(languages).languages
+    fitted = fit_ngram([e.name for e in train], [e.labels for e in train], labels, NgramSettings(), C=c)
     row: dict[str, Any] = {"seed": seed, "C": c, "fit_seconds": round(time.perf_counter() - started, 2)}
     for part in parts:
         examples = part_examples(languages, seed, part)
-        probabilities = fitted.probabilities([e.name for e in examples])
-        predicted = [fitted.labels[i] for i in probabilities.argmax(1)]
-        report = score(fitted.labels, [e.labels for e in examples], predicted, part)
-        row.update(figures_of(report, part))
+        predicted = [fitted.labels[i] for i in fitted.probabilities([e.name for e in examples]).argmax(1)]
+        row.update(figures_of(score(fitted.labels, [e.labels for e in examples], predicted, part), part))
     return row
 
 
@@ -282,8 +269,6 @@ def machine(**extra: Any) -> dict[str, Any]:
     import os
     import platform
     import subprocess
-
-    import numpy as np
 
     cpu = platform.processor() or platform.machine()
     try:

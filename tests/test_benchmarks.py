@@ -1,4 +1,5 @@
-"""benchmarks/oos.py, yardstick.py and seed003.py really run, on tiny hand-made data (no mocks)."""
+"""The `make bench` harness (benchmarks/bench.py, common.py, oos.py, seed003.py) really runs, on tiny hand-made
+data or the bundled dataset (no mocks)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from types import ModuleType
 import numpy as np
 import pytest
 
-from nameclf.data import Example, load_dataset, split_dataset
+from nameclf.data import Example
 from nameclf.paths import bundled_names_dir
 
 BENCHMARKS = Path(__file__).resolve().parents[1] / "benchmarks"
@@ -61,70 +62,6 @@ def leaky_names_dir(tmp_path: Path) -> Path:
     """German with one name 20 times over, also once in Italian: the seed removes one copy from each
     file, so 19 copies stay and some land on both sides of its split."""
     return write_names(tmp_path, {"German": GERMAN + [SHARED] * 20, "Italian": ITALIAN + [SHARED]})
-
-
-# --- yardstick ----------------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def yardstick() -> ModuleType:
-    pytest.importorskip("sklearn")
-    return load_benchmark("yardstick")
-
-
-def test_yardstick_chooses_c_on_validation_and_gives_probabilities(yardstick, tiny_names_dir):
-    dataset = load_dataset(tiny_names_dir, "German,Italian")
-    split = split_dataset(dataset, 0)
-    grid = (0.3, 1, 3)
-    model, chosen, scores = yardstick.choose_and_fit(split.train, split.validation, dataset.languages, grid)
-
-    assert chosen in grid and list(scores) == list(grid)
-    assert scores[chosen] == max(scores.values())
-    assert chosen == next(c for c in grid if scores[c] == max(scores.values()))  # ties go to the first
-    refit = yardstick.Yardstick().fit(split.train, dataset.languages, chosen)
-    assert refit.report(split.validation, "validation").accuracy == scores[chosen]  # the score is validation's
-
-    names = ["Tribbiani", "Schwarzenegger", "X", "Müller"]
-    probabilities = model.probabilities(names)
-    assert probabilities.shape == (len(names), 2)
-    assert np.allclose(probabilities.sum(axis=1), 1.0)
-    assert model.predict(names) == [dataset.languages[i] for i in probabilities.argmax(axis=1)]
-
-
-def test_yardstick_columns_follow_the_given_label_order(yardstick, tiny_names_dir):
-    split = split_dataset(load_dataset(tiny_names_dir, "German,Italian"), 0)
-    forward = yardstick.Yardstick().fit(split.train, ["German", "Italian"], 1.0).probabilities(["Rossi", "Fischer"])
-    backward = yardstick.Yardstick().fit(split.train, ["Italian", "German"], 1.0).probabilities(["Rossi", "Fischer"])
-    assert np.allclose(forward, backward[:, ::-1])
-
-
-def test_yardstick_macro_f1_metric_and_multi_label_names(yardstick):
-    def examples(german: list[str], italian: list[str]) -> list[Example]:
-        return [Example(name, ("German",)) for name in german] + [Example(name, ("Italian",)) for name in italian]
-
-    train = examples(GERMAN[:15], ITALIAN[:15])
-    train.append(Example(SHARED, ("German", "Italian")))  # one row per language, weight 1/2 each
-    validation = examples(GERMAN[15:], ITALIAN[15:])
-    model, chosen, scores = yardstick.choose_and_fit(
-        train, validation, ["German", "Italian"], grid=(1, 10), metric="macro_f1"
-    )
-    assert chosen in (1, 10) and all(0.0 <= value <= 1.0 for value in scores.values())
-    assert model.probabilities([SHARED]).shape == (1, 2)
-    with pytest.raises(ValueError, match="metric"):
-        yardstick.choose_and_fit(train, validation, ["German", "Italian"], grid=(1,), metric="precision")
-
-
-def test_class_weights_are_sklearns_balanced_when_every_weight_is_one(yardstick):
-    from sklearn.utils.class_weight import compute_class_weight
-
-    targets = ["German"] * 7 + ["Italian"] * 3 + ["Irish"] * 2
-    ours = yardstick.balanced_class_weights(targets, [1.0] * len(targets))
-    classes = np.array(sorted(set(targets)))
-    theirs = compute_class_weight("balanced", classes=classes, y=np.array(targets))
-    assert ours == pytest.approx(dict(zip(classes.tolist(), theirs.tolist())))
-    # a name of two languages counts one half for each
-    spread = yardstick.balanced_class_weights(["German", "Italian", "German"], [0.5, 0.5, 1.0])
-    assert spread == pytest.approx({"German": 2 / (2 * 1.5), "Italian": 2 / (2 * 0.5)})
 
 
 # --- seed 003 replica ---------------------------------------------------------------------------
@@ -248,6 +185,19 @@ def test_cleaning_follows_the_datasets_spelling(oos):
     assert oos.clean("Ab-Cd", convention["German"]) is None  # the dataset's German has no hyphen
 
 
+def test_foreign_names_are_other_languages_surnames_that_no_dataset_file_holds(oos, names_dir):
+    corpus = oos.corpus_names(names_dir)
+    foreign = oos.foreign_names(corpus)
+    assert {example.labels for example in foreign} == {(language,) for language in oos.FOREIGN}
+    folded = [example.name.casefold() for example in foreign]
+    assert len(folded) == len(set(folded))  # one language per name
+    assert not set(folded) & {name.casefold() for name in corpus}
+    assert foreign == sorted(foreign, key=lambda example: (example.labels, example.name))
+    assert any(not example.name.isascii() for example in foreign)  # diacritics kept (Öztürk, Järvinen)
+    fewer = oos.foreign_names(corpus | {foreign[0].name.upper()})  # the corpus is compared case-insensitively
+    assert fewer == foreign[1:]
+
+
 def test_mimesis_names_are_a_second_source_that_never_holds_a_dataset_name(oos, names_dir):
     pytest.importorskip("mimesis")
     corpus = oos.corpus_names(names_dir)
@@ -290,19 +240,7 @@ def test_out_of_source_per_language_names_what_a_wrong_answer_was_taken_for(monk
     assert figures["Dutch"] == {"names": 2, "accuracy": 0.5, "taken_for": "no answer", "taken_for_share": 0.5}
 
 
-# --- common: the unfamiliar-name figures ------------------------------------------------------------
-
-
-def test_auroc_is_the_share_of_pairs_in_order_with_ties_half(monkeypatch):
-    monkeypatch.syspath_prepend(str(BENCHMARKS))  # common.py imports its sibling modules by name
-    common = load_benchmark("common")
-    assert common.auroc([1.0, 2.0], [3.0, 4.0]) == 1.0
-    assert common.auroc([3.0, 4.0], [1.0, 2.0]) == 0.0
-    assert common.auroc([1.0, 3.0], [2.0]) == 0.5
-    assert common.auroc([2.0], [2.0]) == 0.5
-    rng = np.random.default_rng(0)
-    scores = rng.normal(size=400)
-    assert abs(common.auroc(scores[:200], scores[200:]) - 0.5) < 0.1
+# --- common: the unfamiliar-name figures and the yardstick ------------------------------------
 
 
 def test_unfamiliar_figures_tell_a_models_own_names_from_another_languages(monkeypatch):
@@ -319,3 +257,27 @@ def test_unfamiliar_figures_tell_a_models_own_names_from_another_languages(monke
     assert figures["auroc"] > 0.8
     assert figures["own_flagged"] < figures["others_flagged"]
     assert figures["others"] == len(chinese)
+
+
+def test_other_language_names_are_every_dataset_name_neither_german_nor_italian(monkeypatch):
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    common = load_benchmark("common")
+    others = common.other_language_names()
+    labels = {label for example in others for label in example.labels}
+    assert len(labels) == 16 and not labels & {"German", "Italian"}
+    everyone = common.dataset("all").examples
+    assert len(others) == sum(not {"German", "Italian"} & set(example.labels) for example in everyone)
+
+
+def test_the_yardstick_fits_the_seeds_training_names_and_scores_each_part(monkeypatch):
+    """German/Italian at C = 10: well above chance on validation and test (a fit whose columns were
+    mixed up, or that saw the wrong names, would not be), and its row says what it is."""
+    pytest.importorskip("sklearn")
+    monkeypatch.syspath_prepend(str(BENCHMARKS))
+    common = load_benchmark("common")
+    row = common.yardstick_run("German,Italian", 0, ("validation", "test"))
+    assert row["seed"] == 0 and row["C"] == common.YARDSTICK_C == 10.0
+    for part in ("validation", "test"):
+        assert 0.9 < row[f"{part}_accuracy"] <= 1.0
+        assert 0.9 < row[f"{part}_macro_f1"] <= 1.0
+    assert "oos_accuracy" not in row
