@@ -44,33 +44,14 @@ def main() -> None:
             tests = []
             for seed in args.seeds.split(","):
                 out = workdir / "models" / f"{cell}-{seed}"
-                command = [
-                    str(SCRIPT),
-                    "train",
-                    "--quiet",
-                    "--cell",
-                    cell,
-                    "--impl",
-                    impl,
-                    "--seed",
-                    seed,
-                    "--languages",
-                    args.languages,
-                    "--out",
-                    str(out),
-                    *args.extra,
-                ]
+                command = [str(SCRIPT), "train", "--quiet", "--cell", cell, "--impl", impl, "--seed", seed]
+                command += ["--languages", args.languages, "--out", str(out), *args.extra]
                 started = time.perf_counter()
                 subprocess.run(command, check=True, env=env, capture_output=True)
                 wall = time.perf_counter() - started
+                evaluate = [str(SCRIPT), "evaluate", "--json", "--model", str(out)]
                 report = json.loads(
-                    subprocess.run(
-                        [str(SCRIPT), "evaluate", "--json", "--model", str(out)],
-                        check=True,
-                        env=env,
-                        capture_output=True,
-                        text=True,
-                    ).stdout
+                    subprocess.run(evaluate, check=True, env=env, capture_output=True, text=True).stdout
                 )
                 config = json.loads((out / "config.json").read_text())
                 tests.append(report["accuracy"])

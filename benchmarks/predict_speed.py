@@ -61,9 +61,7 @@ def main() -> None:
 
         from nameclf.predict import Predictor
 
-        pool = []
-        for path in sorted(bundled_names_dir().glob("*.txt")):
-            pool += read_names(path)
+        pool = [name for path in sorted(bundled_names_dir().glob("*.txt")) for name in read_names(path)]
         rng = np.random.default_rng(0)
         names = [pool[i] for i in rng.integers(0, len(pool), size=args.names)]
         rates = {}

@@ -132,13 +132,9 @@ def soak_script(names: list[str]) -> str:
     """20 requests a round: 12 single names, 3 batches of 100, 2 explain, 1 models, and 2 deliberate
     client errors (an unknown model: 404; 1,001 names: 422)."""
     json_headers = '{["Content-Type"] = "application/json"}'
-    kinds = []
-    for i in range(12):
-        kinds.append(("GET", "/v1/predict?name=" + quote(names[i]), None, False))
-    for i in range(3):
-        kinds.append(("POST", "/v1/predict", json.dumps({"names": names[100 * i : 100 * (i + 1)]}), False))
-    for i in range(2):
-        kinds.append(("POST", "/v1/explain", json.dumps({"names": [names[200 + i]]}), False))
+    kinds = [("GET", "/v1/predict?name=" + quote(names[i]), None, False) for i in range(12)]
+    kinds += [("POST", "/v1/predict", json.dumps({"names": names[100 * i : 100 * (i + 1)]}), False) for i in range(3)]
+    kinds += [("POST", "/v1/explain", json.dumps({"names": [names[200 + i]]}), False) for i in range(2)]
     kinds.append(("GET", "/v1/models", None, False))
     kinds.append(("GET", "/v1/predict?name=Rossi&model=no-such-model", None, True))
     kinds.append(("POST", "/v1/predict", json.dumps({"names": ["Rossi"] * 1001}), True))
@@ -165,25 +161,23 @@ end
     )
 
 
+def wrk_command(url: str, path: Path, connections: int, seconds: float) -> list[str]:
+    return ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "30s", "-s", str(path), url]
+
+
+def wrk_figures(stdout: str) -> dict:
+    """The figures the Lua `done` printed, with the rate and the socket errors summed."""
+    figures = json.loads(next(line for line in stdout.splitlines() if line.startswith("WRK "))[4:])
+    figures["requests_per_second"] = figures["requests"] / figures["seconds"]
+    figures["socket_errors"] = sum(figures[k] for k in ("connect_errors", "read_errors", "write_errors", "timeouts"))
+    return figures
+
+
 def wrk(url: str, script: str, connections: int, seconds: float, folder: Path, name: str) -> dict:
     path = folder / f"{name}.lua"
     path.write_text(script, encoding="utf-8")
-    command = [
-        "wrk",
-        "-t1",
-        f"-c{connections}",
-        f"-d{max(1, round(seconds))}s",
-        "--timeout",
-        "30s",
-        "-s",
-        str(path),
-        url,
-    ]
-    done = subprocess.run(command, capture_output=True, text=True, check=True)
-    line = next(line for line in done.stdout.splitlines() if line.startswith("WRK "))
-    figures = json.loads(line[4:])
-    figures["requests_per_second"] = figures["requests"] / figures["seconds"]
-    figures["socket_errors"] = sum(figures[k] for k in ("connect_errors", "read_errors", "write_errors", "timeouts"))
+    command = wrk_command(url, path, connections, seconds)
+    figures = wrk_figures(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
     figures["command"] = " ".join(command[:-3]) + f" -s {name}.lua URL"
     return figures
 
@@ -241,18 +235,12 @@ def soak(server: Server, script: str, warm_seconds: float, soak_seconds: float, 
     path = folder / "soak.lua"
     path.write_text(script, encoding="utf-8")
     runner = subprocess.Popen(
-        ["wrk", "-t1", "-c16", f"-d{max(1, round(soak_seconds))}s", "--timeout", "30s", "-s", str(path), server.url],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+        wrk_command(server.url, path, 16, soak_seconds), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
     )
     while runner.poll() is None:
         samples.append(rss_mib(server.process.pid))
         time.sleep(1)
-    out, _ = runner.communicate()
-    figures = json.loads(next(line for line in out.splitlines() if line.startswith("WRK "))[4:])
-    figures["requests_per_second"] = figures["requests"] / figures["seconds"]
-    figures["socket_errors"] = sum(figures[k] for k in ("connect_errors", "read_errors", "write_errors", "timeouts"))
+    figures = wrk_figures(runner.communicate()[0])
     end = rss_mib(server.process.pid)
     highest = max(samples + [end])
     unexplained_4xx = max(0, figures["client_errors"] - figures["deliberate"])
@@ -282,6 +270,76 @@ def versions() -> dict:
     return {**found, "python": platform.python_version(), "wrk": wrk_line}
 
 
+def batch_rounds(server: Server, batch: list[str], count: int, phase: float, folder: Path) -> list[dict]:
+    """Phase 1: in-process names/s, then served from 1 and from 2 connections, in turn, `count` rounds."""
+    rounds = []
+    for number in range(count):
+        alone = in_process(batch, phase / 4)
+        one, two = (
+            wrk(server.url + "/v1/predict", batch_script(batch), c, phase / 4, folder, "batches") for c in (1, 2)
+        )
+        for figures in (one, two):
+            if figures["ok"] != figures["requests"] or figures["socket_errors"]:
+                raise SystemExit(f"a batch request failed: {figures}")
+        rounds.append(
+            {
+                "in_process_names_per_second": round(alone),
+                "one_connection_names_per_second": round(one["requests_per_second"] * len(batch)),
+                "two_connections_names_per_second": round(two["requests_per_second"] * len(batch)),
+                "one_connection": one,
+                "two_connections": two,
+            }
+        )
+        say(
+            f"round {number + 1}: in process {alone:,.0f} names/s; served "
+            f"{rounds[-1]['one_connection_names_per_second']:,} (1 connection), "
+            f"{rounds[-1]['two_connections_names_per_second']:,} (2)"
+        )
+    return rounds
+
+
+def measure(quick: bool, folder: Path) -> tuple[list[dict], dict, dict, int, str]:
+    """The three phases against one server: batch rounds, single names, soak; its exit code and log."""
+    phase = 3.0 if quick else 20.0
+    names = draw_names(5000)
+    server = Server(folder)
+    try:
+        say(f"server at {server.url}, pid {server.process.pid}")
+        rounds = batch_rounds(server, names[:1000], 1 if quick else ROUNDS, phase, folder)
+        singles = wrk(server.url, singles_script(names[1000:3000]), 16, phase, folder, "singles")
+        if singles["ok"] != singles["requests"] or singles["socket_errors"]:
+            raise SystemExit(f"a single-name request failed: {singles}")
+        say(f"single names: {singles['requests_per_second']:,.0f} requests/s, p50 {singles['p50_ms']:.1f} ms, "
+            f"p99 {singles['p99_ms']:.1f} ms")  # fmt: skip
+        soaked = soak(server, soak_script(names[3000:]), *((2.0, 5.0) if quick else (10.0, 60.0)), folder)
+        say(
+            f"soak: {soaked['soak']['requests']:,} requests, RSS {soaked['rss_mib_after_warm_up']} -> "
+            f"{soaked['rss_mib_at_end']} MiB (highest {soaked['rss_mib_highest']}), "
+            f"{soaked['failed_requests']} failed"
+        )
+    finally:
+        code = server.stop()
+    return rounds, singles, soaked, code, (folder / "server.log").read_text(errors="replace")
+
+
+def batch_figures(rounds: list[dict], size: int) -> dict:
+    kinds = ("in_process", "one_connection", "two_connections")
+    medians = {k: statistics.median(r[f"{k}_names_per_second"] for r in rounds) for k in kinds}
+    shares = {
+        k: statistics.median(r[f"{k}_names_per_second"] / r["in_process_names_per_second"] for r in rounds)
+        for k in kinds[1:]
+    }
+    return {
+        "names_per_request": size,
+        "rounds": rounds,
+        **{f"{k}_names_per_second_median": round(medians[k]) for k in kinds},
+        "share_of_in_process_one_connection": round(shares["one_connection"], 4),
+        "share_of_in_process_two_connections": round(shares["two_connections"], 4),
+        "target": "names/s at least 70% of in-process (median over rounds of served / in-process, 1 connection)",
+        "met": shares["one_connection"] >= 0.7,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="a few seconds a phase: a check, not figures")
@@ -289,60 +347,10 @@ def main() -> None:
     args = parser.parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("benchmarks/serve.py needs wrk: apt-get install wrk")
-    phase = 3.0 if args.quick else 20.0
-    warm_seconds, soak_seconds = (2.0, 5.0) if args.quick else (10.0, 60.0)
-
-    names = draw_names(5000)
-    batch = names[:1000]
     started_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
     load_before = os.getloadavg()
-    with tempfile.TemporaryDirectory(prefix="nameclf-serve-bench-") as folder_name:
-        folder = Path(folder_name)
-        server = Server(folder)
-        try:
-            say(f"server at {server.url}, pid {server.process.pid}")
-            rounds = []
-            for number in range(1 if args.quick else ROUNDS):
-                alone = in_process(batch, phase / 4)
-                one = wrk(server.url + "/v1/predict", batch_script(batch), 1, phase / 4, folder, "batches")
-                two = wrk(server.url + "/v1/predict", batch_script(batch), 2, phase / 4, folder, "batches")
-                for figures in (one, two):
-                    if figures["ok"] != figures["requests"] or figures["socket_errors"]:
-                        raise SystemExit(f"a batch request failed: {figures}")
-                rounds.append(
-                    {
-                        "in_process_names_per_second": round(alone),
-                        "one_connection_names_per_second": round(one["requests_per_second"] * len(batch)),
-                        "two_connections_names_per_second": round(two["requests_per_second"] * len(batch)),
-                        "one_connection": one,
-                        "two_connections": two,
-                    }
-                )
-                say(
-                    f"round {number + 1}: in process {alone:,.0f} names/s; served "
-                    f"{rounds[-1]['one_connection_names_per_second']:,} (1 connection), "
-                    f"{rounds[-1]['two_connections_names_per_second']:,} (2)"
-                )
-            singles = wrk(server.url, singles_script(names[1000:3000]), 16, phase, folder, "singles")
-            if singles["ok"] != singles["requests"] or singles["socket_errors"]:
-                raise SystemExit(f"a single-name request failed: {singles}")
-            say(f"single names: {singles['requests_per_second']:,.0f} requests/s, p50 {singles['p50_ms']:.1f} ms, "
-                f"p99 {singles['p99_ms']:.1f} ms")  # fmt: skip
-            soaked = soak(server, soak_script(names[3000:]), warm_seconds, soak_seconds, folder)
-            say(
-                f"soak: {soaked['soak']['requests']:,} requests, RSS {soaked['rss_mib_after_warm_up']} -> "
-                f"{soaked['rss_mib_at_end']} MiB (highest {soaked['rss_mib_highest']}), "
-                f"{soaked['failed_requests']} failed"
-            )
-        finally:
-            code = server.stop()
-        log = (folder / "server.log").read_text(errors="replace")
-    shares = {
-        connections: statistics.median(
-            r[f"{connections}_names_per_second"] / r["in_process_names_per_second"] for r in rounds
-        )
-        for connections in ("one_connection", "two_connections")
-    }
+    with tempfile.TemporaryDirectory(prefix="nameclf-serve-bench-") as folder:
+        rounds, singles, soaked, code, log = measure(args.quick, Path(folder))
     results = {
         "command": "python benchmarks/serve.py" + (" --quick" if args.quick else ""),
         "quick": args.quick,
@@ -358,23 +366,7 @@ def main() -> None:
         "model": MODEL,
         "server": f"nameclf serve --model {MODEL} (1 worker, defaults), exit code {code} after SIGTERM",
         "server_log_tracebacks": log.count("Traceback"),
-        "batches": {
-            "names_per_request": len(batch),
-            "rounds": rounds,
-            "in_process_names_per_second_median": round(
-                statistics.median(r["in_process_names_per_second"] for r in rounds)
-            ),
-            "one_connection_names_per_second_median": round(
-                statistics.median(r["one_connection_names_per_second"] for r in rounds)
-            ),
-            "two_connections_names_per_second_median": round(
-                statistics.median(r["two_connections_names_per_second"] for r in rounds)
-            ),
-            "share_of_in_process_one_connection": round(shares["one_connection"], 4),
-            "share_of_in_process_two_connections": round(shares["two_connections"], 4),
-            "target": "names/s at least 70% of in-process (median over rounds of served / in-process, 1 connection)",
-            "met": shares["one_connection"] >= 0.7,
-        },
+        "batches": batch_figures(rounds, 1000),
         "single_names": {**singles, "connections": 16, "target": "p99 at most 50 ms", "met": singles["p99_ms"] <= 50},
         "soak": {
             **soaked,

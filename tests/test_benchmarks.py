@@ -4,7 +4,9 @@ data or the bundled dataset (no mocks)."""
 from __future__ import annotations
 
 import importlib.util
+import json
 import math
+import os
 import string
 import sys
 from pathlib import Path
@@ -81,11 +83,10 @@ def test_seed003_trains_one_epoch_in_both_modes(seed003, tiny_names_dir, mode):
     trained = seed003.train_model(mode, 0, tiny_names_dir, **TINY_RUN)
     figures = trained.figures
     assert figures["mode"] == mode and figures["seed"] == 0
-    for key in ("train_seconds", "test_accuracy", "seed_style_test_accuracy", "selected_test_accuracy"):
+    for key in ("train_seconds", "test_accuracy", "selected_test_accuracy"):
         assert math.isfinite(figures[key]), key
     assert 0.0 <= figures["test_accuracy"] <= 1.0
     assert figures["parameters"] > 0 and figures["train_size"] > figures["test_size"] > 0
-    assert figures["alphabet_size"] == len(set("".join(GERMAN + ITALIAN)) | set(string.ascii_letters))  # + ü
     if mode == "leaky":
         assert figures["validation_accuracy"] is None and figures["selected_on"] == "test"
         assert figures["train_size"] + figures["test_size"] == len(GERMAN) + len(ITALIAN)
@@ -98,9 +99,14 @@ def test_seed003_trains_one_epoch_in_both_modes(seed003, tiny_names_dir, mode):
     assert np.allclose(probabilities.sum(axis=1), 1.0, atol=1e-5)
 
 
+def test_seed003_alphabet_is_both_files_letters_and_the_ascii_ones(seed003, tiny_names_dir):
+    alphabet = seed003.seed_alphabet(tiny_names_dir)
+    assert alphabet == "".join(sorted(set("".join(GERMAN + ITALIAN)) | set(string.ascii_letters)))  # + ü
+
+
 def test_seed003_leaky_split_reports_the_leak_and_clean_has_none(seed003, leaky_names_dir):
-    leaky = seed003.run("leaky", 0, leaky_names_dir, **TINY_RUN)
-    clean = seed003.run("clean", 0, leaky_names_dir, **TINY_RUN)
+    leaky = seed003.train_model("leaky", 0, leaky_names_dir, **TINY_RUN).figures
+    clean = seed003.train_model("clean", 0, leaky_names_dir, **TINY_RUN).figures
     assert leaky["leaked_test_names"] > 0
     assert clean["leaked_test_names"] == 0
     # the seed keeps 19 of the 20 copies (and drops the Italian one and the empty last line)
@@ -108,12 +114,12 @@ def test_seed003_leaky_split_reports_the_leak_and_clean_has_none(seed003, leaky_
 
 
 def test_seed003_is_reproducible_and_refuses_unknown_modes(seed003, tiny_names_dir):
-    first = seed003.run("clean", 3, tiny_names_dir, **TINY_RUN)
-    again = seed003.run("clean", 3, tiny_names_dir, **TINY_RUN)
+    first = seed003.train_model("clean", 3, tiny_names_dir, **TINY_RUN).figures
+    again = seed003.train_model("clean", 3, tiny_names_dir, **TINY_RUN).figures
     timing = ("train_seconds",)
     assert {k: v for k, v in first.items() if k not in timing} == {k: v for k, v in again.items() if k not in timing}
     with pytest.raises(ValueError, match="mode"):
-        seed003.run("tidy", 0, tiny_names_dir, **TINY_RUN)
+        seed003.train_model("tidy", 0, tiny_names_dir, **TINY_RUN)
 
 
 def test_seed003_encoding_pads_cuts_and_zeroes_unknown_characters(seed003):
@@ -281,3 +287,42 @@ def test_the_yardstick_fits_the_seeds_training_names_and_scores_each_part(monkey
         assert 0.9 < row[f"{part}_accuracy"] <= 1.0
         assert 0.9 < row[f"{part}_macro_f1"] <= 1.0
     assert "oos_accuracy" not in row
+
+
+# --- bench.py: targets and BENCHMARKS.md --------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def bench() -> ModuleType:
+    saved_path, saved_threads = list(sys.path), os.environ.get("OMP_NUM_THREADS")
+    try:
+        return load_benchmark("bench")  # which puts benchmarks/ on sys.path and sets OMP_NUM_THREADS
+    finally:
+        sys.path[:] = saved_path
+        if saved_threads is None:
+            os.environ.pop("OMP_NUM_THREADS", None)
+
+
+def test_a_target_says_whether_it_is_met_and_by_how_much_not(bench):
+    missed = bench.at_least("F1 >= the yardstick's + 0.03", 0.85, 0.84, margin=0.03, names=1000)
+    assert missed == {
+        "target": "F1 >= the yardstick's + 0.03",
+        "figure": "0.8500 vs 0.8400 + 0.03",
+        "met": False,
+        "short_by": "0.0200 (20.0 of 1,000 names)",
+    }
+    against_two = bench.at_least("ahead of both", 0.97, [0.96, 0.975])
+    assert against_two["figure"] == "0.9700 vs 0.9600 and 0.9750" and against_two["short_by"] == "0.0050"
+    assert bench.at_least("level", 0.9, 0.9)["met"] and bench.at_least("level", 0.9, 0.9)["short_by"] == ""
+    assert bench.fmt([{"x": 1.0}, {"x": 3.0}], "x") == "2.0000 ± 1.4142"
+
+
+def test_benchmarks_md_is_what_bench_renders_from_the_recorded_results(bench):
+    """BENCHMARKS.md is generated: the recorded results.json, rendered again, gives it line for line."""
+    root = BENCHMARKS.parent
+    results = json.loads((BENCHMARKS / "results" / "results.json").read_text())
+    recorded = {key: results.pop(key) for key in ("targets", "issue20_targets", "sources_targets")}
+    bench.add_targets(results)
+    assert {key: results[key] for key in recorded} == recorded
+    rendered = bench.markdown(results, "make bench") + f"The whole run took {results['bench_seconds'] / 60:.1f} min.\n"
+    assert rendered.splitlines() == (root / "BENCHMARKS.md").read_text().splitlines()
