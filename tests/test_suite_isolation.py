@@ -35,7 +35,7 @@ def test_each_test_starts_as_a_new_user_in_an_empty_folder(tmp_path):
 
 @pytest.mark.slow
 def test_the_resolution_tests_pass_beside_a_trained_models_latest(tmp_path, tmp_path_factory):
-    """The folder a newcomer has after `make demo`: ./models/LATEST names a model trained there, and
+    """The folder a user has after `make demo`: ./models/LATEST names a model trained there, and
     NAMECLF_MODEL names it too. The suite's tests of which model answers by default still pass there."""
     trained = train_tiny(tmp_path)
     assert trained.returncode == 0, trained.stderr
