@@ -1,0 +1,257 @@
+"""A user's labelled table of people, read as names: one entry per distinct normalised name with the
+count of each label, so that memory grows with the distinct names, not the rows.
+
+The table is CSV, TSV (by its suffix `.tsv` or `.tab`) or Parquet (by its suffix or its first bytes),
+or CSV on standard input (`-`). A row is one person, or N people with a count column. CSV and TSV are
+read as strict UTF-8, a line at a time; Parquet in record batches (by row groups), each batch summed
+by name and label before it reaches Python. A row with an empty name or label is skipped and counted;
+every other fault is a one-line `DataError` naming the line (or batch) and the fix.
+
+Which part a name goes to (train, validation, test) is a keyed hash of the normalised name and the
+seed (`hash_part`): the same on every machine, however the rows are ordered or partitioned.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from nameclf.data import normalise
+from nameclf.errors import DataError, UsageError, shorten
+from nameclf.inputs import is_parquet
+
+MAX_LABELS = 1000  # labels in one model: the output layer and every answer's `top` grow with them
+MIN_NAMES_PER_LABEL = 10  # distinct names a label needs, so that validation and test hold some of it
+PARQUET_BATCH = 65_536
+TSV_SUFFIXES = (".tsv", ".tab")
+INSTALL = "pip install 'nameclf[dask]'"
+PARTS = ("train", "validation", "test")
+PART_EDGES = (0.8, 0.9)  # hash below 0.8: train; below 0.9: validation; else test
+
+
+@dataclass(frozen=True)
+class Columns:
+    """Which columns of the table hold the name, the label and (optionally) how many people a row is."""
+
+    name: str
+    label: str
+    count: str | None = None
+
+
+@dataclass
+class LabelledNames:
+    """The distinct names of a table with the people of each label (`counts`, names × labels)."""
+
+    names: list[str]
+    labels: list[str]
+    counts: np.ndarray  # float64 people per (name, label)
+    rows: int  # rows read
+    skipped: dict[str, int] = field(default_factory=dict)  # rows left out, by reason
+
+    @property
+    def people(self) -> float:
+        return float(self.counts.sum())
+
+    def summary(self) -> dict[str, Any]:
+        """What the model card says of the table."""
+        return {
+            "rows": self.rows,
+            "people": int(round(self.people)),
+            "names": len(self.names),
+            "labels": len(self.labels),
+            "skipped_rows": dict(self.skipped),
+        }
+
+
+class _Tally:
+    """People per (normalised name, label), with the rows skipped and why."""
+
+    def __init__(self) -> None:
+        self.by_name: dict[str, dict[str, float]] = {}
+        self.rows = 0
+        self.skipped: dict[str, int] = {}
+
+    def skip(self, reason: str, rows: int = 1) -> None:
+        self.skipped[reason] = self.skipped.get(reason, 0) + rows
+
+    def add(self, raw_name: Any, raw_label: Any, people: float, rows: int = 1) -> None:
+        name = normalise(raw_name) if isinstance(raw_name, str) else ""
+        label = raw_label.strip() if isinstance(raw_label, str) else ""
+        if not name:
+            self.skip("empty or missing name", rows)
+        elif not label:
+            self.skip("empty or missing label", rows)
+        elif people > 0:
+            labels = self.by_name.setdefault(name, {})
+            labels[label] = labels.get(label, 0.0) + people
+        else:
+            self.skip("count 0", rows)
+
+
+def read_table(source: Path | str, columns: Columns, max_labels: int = MAX_LABELS) -> LabelledNames:
+    """The table at `source` (a path, or "-" for CSV on stdin) as distinct names with label counts."""
+    tally = _Tally()
+    if str(source) != "-" and not Path(source).exists():
+        raise DataError(f"{source} does not exist; check the path")
+    if str(source) != "-" and is_parquet(source):
+        _read_parquet(Path(source), columns, tally)
+    else:
+        _read_csv(source, columns, tally)
+    return _checked(source, tally, max_labels)
+
+
+def _lines(source: Path | str) -> Iterator[str]:
+    """The file's lines (ends kept, for the csv module), decoded as strict UTF-8 one at a time."""
+    import sys
+
+    stream = sys.stdin.buffer if str(source) == "-" else open(source, "rb")  # noqa: SIM115
+    try:
+        for number, raw in enumerate(stream, start=1):
+            if number == 1 and raw.startswith(b"\xef\xbb\xbf"):
+                raw = raw[3:]
+            try:
+                yield raw.decode("utf-8")
+            except UnicodeDecodeError:
+                raise DataError(
+                    f"{source}: line {number} is not UTF-8 text; save the table as UTF-8 (CSV UTF-8) and retry"
+                ) from None
+    finally:
+        if stream is not sys.stdin.buffer:
+            stream.close()
+
+
+def _position(header: list[str], column: str, source: Path | str) -> int:
+    if column not in header:
+        found = ", ".join(shorten(c, 40) for c in header[:30]) or "nothing"
+        raise DataError(f"{source} has no column {column!r} (columns: {found}); pass one of them")
+    return header.index(column)
+
+
+def _read_csv(source: Path | str, columns: Columns, tally: _Tally) -> None:
+    tab = str(source) != "-" and Path(source).suffix.lower() in TSV_SUFFIXES
+    csv.field_size_limit(1 << 24)
+    reader = csv.reader(_lines(source), delimiter="\t" if tab else ",", strict=True)
+    try:
+        header = next(reader, None)
+        if header is None:
+            raise DataError(f"{source} is empty; give a table with a header row and one row per person")
+        name_at, label_at = _position(header, columns.name, source), _position(header, columns.label, source)
+        count_at = _position(header, columns.count, source) if columns.count is not None else None
+        for row in reader:
+            if not row:
+                continue
+            tally.rows += 1
+            people = 1.0 if count_at is None else _count(row[count_at] if count_at < len(row) else "", source, reader)
+            name = row[name_at] if name_at < len(row) else ""
+            label = row[label_at] if label_at < len(row) else ""
+            tally.add(name, label, people)
+    except csv.Error as error:
+        raise DataError(f"{source}: line {reader.line_num} cannot be read as CSV ({error}); fix that line") from None
+
+
+def _count(value: str, source: Path | str, reader: Any) -> float:
+    """A row's count: a whole number of people, 0 or more."""
+    text = value.strip()
+    if not text.isdigit():
+        what = "missing" if not text else f"{shorten(text, 20)!r}, not a whole number of 0 or more"
+        raise DataError(f"{source}: line {reader.line_num} has a count that is {what}; fix the count column")
+    return float(int(text))
+
+
+def _read_parquet(path: Path, columns: Columns, tally: _Tally) -> None:
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+        import pyarrow.parquet as pq
+    except ImportError:
+        raise UsageError(
+            f"reading Parquet needs pyarrow, which is not installed; install it with `{INSTALL}`"
+        ) from None
+    try:
+        table = pq.ParquetFile(path)
+    except (OSError, pa.ArrowException) as error:
+        raise DataError(f"{path} cannot be read as Parquet ({shorten(str(error), 80)})") from None
+    header = table.schema_arrow.names
+    wanted = [columns.name, columns.label] + ([columns.count] if columns.count is not None else [])
+    for column in wanted:
+        _position(header, column, path)
+    for number, batch in enumerate(table.iter_batches(batch_size=PARQUET_BATCH, columns=wanted), start=1):
+        frame = pa.Table.from_batches([batch])
+        if columns.count is not None:
+            counts = frame.column(columns.count)
+            if counts.null_count or not pa.types.is_integer(counts.type) and not _whole(counts, pc):
+                raise DataError(
+                    f"{path}: batch {number} has a count that is missing or not a whole number; fix the count column"
+                )
+            counts = pc.cast(counts, pa.int64())
+            if pc.any(pc.less(counts, 0)).as_py():
+                raise DataError(f"{path}: batch {number} has a negative count; fix the count column")
+        else:
+            counts = pa.array(np.ones(frame.num_rows, dtype=np.int64))
+        frame = pa.table(
+            {
+                "name": pc.cast(frame.column(columns.name), pa.string()),
+                "label": pc.cast(frame.column(columns.label), pa.string()),
+                "people": counts,
+                "rows": pa.array(np.ones(frame.num_rows, dtype=np.int64)),
+            }
+        )
+        summed = frame.group_by(["name", "label"]).aggregate([("people", "sum"), ("rows", "sum")])
+        tally.rows += frame.num_rows
+        for name, label, people, rows in zip(
+            *(summed.column(c).to_pylist() for c in ("name", "label", "people_sum", "rows_sum")), strict=True
+        ):
+            tally.add(name, label, float(people), rows)
+
+
+def _whole(values: Any, pc: Any) -> bool:
+    """Whether a float column holds whole numbers only."""
+    import pyarrow as pa
+
+    if not pa.types.is_floating(values.type):
+        return False
+    return bool(pc.all(pc.equal(values, pc.floor(values))).as_py() in (True, None))
+
+
+def _checked(source: Path | str, tally: _Tally, max_labels: int) -> LabelledNames:
+    """The tally as names × labels, or the one-line error for a table nothing can be learnt from."""
+    if not tally.by_name:
+        why = "; ".join(f"{reason}: {rows:,}" for reason, rows in sorted(tally.skipped.items())) or "no rows"
+        raise DataError(f"{source}: no row has both a name and a label ({why}); check --column and --label-column")
+    labels = sorted({label for counts in tally.by_name.values() for label in counts})
+    if len(labels) < 2:
+        raise DataError(f"{source}: every name has the one label {labels[0]!r}; a classifier needs two or more")
+    if len(labels) > max_labels:
+        raise DataError(
+            f"{source} has {len(labels):,} labels; nameclf takes at most {max_labels:,}: merge the rare ones"
+        )
+    names = sorted(tally.by_name)
+    index = {label: i for i, label in enumerate(labels)}
+    counts = np.zeros((len(names), len(labels)), dtype=np.float64)
+    for row, name in enumerate(names):
+        for label, people in tally.by_name[name].items():
+            counts[row, index[label]] = people
+    holding = (counts > 0).sum(axis=0)
+    few = [(labels[i], int(holding[i])) for i in np.flatnonzero(holding < MIN_NAMES_PER_LABEL)]
+    if few:
+        label, held = few[0]
+        more = f" (and {len(few) - 1} more labels)" if len(few) > 1 else ""
+        raise DataError(
+            f"{source}: label {shorten(label, 40)!r} has {held} distinct name(s){more}; each label needs at least "
+            f"{MIN_NAMES_PER_LABEL} to be split into train, validation and test: add names or merge labels"
+        )
+    return LabelledNames(names, labels, counts, tally.rows, dict(tally.skipped))
+
+
+def hash_part(name: str, seed: int) -> str:
+    """ "train", "validation" or "test" for a normalised name: a keyed hash of the name and the seed, so
+    a name is in one part whatever the rows' order or partitioning, on every machine."""
+    digest = hashlib.blake2b(name.encode("utf-8"), digest_size=8, key=seed.to_bytes(8, "little")).digest()
+    share = int.from_bytes(digest, "little") / 2.0**64
+    return PARTS[0] if share < PART_EDGES[0] else PARTS[1] if share < PART_EDGES[1] else PARTS[2]
