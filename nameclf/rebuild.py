@@ -19,7 +19,7 @@ from nameclf.shipped import SHIPPED, path_of
 
 def recorded_settings(config: dict[str, Any]) -> dict[str, Any]:
     """The TrainConfig fields a saved config records (its `training` section), languages as given."""
-    from nameclf.training import TrainConfig
+    from nameclf.train_config import TrainConfig
 
     training = dict(config.get("training", {}))
     if "unknown_rate" in training:  # what char_dropout was called before
@@ -38,7 +38,8 @@ def build(name: str, out: Path | None = None, quiet: bool = True) -> Path:
     from nameclf.callbacks import TrainingCallback
     from nameclf.checkpoint import load_config
     from nameclf.paths import bundled_names_dir
-    from nameclf.training import TrainConfig, train
+    from nameclf.train_config import TrainConfig
+    from nameclf.training import train
 
     if name not in SHIPPED:
         raise ValueError(f"unknown shipped model {name!r}; choose from {', '.join(SHIPPED)}")

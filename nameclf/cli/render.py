@@ -7,24 +7,36 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
 from nameclf.callbacks import TrainingCallback
+
+if TYPE_CHECKING:
+    from rich.progress import TaskID
+
+    from nameclf.explain import Explanation
+    from nameclf.metrics import Report
+    from nameclf.results import Prediction
 from nameclf.errors import one_line
 
 # NO_COLOR (no-color.org) means plain text: no colour, and no bold or dim either
-_styles = {"color_system": None} if os.environ.get("NO_COLOR") else {}
-out = Console(highlight=False, soft_wrap=True, **_styles)
-err = Console(stderr=True, highlight=False, soft_wrap=True, **_styles)
+_color_system: Literal["auto"] | None = None if os.environ.get("NO_COLOR") else "auto"  # "auto": rich's default
+out = Console(highlight=False, soft_wrap=True, color_system=_color_system)
+err = Console(stderr=True, highlight=False, soft_wrap=True, color_system=_color_system)
 
 
 class TrainingDisplay(TrainingCallback):
     """A progress bar over epochs and batches, and one line per epoch, on stderr."""
 
-    def __init__(self, console: Console):
+    epochs: TaskID  # the two bars, from the first `start` on
+    batches: TaskID
+
+    def __init__(self, console: Console) -> None:
         from rich.progress import (
             BarColumn,
             MofNCompleteColumn,
@@ -43,10 +55,10 @@ class TrainingDisplay(TrainingCallback):
             transient=True,
         )
 
-    def __enter__(self):
+    def __enter__(self) -> TrainingDisplay:
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         if self.progress.live.is_started:
             self.progress.stop()
 
@@ -69,7 +81,7 @@ class TrainingDisplay(TrainingCallback):
     def batch(self) -> None:
         self.progress.advance(self.batches)
 
-    def epoch(self, record: dict) -> None:
+    def epoch(self, record: dict[str, float]) -> None:
         self.progress.console.print(
             f"epoch {record['epoch']:3d}  loss {record['loss']:.4f}  "
             f"train {record['train_accuracy']:.2%}  validation {record['validation_accuracy']:.2%}"
@@ -78,7 +90,7 @@ class TrainingDisplay(TrainingCallback):
         self.progress.reset(self.batches)
 
 
-def epochs_text(config: dict) -> str:
+def epochs_text(config: dict[str, Any]) -> str:
     members = config["training"]["member_epochs"]
     if not members:
         return "no network"
@@ -90,8 +102,14 @@ def epochs_text(config: dict) -> str:
 PROGRESS_EVERY = 4096  # names between two updates of the count: one predict_stream batch
 
 
+class Update(Protocol):
+    """What `progress` yields: tell the display how many are done, and the total once it is known."""
+
+    def __call__(self, done: int, total: int | None = None) -> None: ...
+
+
 @contextlib.contextmanager
-def progress(wanted: bool, what: str, writes_stdout: bool = False):
+def progress(wanted: bool, what: str, writes_stdout: bool = False) -> Iterator[Update | None]:
     """On stderr, when it is a terminal: a count of `what` done, and a bar once the total is known.
     Yields `update(done, total=None)`, or None when nothing is shown.
 
@@ -116,7 +134,11 @@ def progress(wanted: bool, what: str, writes_stdout: bool = False):
         refresh_per_second=4,
     ) as progress:
         task = progress.add_task(what, total=None)
-        yield lambda done, total=None: progress.update(task, completed=done, total=total)
+
+        def update(done: int, total: int | None = None) -> None:
+            progress.update(task, completed=done, total=total)
+
+        yield update
 
 
 NAME_CELLS = 20  # the name column of a text line, in terminal cells
@@ -136,7 +158,7 @@ def shown_name(name: str) -> str:
     return shown + " " * max(NAME_CELLS - cell_len(shown), 0)
 
 
-def text_line(prediction) -> str:
+def text_line(prediction: Prediction) -> str:
     shown = shown_name(prediction.name)
     in_set = f"  set: {', '.join(prediction.set)}" if prediction.set is not None else ""
     in_set += "  unfamiliar" if prediction.unfamiliar else ""  # unlike the training names: trust it less
@@ -166,7 +188,7 @@ def contribution_style(value: float, scale: float) -> str:
     return "dim"
 
 
-def print_explanation(explanation) -> None:
+def print_explanation(explanation: Explanation) -> None:
     from rich.text import Text
 
     if explanation.language is None:  # shortened as predict shortens it: a 10,000-character name is no answer
@@ -197,14 +219,15 @@ def count(number: int, noun: str) -> str:
     return f"{number:,} {noun}" + ("" if number == 1 else "s")
 
 
-def print_report(report, model: str, skipped: int) -> None:
+def print_report(report: Report, model: str, skipped: int) -> None:
     out.print(
         f"[bold]{escape(model)}[/bold] on {escape(report.source)}: {count(report.count, 'name')}, "
         f"accuracy [bold]{report.accuracy:.2%}[/bold], macro-F1 {report.macro_f1:.3f}"
     )
     if skipped:
         out.print(f"{skipped} line(s) skipped (not name<TAB>language, or a language the model does not know)")
-    print_calibration(report.calibration)
+    if report.calibration is not None:  # evaluate_examples always sets it; `score` alone does not
+        print_calibration(report.calibration)
     if report.abstention is not None:
         figures = report.abstention
         accuracy = figures["accuracy_answered"]
@@ -246,7 +269,7 @@ def print_report(report, model: str, skipped: int) -> None:
 MATRIX_LANGUAGES = 6  # up to this many a full matrix fits 80 columns; beyond, each language's top confusions
 
 
-def confusion_table(report) -> Table:
+def confusion_table(report: Report) -> Table:
     """The full matrix for a few languages; for more, per true language the share answered right and
     the three languages it is most often taken for, which stays readable at 80 columns."""
     columns = report.labels + (["none"] if report.unanswered else [])
@@ -276,7 +299,7 @@ def confusion_table(report) -> Table:
     return confusion
 
 
-def print_calibration(figures: dict) -> None:
+def print_calibration(figures: dict[str, Any]) -> None:
     before = figures["before"]
     line = "ECE {ece:.3f}, NLL {nll:.3f}, Brier {brier:.3f}"
     if not figures["calibrated"]:
@@ -289,7 +312,7 @@ def print_calibration(figures: dict) -> None:
     )
 
 
-def experts_text(experts: dict) -> str:
+def experts_text(experts: dict[str, Any]) -> str:
     """The experts line of a card: the weight and each one's validation accuracy."""
     validation = experts.get("validation") or {}
     shown = {"rnn": "network", "ngram": "n-grams", "combination": "combined"}
@@ -302,7 +325,7 @@ def experts_text(experts: dict) -> str:
     return f"{weight}; validation accuracy {scores}" if scores else weight
 
 
-def print_card(figures: dict) -> None:
+def print_card(figures: dict[str, Any]) -> None:
     """The card as a panel on a terminal, its values wrapped to the width and never cut; piped, as plain
     `field  value` lines of any length, for grep and for reading in a file."""
     fields = card_fields(figures)
@@ -322,7 +345,7 @@ def print_card(figures: dict) -> None:
     out.print(Panel(grid, title=escape(figures["model"]), expand=False), soft_wrap=False)
 
 
-def network_text(network: dict | None) -> str:
+def network_text(network: dict[str, Any] | None) -> str:
     """The card's network line: cell, layers, direction, members and its parameters."""
     if network is None:
         return "none: the character n-gram model alone"
@@ -335,13 +358,13 @@ def network_text(network: dict | None) -> str:
     )
 
 
-def card_fields(figures: dict) -> list[tuple[str, str]]:
+def card_fields(figures: dict[str, Any]) -> list[tuple[str, str]]:
     """The card's (field, value) lines, in the order `info` shows them."""
     data, metrics = figures["data"], figures["metrics"]
     calibration, training, made = figures["calibration"], figures["training"], figures["made_by"]
     experts = figures.get("experts") or {}
 
-    def share(value) -> str:
+    def share(value: object) -> str:
         return f"{value:.2%}" if isinstance(value, (int, float)) else "-"
 
     sizes = data.get("sizes") or {}

@@ -7,7 +7,7 @@ import enum
 import signal
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -134,13 +134,15 @@ def train(
         previous = signal.signal(signal.SIGTERM, _raise_interrupt)
         try:
             from nameclf import plots
-            from nameclf.training import TrainConfig
+            from nameclf.train_config import TrainConfig
             from nameclf.training import train as run_training
 
             plots.check(plot)
 
             fields = {field.name for field in dataclasses.fields(TrainConfig)}
-            config = TrainConfig(**{name: _plain(value) for name, value in options.items() if name in fields})
+            # each option has its field's type (typer parsed it), which mypy cannot follow from a name
+            settings: dict[str, Any] = {name: _plain(value) for name, value in options.items() if name in fields}
+            config = TrainConfig(**settings)
             import shlex
 
             command = shlex.join(["nameclf", *sys.argv[1:]])
@@ -171,6 +173,6 @@ def train(
         )
 
 
-def _plain(value):
+def _plain(value: object) -> object:
     """An option's value as TrainConfig takes it: a choice by its name."""
     return value.value if isinstance(value, enum.Enum) else value
