@@ -67,4 +67,4 @@ models: install
 	$(BIN)/python -m nameclf.rebuild --pictures docs
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache
