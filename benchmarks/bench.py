@@ -13,6 +13,7 @@ The test split is read only to report.
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import shutil
@@ -168,7 +169,7 @@ def throughput(model: Path, names: int) -> dict[str, Any]:
     pool = [name for path in sorted(common.NAMES_DIR.glob("*.txt")) for name in read_names(path)]
     chosen = [pool[i] for i in np.random.default_rng(0).integers(0, len(pool), size=names)]
     calibrated, plain = Predictor.load(model), Predictor.load(model)
-    plain.temperature = 1.0  # skips the rescaling, as a model saved without a temperature does
+    plain.combination = dataclasses.replace(plain.combination, temperature=1.0)  # as a model saved without one
     calibrated.predict(chosen[:1000])
     best = {"calibrated": float("inf"), "uncalibrated": float("inf"), "distinct": float("inf")}
     for _ in range(5):

@@ -195,7 +195,7 @@ def trust_figures(predictor, examples: Sequence[Example], report) -> dict[str, A
     row["_points"] = {
         "raw": predictor.log_probabilities(encoded, calibrated=False).astype(np.float64),
         "truth": calibration.truth_matrix([e.labels for e in answered], predictor.labels),
-        "temperature": predictor.temperature,
+        "temperature": predictor.combination.temperature,
     }
     return row
 
