@@ -15,6 +15,7 @@ import os
 import shutil
 import signal
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -143,7 +144,7 @@ def _fsync_dir(path: Path) -> None:
 
 
 @contextlib.contextmanager
-def _lock(target: Path, shared: bool = False):
+def _lock(target: Path, shared: bool = False) -> Iterator[None]:
     """A lock on `.<name>.lock` beside the target: writers hold it exclusively while they swap the
     model in, readers hold it shared while they read both files, so a reader never sees a missing
     or mixed model. A reader that cannot create the lock file (a read-only folder) reads unlocked."""
@@ -168,7 +169,7 @@ class SavedThenInterrupted(KeyboardInterrupt):
 
 
 @contextlib.contextmanager
-def _signals_deferred():
+def _signals_deferred() -> Iterator[None]:
     """Record SIGINT/SIGTERM instead of acting on them, then raise SavedThenInterrupted afterwards.
 
     Blocking the signals with pthread_sigmask is not enough: the kernel may deliver them to another

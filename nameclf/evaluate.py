@@ -59,7 +59,8 @@ def evaluate_examples(
     }
     if options.min_confidence is not None:
         min_confidence = options.min_confidence
-        sure = [i for i in answered if predictions[i].probability >= min_confidence]
+        # every answered name has its probability (None only where there is no answer)
+        sure = [i for i in answered if (p := predictions[i].probability) is not None and p >= min_confidence]
         right = sum(predictions[i].language in truths[i] for i in sure)
         report.abstention = {
             "min_confidence": min_confidence,
@@ -68,8 +69,10 @@ def evaluate_examples(
             "accuracy_answered": right / len(sure) if sure else None,
         }
     if coverage is not None:
-        sized = [len(predictions[i].set) for i in answered]
-        covered = sum(any(language in truths[i] for language in predictions[i].set) for i in answered)
+        # with a coverage every answered name has its set (never empty): None only where there is no answer
+        sets = [predictions[i].set or [] for i in answered]
+        sized = [len(chosen) for chosen in sets]
+        covered = sum(any(language in truths[i] for language in chosen) for i, chosen in zip(answered, sets))
         report.sets = {
             "coverage": coverage,
             "empirical_coverage": covered / report.count if report.count else 0.0,

@@ -14,7 +14,6 @@ a fixed w = 0.3 (which came from test figures) is in docs/studies.md.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 
@@ -22,6 +21,7 @@ from nameclf import calibration, novelty
 from nameclf.combination import Combination, combined
 from nameclf.data import Example
 from nameclf.ngram import NgramExpert, NgramSettings, fit_ngram
+from nameclf.train_config import TrainConfig
 
 WEIGHT_GRID = tuple(round(0.1 * step, 1) for step in range(11))
 ANALYZER = "char"  # with ^name$ marks: ahead of "char_wb" on validation for both tasks (docs/studies.md)
@@ -29,20 +29,25 @@ NOVELTY_ORDER = 4  # order 6 adds 0.005 AUROC and triples the file
 CONFIDENCE_WEIGHT = 1.0  # the weight of −log max p beside the language model's NLL per character
 
 
-def ngram_settings(config: Any) -> NgramSettings:
-    return NgramSettings(ANALYZER, tuple(config.ngram_range), min_df=config.ngram_min_df)
+def ngram_settings(config: TrainConfig) -> NgramSettings:
+    if config.ngram_range is None or config.ngram_min_df is None:
+        raise ValueError("the n-gram model takes a resolved TrainConfig (TrainConfig.resolved)")
+    return NgramSettings(ANALYZER, config.ngram_range, min_df=config.ngram_min_df)
 
 
 def fit_ngrams(
-    config: Any, labels: list[str], parts: Sequence[tuple[list[Example], list[Example]]], pool: list[Example]
+    config: TrainConfig, labels: list[str], parts: Sequence[tuple[list[Example], list[Example]]], pool: list[Example]
 ) -> tuple[NgramExpert, np.ndarray]:
     """The n-gram model to save (fitted on `pool`, every training name), and the (validation names,
     labels) log-probabilities of each part's validation names from a model fitted on that part's
     training names only (one fit when there is one part and its training names are the pool)."""
     settings = ngram_settings(config)
+    c = config.ngram_c
+    if c is None:
+        raise ValueError("the n-gram model takes a resolved TrainConfig (TrainConfig.resolved)")
 
     def fitted(examples: list[Example]) -> NgramExpert:
-        return fit_ngram([e.name for e in examples], [e.labels for e in examples], labels, settings, C=config.ngram_c)
+        return fit_ngram([e.name for e in examples], [e.labels for e in examples], labels, settings, C=c)
 
     rows = []
     saved = None

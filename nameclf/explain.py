@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 
@@ -24,13 +24,21 @@ UNKNOWN_CODE = 0  # the vocabulary's index for a character it does not know
 SUBSTRING_LENGTHS = (2, 3, 4)
 
 
+class Substring(TypedDict):
+    """The most telling run of characters: its text, where it starts in the name, and its contribution."""
+
+    text: str
+    start: int
+    contribution: float
+
+
 @dataclass
 class Explanation:
     name: str
     language: str | None = None
     probability: float | None = None
     characters: list[tuple[str, float]] = field(default_factory=list)
-    substring: dict[str, Any] | None = None  # {"text", "start", "contribution"}, None for a one-letter name
+    substring: Substring | None = None  # None for a one-letter name
     error: str | None = None
     warning: str | None = None
 

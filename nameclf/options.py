@@ -11,12 +11,21 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypedDict
 
 from nameclf.errors import UsageError
 
 UNFAMILIAR = 0.05  # flag a name whose unfamiliar-name p-value is at most this: about 5% of names like training names
 MAX_TOP_K = 1000  # a longer list than any model has labels; bounds the answer's size
+
+
+class BoundSchema(TypedDict, total=False):
+    """A bound as pydantic's and FastAPI's keywords: `ge` or `gt`, and `le` or `lt` when there is a high end."""
+
+    ge: float
+    gt: float
+    le: float
+    lt: float
 
 
 @dataclass(frozen=True)
@@ -28,17 +37,23 @@ class Bound:
     strict: bool
     problem: str  # the error's words after the option's flag
 
-    def holds(self, value: float) -> bool:
+    def holds(self, value: object) -> bool:
+        """Whether `value` is a number (not a bool, not NaN) within the bound: any value may be asked about."""
         if isinstance(value, bool) or not isinstance(value, (int, float)) or math.isnan(value):
             return False
         if self.strict:
             return self.low < value and (self.high is None or value < self.high)
         return self.low <= value and (self.high is None or value <= self.high)
 
-    def schema(self) -> dict[str, float]:
+    def schema(self) -> BoundSchema:
         """The bound as pydantic's and FastAPI's keywords (`ge`/`gt`, `le`/`lt`)."""
-        low, high = ("gt", "lt") if self.strict else ("ge", "le")
-        return {low: self.low, **({high: self.high} if self.high is not None else {})}
+        schema: BoundSchema = {"gt": self.low} if self.strict else {"ge": self.low}
+        if self.high is not None:
+            if self.strict:
+                schema["lt"] = self.high
+            else:
+                schema["le"] = self.high
+        return schema
 
 
 BOUNDS = {
@@ -70,8 +85,9 @@ class PredictOptions:
     unfamiliar: float | None = UNFAMILIAR
 
     def __post_init__(self) -> None:
-        if isinstance(self.top_k, float) and self.top_k.is_integer():
-            object.__setattr__(self, "top_k", int(self.top_k))
+        top_k: object = self.top_k  # as the caller gave it: a float such as 3.0 is the whole number it is
+        if isinstance(top_k, float) and top_k.is_integer():
+            object.__setattr__(self, "top_k", int(top_k))
         if not isinstance(self.top_k, int):
             raise UsageError(f"--top-k {BOUNDS['top_k'].problem}, not {self.top_k!r}")
         for option, bound in BOUNDS.items():

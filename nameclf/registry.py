@@ -100,7 +100,10 @@ def default_model_name(config: TrainConfig, dataset: Dataset, known: int) -> str
         selection = "-".join(language.lower() for language in languages)
     else:
         selection = f"{len(languages)}-languages"
-    if "rnn" not in config.experts.names:
+    experts, cell = config.experts, config.cell
+    if experts is None or cell is None:
+        raise ValueError("default_model_name takes a resolved TrainConfig (TrainConfig.resolved)")
+    if "rnn" not in experts.names:
         return f"ngram-{selection}"
     impl = "-scratch" if config.impl is Impl.scratch else ""
-    return f"{config.cell.value}{impl}-{selection}"
+    return f"{cell.value}{impl}-{selection}"

@@ -73,7 +73,13 @@ DTYPES = {item.name: item.metadata["dtype"] for item in RESULT_FIELDS}  # the ta
 RESULT_COLUMNS = list(DTYPES)
 
 
-def values(prediction: Prediction) -> tuple:
+# one prediction's cells, in RESULT_COLUMNS order (`values`)
+ResultRow = tuple[
+    str | None, float | None, str | None, int, str | None, str | None, bool, str | None, bool | None, float | None
+]
+
+
+def values(prediction: Prediction) -> ResultRow:
     """One prediction's cells in `RESULT_COLUMNS` order, as plain Python values (None for null).
 
     `error` says why there is no answer, whatever the reason (a name of mostly unknown characters

@@ -35,7 +35,7 @@ from nameclf.model import state_arrays
 from nameclf.ngram import NgramExpert
 from nameclf.novelty import NoveltyModel
 from nameclf.paths import default_data_dir, default_models_dir
-from nameclf.train_config import TrainConfig
+from nameclf.train_config import TrainConfig as TrainConfig  # re-exported: nameclf.training.TrainConfig
 from nameclf.version import __version__
 
 

@@ -157,7 +157,12 @@ class Table:
 
 
 def label_table(
-    table: Table, names: list[str] | None, model: str | None, options: PredictOptions, as_json: bool, as_csv: bool
+    table: Table,
+    names: list[str] | None,
+    model: str | Path | None,
+    options: PredictOptions,
+    as_json: bool,
+    as_csv: bool,
 ) -> None:
     """A table in, a table out, with the result columns of `predict --csv` (`nameclf.tables`)."""
     if table.out_file is None:
