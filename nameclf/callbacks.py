@@ -34,7 +34,7 @@ class TrainingCallback:
 
 
 class ValidationLog(TrainingCallback):
-    """Keeps every epoch's validation predictions (benchmarks/recipes.py compares selection rules with them).
+    """Keeps every epoch's validation predictions (the recipes study compared selection rules with them: docs/studies.md).
 
     For an ensemble it holds the network being trained: each member starts a new log.
     """

@@ -73,8 +73,8 @@ class Task(str, enum.Enum):
 # The defaults of each task, chosen on validation data and on names from another source (Faker's
 # surname lists, benchmarks/oos.py), never on the test split; the README says why, BENCHMARKS.md
 # holds the figures. `pair` (German/Italian, about 1,400 training names): network size and learning
-# rate over 7 seeds (benchmarks/sweep.py), weight averaging on a cross-half validation estimate
-# (benchmarks/recipes.py), and no lever of benchmarks/levers.py beat them over 10 seeds. `many` (all
+# rate over 7 seeds (docs/studies.md), weight averaging on a cross-half validation estimate
+# (docs/studies.md), and no lever of the levers study beat them over 10 seeds. `many` (all
 # 18 languages, about 14,000 training names): a bidirectional GRU of 128, stopped early (patience 5):
 # wider networks or longer training fit the tutorial's spellings better and other sources' worse,
 # and answer several times slower.
@@ -94,7 +94,7 @@ PAIR_DEFAULTS: dict[str, object] = dict(
     fold_case=False,
     members=1,
     # the experts and the n-gram model's settings: chosen on validation over 10 splits (German/Italian)
-    # and 3 seeds (18 languages) by benchmarks/experts.py (benchmarks/results/experts.json)
+    # and 3 seeds (18 languages) by the experts study (docs/studies.md)
     experts=Experts.rnn_ngram,
     ngram_range=(1, 4),
     ngram_c=30.0,
@@ -113,7 +113,7 @@ TASK_DEFAULTS: dict[Task, dict[str, object]] = {
             patience=5,
             lr=5e-3,
             # chosen on names from other sources (Faker's and mimesis's, their mean) with validation
-            # accuracy within 0.01 of the best as the guard, over 3 seeds (benchmarks/oos_defaults.py):
+            # accuracy within 0.01 of the best as the guard, over 3 seeds (docs/studies.md):
             # C 300 -> 30 and label smoothing 0.1 took out-of-source accuracy from 0.404 to 0.423, and
             # validation from 0.867 to 0.860; C 10 would give 0.427 but validation 0.853, past the guard
             label_smoothing=0.1,

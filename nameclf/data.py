@@ -117,10 +117,13 @@ def resolve_languages(spec: str | Sequence[str] | None, known: Sequence[str]) ->
 
 @dataclass(frozen=True)
 class Example:
-    """One unique name and every selected language it belongs to (sorted)."""
+    """One unique name and every selected language it belongs to (sorted), and what it counts for in
+    training: 1 for the tutorial's names; a labelled table's name is one example per label it has,
+    weighing its share of the name's people times the name's weight (`nameclf.labelled`)."""
 
     name: str
     labels: tuple[str, ...]
+    weight: float = 1.0
 
 
 @dataclass

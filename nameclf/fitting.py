@@ -43,14 +43,21 @@ def class_weights(train_targets: np.ndarray) -> np.ndarray:
 
 
 def weighted_loss(
-    scores: torch.Tensor, target: torch.Tensor, weights: torch.Tensor, smoothing: float = 0.0
+    scores: torch.Tensor,
+    target: torch.Tensor,
+    weights: torch.Tensor,
+    smoothing: float = 0.0,
+    sample_weights: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Cross-entropy on logits against target distributions, weighted per class by the true language.
+    """Cross-entropy on logits against target distributions, weighted per class by the true language
+    and, with `sample_weights`, per name (a labelled table's name by its share of people).
 
     For one-hot targets and no smoothing this equals `F.cross_entropy(scores, y, weight=weights)`;
     `smoothing` moves that share of each target's mass evenly onto all languages.
     """
     name_weights = target @ weights
+    if sample_weights is not None:
+        name_weights = name_weights * sample_weights
     if smoothing:
         target = target * (1 - smoothing) + smoothing / target.shape[-1]
     per_name = -(target * F.log_softmax(scores, dim=-1)).sum(dim=-1)
@@ -60,11 +67,16 @@ def weighted_loss(
 class EncodedSplit:
     """One split as index arrays plus target distributions, ready to batch by length."""
 
-    def __init__(self, examples: list[Example], vocabulary: Vocabulary, labels: list[str]) -> None:
+    def __init__(
+        self, examples: list[Example], vocabulary: Vocabulary, labels: list[str], balanced: bool = True
+    ) -> None:
         self.examples = examples
         self.encoded = [vocabulary.encode(example.name) for example in examples]
         self.lengths = [len(codes) for codes in self.encoded]
         self.targets = targets(examples, labels)
+        self.weights = np.array([example.weight for example in examples], dtype=np.float32)
+        self.weighted = bool((self.weights != 1.0).any())  # a labelled table's names: weighted by their people
+        self.balanced = balanced  # class weights against the languages' frequencies (False: every class 1)
 
     def __len__(self) -> int:
         return len(self.examples)
@@ -236,12 +248,13 @@ def train_epoch(
     loss_sum, count, correct = 0.0, 0, 0.0
     for members in length_batches(train_split.lengths, config.batch_size, shuffle):
         indices, target = train_split.batch(members, torch.device("cpu"))
+        sample = torch.from_numpy(train_split.weights[members]).to(step.device) if train_split.weighted else None
         if config.char_dropout > 0:
             swap = torch.rand(indices.shape, generator=masking) < config.char_dropout
             indices = indices.masked_fill(swap, 0)
         indices, target = indices.to(step.device), target.to(step.device)
         scores = model(indices)
-        loss = weighted_loss(scores, target, step.weights, config.label_smoothing)
+        loss = weighted_loss(scores, target, step.weights, config.label_smoothing, sample)
         if not math.isfinite(value := loss.item()):
             raise UsageError(
                 f"training diverged {when}: the loss became {value}; lower --lr (it is {config.lr:g}); {unchanged}"
@@ -275,9 +288,10 @@ def fit(
     torch.manual_seed(seed)
     model = NameClassifier(spec, settings.impl, settings.dropout).to(device)
     optimizer = torch.optim.Adam(model.parameters(), lr=settings.lr, weight_decay=settings.weight_decay)
-    weights = torch.from_numpy(class_weights(train_split.targets)).to(device)
+    balance = class_weights(train_split.targets) if train_split.balanced else np.ones(spec.num_labels, np.float32)
+    weights = torch.from_numpy(balance).to(device)
     # What is validated, kept and saved: an exponential moving average of the weights (smoother than
-    # the last step's; measured in benchmarks/recipes.py), or the trained model itself with --average 0.
+    # the last step's; measured in the recipes study, docs/studies.md), or the trained model itself with --average 0.
     averaged = AveragedModel(model, multi_avg_fn=get_ema_multi_avg_fn(settings.average)) if settings.average else None
     scored = averaged.module if averaged is not None else model
     shuffle = np.random.default_rng(seed + 1)

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from nameclf.data import normalise
+from nameclf.data import Example, normalise
 from nameclf.errors import DataError, UsageError, shorten
 from nameclf.inputs import is_parquet
 
@@ -255,3 +255,63 @@ def hash_part(name: str, seed: int) -> str:
     digest = hashlib.blake2b(name.encode("utf-8"), digest_size=8, key=seed.to_bytes(8, "little")).digest()
     share = int.from_bytes(digest, "little") / 2.0**64
     return PARTS[0] if share < PART_EDGES[0] else PARTS[1] if share < PART_EDGES[1] else PARTS[2]
+
+
+WEIGHTINGS = ("count", "sqrt", "log", "one")  # how a name's people become its weight in training
+MAX_PERSONS = 20_000  # people drawn from the validation (and test) names to measure and calibrate on
+
+
+def name_weights(people: np.ndarray, weighting: str) -> np.ndarray:
+    """Each name's weight in training from its people: all of them (`count`), their square root,
+    1 + their log, or 1 each (`one`); scaled to a mean of 1 over the names."""
+    if weighting not in WEIGHTINGS:
+        raise UsageError(f"--name-weight must be one of {', '.join(WEIGHTINGS)}, not {weighting!r}")
+    raw = {"count": people, "sqrt": np.sqrt(people), "log": 1.0 + np.log(np.maximum(people, 1.0))}.get(
+        weighting, np.ones_like(people)
+    )
+    return np.asarray(raw / raw.mean(), dtype=np.float64)
+
+
+@dataclass
+class TableSplit:
+    """A table's names dealt into parts by `hash_part`: the training names as weighted examples (one per
+    label a name has), and people drawn by count from the validation and test names (one example each,
+    a name as often as it is drawn)."""
+
+    train: list[Example]
+    validation: list[Example]
+    test: list[Example]
+    names: dict[str, int]  # distinct names per part
+
+
+def split_table(table: LabelledNames, seed: int, weighting: str, persons: int = MAX_PERSONS) -> TableSplit:
+    """The table's split for training at `seed` (see `TableSplit`); the draws come from a generator
+    seeded by `seed` and used for nothing else."""
+    parts = np.array([hash_part(name, seed) for name in table.names])
+    people = table.counts.sum(axis=1)
+    weights = name_weights(people, weighting)
+    train: list[Example] = []
+    for row in np.flatnonzero(parts == "train").tolist():
+        for column in np.flatnonzero(table.counts[row]).tolist():
+            share = table.counts[row, column] / people[row]
+            train.append(Example(table.names[row], (table.labels[column],), float(weights[row] * share)))
+    rng = np.random.default_rng(seed)
+    drawn = {part: _persons(table, np.flatnonzero(parts == part), persons, rng) for part in ("validation", "test")}
+    names = {part: int((parts == part).sum()) for part in PARTS}
+    return TableSplit(train, drawn["validation"], drawn["test"], names)
+
+
+def _persons(table: LabelledNames, rows: np.ndarray, most: int, rng: np.random.Generator) -> list[Example]:
+    """Up to `most` people drawn from `rows`' names by their counts (all of them when fewer), each an
+    example of its own label."""
+    counts = table.counts[rows]
+    total = counts.sum()
+    if not len(rows) or total <= 0:
+        return []
+    flat = counts.ravel() / total
+    if total <= most:  # few enough: every person once
+        cells = np.repeat(np.arange(flat.size), np.rint(counts.ravel()).astype(np.int64))
+    else:
+        cells = np.sort(rng.choice(flat.size, size=most, replace=True, p=flat))
+    n_labels = len(table.labels)
+    return [Example(table.names[rows[cell // n_labels]], (table.labels[cell % n_labels],)) for cell in cells.tolist()]

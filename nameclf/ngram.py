@@ -254,18 +254,22 @@ class NgramExpert:
 
 
 def training_rows(
-    names: Sequence[str], name_labels: Sequence[Sequence[str]], labels: Sequence[str]
+    names: Sequence[str],
+    name_labels: Sequence[Sequence[str]],
+    labels: Sequence[str],
+    name_weights: Sequence[float] | None = None,
 ) -> tuple[list[str], list[str], np.ndarray]:
-    """(names, targets, sample weights): a name of k of `labels` is k rows of weight 1/k; a name of
-    none of them is left out."""
+    """(names, targets, sample weights): a name of k of `labels` is k rows of weight 1/k (times its
+    `name_weights`, a labelled table's share of people); a name of none of them is left out."""
     wanted = set(labels)
     texts, targets, weights = [], [], []
-    for name, its_labels in zip(names, name_labels, strict=True):
+    for position, (name, its_labels) in enumerate(zip(names, name_labels, strict=True)):
         kept = [label for label in dict.fromkeys(its_labels) if label in wanted]
+        scale = 1.0 if name_weights is None else float(name_weights[position])
         for label in kept:
             texts.append(name)
             targets.append(label)
-            weights.append(1.0 / len(kept))
+            weights.append(scale / len(kept))
     return texts, targets, np.asarray(weights, dtype=np.float64)
 
 
@@ -287,6 +291,7 @@ def fit_estimators(
     C: float,
     class_weight: str | None = "balanced",
     max_iter: int = MAX_ITERATIONS,
+    name_weights: Sequence[float] | None = None,
 ):
     """scikit-learn's fitted (vectorizer, logistic regression, details): the model `fit_ngram` copies
     out, kept whole for the tests that compare the two."""
@@ -298,7 +303,7 @@ def fit_estimators(
 
     if class_weight not in ("balanced", None):
         raise ValueError(f"class_weight must be 'balanced' or None, not {class_weight!r}")
-    texts, targets, weights = training_rows(names, name_labels, labels)
+    texts, targets, weights = training_rows(names, name_labels, labels, name_weights)
     if missing := [label for label in labels if label not in set(targets)]:
         raise ValueError(f"no training names for {', '.join(missing)}")
     vectorizer = TfidfVectorizer(
@@ -371,9 +376,13 @@ def fit_ngram(
     C: float = 10.0,
     class_weight: str | None = "balanced",
     max_iter: int = MAX_ITERATIONS,
+    name_weights: Sequence[float] | None = None,
 ) -> NgramExpert:
-    """Fit the n-gram expert on training names (`name_labels[i]`: the languages of `names[i]`)."""
+    """Fit the n-gram expert on training names (`name_labels[i]`: the languages of `names[i]`, each
+    name weighing `name_weights[i]`, 1 when None)."""
     settings = settings if settings is not None else NgramSettings()
     labels = list(labels)
-    vectorizer, model, details = fit_estimators(names, name_labels, labels, settings, C, class_weight, max_iter)
+    vectorizer, model, details = fit_estimators(
+        names, name_labels, labels, settings, C, class_weight, max_iter, name_weights
+    )
     return expert_from_estimators(vectorizer, model, labels, settings, C, details)

@@ -249,9 +249,9 @@ def test_a_diverging_run_saves_nothing_and_says_to_lower_the_learning_rate(datas
     latest = (tmp_path / "models" / registry.LATEST_FILE).read_text()
     calls = []
 
-    def diverging(scores, target, weights, smoothing=0.0):
+    def diverging(scores, target, weights, smoothing=0.0, sample_weights=None):
         calls.append(1)
-        loss = weighted_loss(scores, target, weights, smoothing)
+        loss = weighted_loss(scores, target, weights, smoothing, sample_weights)
         return loss * float("inf") if len(calls) >= 3 else loss
 
     monkeypatch.setattr("nameclf.fitting.weighted_loss", diverging)
