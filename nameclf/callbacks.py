@@ -34,7 +34,8 @@ class TrainingCallback:
 
 
 class ValidationLog(TrainingCallback):
-    """Keeps every epoch's validation predictions (the recipes study compared selection rules with them: docs/studies.md).
+    """Keeps every epoch's validation predictions (the recipes study, docs/studies.md, compared
+    selection rules with them).
 
     For an ensemble it holds the network being trained: each member starts a new log.
     """
