@@ -6,6 +6,7 @@ Parquet or CSV table read in partitions is `nameclf.on_dask`'s. The answers' tab
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from nameclf.data import iter_text_lines
@@ -52,10 +53,10 @@ def is_parquet(path: Path | str) -> bool:
 class CsvSource:
     """A CSV file's names, each carrying its whole row (`name.cells`), and the file's header."""
 
-    def __init__(self, header: list[str], names):
+    def __init__(self, header: list[str], names: Iterable[str]) -> None:
         self.header, self._names = header, names
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[str]:
         return iter(self._names)
 
 
@@ -63,7 +64,9 @@ class RowName(str):
     cells: list[str] = []
 
 
-def names_from(file: Path | None, column: str | None, names: list[str], blank: list[int], keep_rows: bool = False):
+def names_from(
+    file: Path | None, column: str | None, names: list[str], blank: list[int], keep_rows: bool = False
+) -> Iterator[str] | CsvSource:
     """The names to classify: the arguments, or a file's lines (or a CSV column) streamed.
 
     Blank lines of a file are skipped and counted in `blank[0]`. With `keep_rows` (CSV in, CSV out) no
@@ -81,7 +84,7 @@ def names_from(file: Path | None, column: str | None, names: list[str], blank: l
         named = f"--column {column}" if column is not None else "--column NAME"
         raise UsageError(f"{file} is a Parquet table; label it with `{named} --out labelled.parquet` (or labelled.csv)")
 
-    def not_blank(values):
+    def not_blank(values: Iterable[str]) -> Iterator[str]:
         for value in values:
             if isinstance(value, Unreadable) or value.strip():
                 yield value
@@ -96,13 +99,13 @@ def names_from(file: Path | None, column: str | None, names: list[str], blank: l
     csv.field_size_limit(2**31 - 1)  # an over-long field becomes that row's error, not the batch's
     reader = csv_rows(lines)
     header = next(reader, None)
-    if header is None or column not in header:
+    if header is None or isinstance(header, Unreadable) or column not in header:  # an unparsable header is none
         found = ", ".join(header or []) or "nothing"
         raise DataError(f"{file} has no column {column!r} (header: {found}); pass --column with one of them")
     position = header.index(column)
     if keep_rows:
 
-        def with_rows():
+        def with_rows() -> Iterator[str]:
             for row in reader:
                 if isinstance(row, Unreadable):
                     yield row
@@ -130,7 +133,7 @@ def refuse_a_table(file: Path) -> None:
         raise UsageError(f"{file} is a CSV table (header: {header}); pass --column with the one that holds the names")
 
 
-def csv_rows(lines):
+def csv_rows(lines: Iterable[str]) -> Iterator[list[str] | Unreadable]:
     """csv.reader's rows; a row it cannot parse becomes an Unreadable marker instead of ending the stream."""
     reader = csv.reader(lines)
     while True:
@@ -142,7 +145,7 @@ def csv_rows(lines):
             yield Unreadable.because(f"unreadable CSV row {reader.line_num}: {error}")
 
 
-def input_cells(name, width: int) -> list[str]:
+def input_cells(name: str, width: int) -> list[str]:
     """The input row a name came from, padded to the header's width (an unreadable row: empty cells)."""
     cells = list(getattr(name, "cells", []))
     return cells + [""] * (width - len(cells))

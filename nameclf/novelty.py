@@ -81,7 +81,7 @@ class CharLM:
     _context_index: dict[str, float] | None = field(default=None, repr=False, compare=False)
     _windows: dict[str, float] | None = field(default=None, repr=False, compare=False)
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         self.log_prob = np.asarray(self.log_prob, dtype=np.float64)
         self.log_backoff = np.asarray(self.log_backoff, dtype=np.float64)
         if self.log_prob.shape != (len(self.grams),) or self.log_backoff.shape != (len(self.contexts),):
@@ -258,7 +258,8 @@ def fit_char_lm(names: Iterable[str], order: int = DEFAULT_ORDER, lowercase: boo
 def surprise(probabilities: np.ndarray) -> np.ndarray:
     """−log of each row's largest probability: how unsure the classifier is of its answer."""
     top = np.max(np.asarray(probabilities, dtype=np.float64), axis=1)
-    return -np.log(np.maximum(top, 1e-300))
+    result: np.ndarray = -np.log(np.maximum(top, 1e-300))  # numpy's ufuncs answer Any for an untyped array
+    return result
 
 
 def novelty_scores(
@@ -291,7 +292,7 @@ class NoveltyModel:
     confidence_weight: float = 0.0
     calibrated_on: str = ""
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         self.held_out = np.sort(np.asarray(self.held_out, dtype=np.float64))
         if not len(self.held_out):
             raise ValueError("the unfamiliar-name p-value needs held-out scores")

@@ -19,6 +19,7 @@ import csv
 import io
 import math
 from collections.abc import Container, Sequence
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -27,7 +28,7 @@ from nameclf.errors import UsageError
 from nameclf.inputs import Unreadable
 from nameclf.options import PredictOptions
 from nameclf.predict import Predictor
-from nameclf.results import DTYPES, PROBABILITY_DIGITS, Prediction, values
+from nameclf.results import DTYPES, PROBABILITY_DIGITS, Prediction, ResultRow, values
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -70,14 +71,15 @@ def csv_line(cells: Sequence[str]) -> str:
 
 def as_csv_text(frame: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
     """`frame` with its result `columns` turned into the text `csv_text` gives, for writing as CSV."""
-    text = frame.copy()
+    text: pd.DataFrame = frame.copy()  # pandas-stubs type the copy as Any
     for column in columns:
         cells = frame[column].astype(object).where(frame[column].notna(), None)
         text[column] = [csv_text(value) for value in cells]
     return text
 
 
-def require_pandas():
+def require_pandas() -> ModuleType:
+    """pandas, or a one-line error saying how to install it."""
     try:
         import pandas
     except ImportError:
@@ -95,19 +97,25 @@ def result_columns(languages: Sequence[str] | None = None) -> dict[str, str]:
     return columns
 
 
-def meta(languages: Sequence[str] | None = None, index: Any = None) -> pd.DataFrame:
+def meta(languages: Sequence[str] | None = None, index: pd.Index | None = None) -> pd.DataFrame:
     """An empty result table with the schema's dtypes: what Dask's `meta=` needs."""
-    pd = require_pandas()
+    require_pandas()
+    import pandas as pd
+
     index = index if index is not None else pd.RangeIndex(0)
-    return pd.DataFrame(
+    empty: pd.DataFrame = pd.DataFrame(  # pandas-stubs type the constructor's answer as Any
         {name: pd.Series([], dtype=dtype, index=index[:0]) for name, dtype in result_columns(languages).items()},
         index=index[:0],
     )
+    return empty
 
 
-def _names_and_index(names: Any):
-    """A list of names (None for a missing one) and the index to put the results on."""
-    pd = require_pandas()
+def _names_and_index(names: Any) -> tuple[list[object], pd.Index]:
+    """A list of names (None for a missing one) and the index to put the results on. `names`: a pandas
+    Series, a pyarrow array (pyarrow has no types) or a list."""
+    require_pandas()
+    import pandas as pd
+
     if isinstance(names, pd.Series):
         values = names.astype(object).where(names.notna(), None).tolist()
         return values, names.index
@@ -127,10 +135,12 @@ def predict_frame(
 ) -> pd.DataFrame:
     """The result table for `names` (see the module's docstring), row for row, on their index."""
     options = PredictOptions.of(options)
-    pd = require_pandas()
+    require_pandas()
+    import pandas as pd
+
     names_list, index = _names_and_index(names)
     missing = Unreadable.because("missing name")
-    cells: list[tuple[Any, ...]] = []
+    cells: list[ResultRow] = []
     matrices = []
     for start in range(0, max(len(names_list), 1), ANSWER_CHUNK):  # bounded memory: a chunk's answers at a time
         chunk = names_list[start : start + ANSWER_CHUNK]
@@ -139,7 +149,7 @@ def predict_frame(
         cells += [values(prediction) for prediction in predictions]
         if probabilities:
             matrices.append(matrix)
-    by_column = list(zip(*cells)) if cells else [() for _ in DTYPES]
+    by_column: list[Sequence[Any]] = list(zip(*cells)) if cells else [() for _ in DTYPES]
     columns: dict[str, Any] = {}
     for (name, dtype), column in zip(DTYPES.items(), by_column):
         if dtype == "float32":
@@ -150,7 +160,8 @@ def predict_frame(
         matrix = np.concatenate(matrices)
         for position, language in enumerate(predictor.languages):
             columns[f"p_{language}"] = matrix[:, position]
-    return pd.DataFrame(columns, index=index)
+    frame: pd.DataFrame = pd.DataFrame(columns, index=index)  # pandas-stubs: Any
+    return frame
 
 
 class Classifier(Predictor):

@@ -6,8 +6,10 @@ from __future__ import annotations
 import contextlib
 import os
 import sys
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Annotated
+from types import FrameType
+from typing import Annotated, NoReturn
 
 import typer
 from rich.markup import escape
@@ -33,14 +35,15 @@ def _without_flag_metavar() -> None:
     """typer shows `<bool>` beside every flag, which takes no value: show nothing there instead."""
     from typer.core import TyperOption
 
-    shown = getattr(TyperOption, "display_type_rich", None)
+    shown: Callable[[TyperOption, typer.Context], str | None] | None = getattr(TyperOption, "display_type_rich", None)
     if shown is None:
         return
 
-    def display_type_rich(self, ctx):
+    def display_type_rich(self: TyperOption, ctx: typer.Context) -> str | None:
         return None if getattr(self, "is_flag", False) else shown(self, ctx)
 
-    TyperOption.display_type_rich = display_type_rich
+    # a method only some typer versions have (0.28 has none: the getattr above returned), so not in every one's types
+    setattr(TyperOption, "display_type_rich", display_type_rich)  # noqa: B010
 
 
 _without_flag_metavar()
@@ -85,7 +88,7 @@ SIGPIPE_EXIT = 141  # what a shell reports for a program ended by SIGPIPE, as `c
 
 
 @contextlib.contextmanager
-def handled():
+def handled() -> Iterator[None]:
     """Turn errors into one red line and an exit code; with --debug, the traceback first."""
     try:
         yield
@@ -115,7 +118,7 @@ def handled():
         )
 
 
-def fail(line: str, code: int):
+def fail(line: str, code: int) -> NoReturn:
     """Print the traceback under --debug, then the one-line message, and exit with `code`."""
     if debug_enabled() and sys.exc_info()[0] is not None:
         err.print_exception()
@@ -123,7 +126,7 @@ def fail(line: str, code: int):
     raise typer.Exit(code) from None
 
 
-def _raise_interrupt(signum, frame):
+def _raise_interrupt(signum: int, frame: FrameType | None) -> NoReturn:
     raise KeyboardInterrupt
 
 

@@ -16,7 +16,7 @@ from nameclf.choices import Backend, Device
 from nameclf.cli.common import DASK_INSTALL, ModelOption, _raise_interrupt, exit_for_answers, handled
 from nameclf.cli.render import PROGRESS_EVERY, err, progress, text_line
 from nameclf.errors import UsageError
-from nameclf.inputs import input_cells, names_from
+from nameclf.inputs import CsvSource, input_cells, names_from
 from nameclf.options import UNFAMILIAR, PredictOptions
 
 EPILOG = (
@@ -117,7 +117,7 @@ def predict(
         # rows end in "\n" as every other output here (csv's own "\r\n" is kept by `cut` and `awk` in the
         # last column)
         write_row = (lambda cells: stdout.write(csv_line(cells))) if as_csv else None
-        header = source.header if keep_rows else ["name"]
+        header = source.header if isinstance(source, CsvSource) else ["name"]  # a CsvSource exactly when keep_rows
         total = failed = 0
         stream = predictor.predict_stream(source, options)
         with progress(file is not None, "names", writes_stdout=True) as update:
@@ -131,7 +131,7 @@ def predict(
                 if as_json:
                     stdout.write(json.dumps({**prediction.to_dict(), "model": answered_by}, ensure_ascii=False) + "\n")
                 elif write_row is not None:
-                    first = input_cells(prediction.name, len(source.header)) if keep_rows else [prediction.name]
+                    first = input_cells(prediction.name, len(header)) if keep_rows else [prediction.name]
                     write_row(first + csv_cells(prediction))
                 else:
                     stdout.write(text_line(prediction) + "\n")
