@@ -28,12 +28,17 @@ import logging
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import numpy.typing as npt
 
 from nameclf.codec import pack_strings, unpack_strings
 from nameclf.data import normalise
+
+if TYPE_CHECKING:  # scikit-learn has no types: these are Any
+    from sklearn.feature_extraction.text import TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
 
 logger = logging.getLogger(__name__)
 
@@ -60,7 +65,7 @@ class NgramSettings:
     marks: bool | None = None  # ^name$ around the text; None: exactly when analyzer is "char"
     min_df: int = 1  # n-grams in fewer training names are dropped: keeps the shipped files small
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         if self.analyzer not in ANALYZERS:
             raise ValueError(f"analyzer must be one of {', '.join(ANALYZERS)}, not {self.analyzer!r}")
         low, high = (int(n) for n in self.ngram_range)
@@ -131,7 +136,7 @@ class NgramExpert:
     C: float
     details: dict[str, Any]  # how it was fitted: rows, class weights, iterations, converged
 
-    def __post_init__(self):
+    def __post_init__(self) -> None:
         self.idf = np.ascontiguousarray(self.idf, dtype=np.float64)
         self.intercept = np.ascontiguousarray(self.intercept, dtype=np.float64)
         self.coef = np.asarray(self.coef)
@@ -201,11 +206,13 @@ class NgramExpert:
         """(names, labels) float64 log-probabilities, columns in `labels` order."""
         scores = self.scores(list(names))
         scores -= scores.max(axis=1, keepdims=True)
-        return scores - np.log(np.exp(scores).sum(axis=1, keepdims=True))
+        result: np.ndarray = scores - np.log(np.exp(scores).sum(axis=1, keepdims=True))  # numpy: Any
+        return result
 
     def probabilities(self, names: Iterable[str]) -> np.ndarray:
         """(names, labels) float64 probabilities, as scikit-learn's `predict_proba` gives them."""
-        return np.exp(self.log_probabilities(names))
+        result: np.ndarray = np.exp(self.log_probabilities(names))  # numpy: Any
+        return result
 
     # --- saved as plain data ----------------------------------------------------------------
 
@@ -273,7 +280,7 @@ def training_rows(
     return texts, targets, np.asarray(weights, dtype=np.float64)
 
 
-def balanced_class_weights(targets: Sequence[str], sample_weights: Sequence[float]) -> dict[str, float]:
+def balanced_class_weights(targets: Sequence[str], sample_weights: Iterable[float]) -> dict[str, float]:
     """total / (classes * count) per class, counting each row by its sample weight: scikit-learn's
     "balanced" when every weight is 1."""
     totals: dict[str, float] = {}
@@ -292,7 +299,7 @@ def fit_estimators(
     class_weight: str | None = "balanced",
     max_iter: int = MAX_ITERATIONS,
     name_weights: Sequence[float] | None = None,
-):
+) -> tuple[TfidfVectorizer, LogisticRegression, dict[str, Any]]:
     """scikit-learn's fitted (vectorizer, logistic regression, details): the model `fit_ngram` copies
     out, kept whole for the tests that compare the two."""
     import warnings
@@ -334,13 +341,13 @@ def fit_estimators(
 
 
 def expert_from_estimators(
-    vectorizer,
-    model,
+    vectorizer: TfidfVectorizer,
+    model: LogisticRegression,
     labels: Sequence[str],
     settings: NgramSettings,
     C: float,
     details: dict[str, Any],
-    coef_dtype: Any = None,
+    coef_dtype: npt.DTypeLike | None = None,
 ) -> NgramExpert:
     """Copy a fitted vectorizer and logistic regression out into plain arrays, columns in `labels` order."""
     vocabulary = [""] * len(vectorizer.vocabulary_)

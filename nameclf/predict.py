@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
@@ -25,6 +25,13 @@ from nameclf.inputs import Unreadable
 from nameclf.options import PredictOptions
 from nameclf.registry import resolve_model_dir
 from nameclf.results import Prediction
+
+if TYPE_CHECKING:
+    import torch
+    from threadpoolctl import ThreadpoolController  # untyped: Any
+
+    from nameclf.cells import Prepared
+    from nameclf.model import NameClassifier
 
 MAX_NAME_LENGTH = 256
 MOSTLY_UNKNOWN = 0.5  # above this share of unknown characters a name gets no language
@@ -50,10 +57,14 @@ class Predictor:
         self.ngram = saved.ngram  # None for a model of the network alone
         self.novelty = saved.novelty  # None for a model saved without the unfamiliar-name score
         if backend == "numpy":
-            network = self.spec is not None
-            self._prepared = [_prepare_numpy(self.spec, w) for w in saved.member_weights()] if network else []
+            spec = self.spec
+            self._prepared: list[Prepared[np.ndarray]] = (
+                [_prepare_numpy(spec, w) for w in saved.member_weights()] if spec is not None else []
+            )
         elif backend == "torch":
-            self._torch_models = _torch_models(saved, device) if self.spec is not None else ([], None)
+            self._torch_models: tuple[list[NameClassifier], torch.device | None] = (
+                _torch_models(saved, device) if self.spec is not None else ([], None)
+            )
         else:
             raise UsageError(f"unknown backend {backend!r}; choose numpy or torch")
 
@@ -82,7 +93,7 @@ class Predictor:
             self._key = f"{digest.hexdigest()}-{self.backend}-{self._device}"
         return self._key
 
-    def __reduce__(self):
+    def __reduce__(self) -> tuple[Callable[..., Predictor], tuple[object, ...]]:
         return _restore, (
             self.key,
             str(self.saved.path),
@@ -92,7 +103,7 @@ class Predictor:
             self._device,
         )
 
-    def __dask_tokenize__(self):
+    def __dask_tokenize__(self) -> str:
         return self.key
 
     @classmethod
@@ -134,8 +145,11 @@ class Predictor:
     def _log_probabilities(self, indices: np.ndarray) -> np.ndarray:
         """Each member's log-probabilities; an ensemble answers the mean of its members' probabilities."""
         if self.backend == "numpy":
+            spec = self.spec
+            if spec is None:  # only a model with a network is asked for its log-probabilities
+                raise ValueError("this model has no network")
             members = [
-                cells.log_softmax_numpy(cells.logits(cells.NUMPY, self.spec, prepared, indices))
+                cells.log_softmax_numpy(cells.logits(cells.NUMPY, spec, prepared, indices))
                 for prepared in self._prepared
             ]
         else:
@@ -149,7 +163,8 @@ class Predictor:
             return members[0]
         stacked = np.stack(members)  # (members, batch, labels)
         top = stacked.max(axis=0)
-        return (top + np.log(np.exp(stacked - top).mean(axis=0))).astype(np.float32)
+        mean: np.ndarray = (top + np.log(np.exp(stacked - top).mean(axis=0))).astype(np.float32)  # numpy: Any
+        return mean
 
     def checked(self, raw: Any) -> tuple[Prediction, np.ndarray | None]:
         """A Prediction for one input, with an error or warning where it has one, and the name's
@@ -299,7 +314,7 @@ class Predictor:
 
 
 @functools.cache
-def _blas_controller(backend: str):
+def _blas_controller(backend: str) -> ThreadpoolController:
     """threadpoolctl's view of the BLAS libraries loaded, found once per backend (torch brings its
     own): `threadpool_limits` looks for them on every call, which took 1 ms of a 1.5 ms answer to
     one name in the server."""
@@ -312,7 +327,9 @@ _PROCESS_CACHE: dict[str, Predictor] = {}
 LOADS: dict[str, int] = {}  # how many times this process built each predictor it was sent (tests read it)
 
 
-def _restore(key: str, path: str, config: dict, weights: dict, backend: str, device: str) -> Predictor:
+def _restore(
+    key: str, path: str, config: dict[str, Any], weights: dict[str, np.ndarray], backend: str, device: str
+) -> Predictor:
     """A Predictor unpickled in this process: built from its config and weights the first time its
     key is seen, the same object every time after."""
     cached = _PROCESS_CACHE.get(key)
@@ -324,7 +341,7 @@ def _restore(key: str, path: str, config: dict, weights: dict, backend: str, dev
     return cached
 
 
-def _prepare_numpy(spec: cells.NetworkSpec, weights: dict[str, np.ndarray]) -> dict[str, Any]:
+def _prepare_numpy(spec: cells.NetworkSpec, weights: dict[str, np.ndarray]) -> Prepared[np.ndarray]:
     prepared = cells.prepare(spec, {name: np.ascontiguousarray(value) for name, value in weights.items()})
     for directions in prepared["layers"]:
         for p in directions:
@@ -334,7 +351,7 @@ def _prepare_numpy(spec: cells.NetworkSpec, weights: dict[str, np.ndarray]) -> d
     return prepared
 
 
-def _torch_models(saved: SavedModel, device: str):
+def _torch_models(saved: SavedModel, device: str) -> tuple[list[NameClassifier], torch.device]:
     import torch
 
     from nameclf.devices import resolve_device
@@ -345,9 +362,12 @@ def _torch_models(saved: SavedModel, device: str):
     # cuDNN's RNNs use TF32 by default, which moved log-probabilities by up to 3e-4 from the
     # float32 numpy answer on an H100; at prediction sizes full float32 costs nothing
     torch.backends.cudnn.allow_tf32 = False
+    spec = saved.spec
+    if spec is None:  # only a model with a network is given torch models
+        raise ValueError(f"{saved.path} has no network")
     models = []
     for weights in saved.member_weights():
-        model = NameClassifier(saved.spec, impl=impl)
+        model = NameClassifier(spec, impl=impl)
         model.load_state_dict({name: torch.from_numpy(value) for name, value in weights.items()})
         models.append(model.to(resolved).eval())
     return models, resolved
