@@ -1,5 +1,5 @@
-"""Shared fixtures: every test isolated from the user's state; the bundled dataset, a private copy of
-it, private env folders, a tiny saved model."""
+"""Shared fixtures: every test isolated from the user's state; the CLI's environment for a new user, the
+bundled dataset, a private copy of it, private env folders, a tiny saved model."""
 
 from __future__ import annotations
 

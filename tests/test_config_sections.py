@@ -13,7 +13,7 @@ from nameclf.errors import ModelError
 from nameclf.training import TrainConfig, train
 
 
-def test_a_format_1_model_folder_still_loads_and_predicts_the_same(dataset_dir, tmp_path):
+def test_a_format_1_model_folder_loads_and_predicts_the_same(dataset_dir, tmp_path):
     out = tmp_path / "model"
     train(TrainConfig(cell="gru", **TINY), dataset_dir, out)
     before = numpy_probabilities(checkpoint.load(out), PROBE_NAMES)

@@ -21,12 +21,14 @@ def test_evaluate_says_one_name_and_leaves_out_a_language_with_no_names(tmp_path
     assert "no names and no answers: German" in per_language
 
 
+@pytest.mark.slow
 def test_evaluate_names_a_shipped_model_as_info_does(tmp_path, env):
     result = run("evaluate", "--model", "all", env=env, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("all (shipped) on test split: 1,744 names")
 
 
+@pytest.mark.slow
 def test_the_18_language_evaluation_fits_80_columns(tmp_path, env):
     result = run("evaluate", "--model", "all", env={**env, "COLUMNS": "80"}, cwd=tmp_path)
     assert result.returncode == 0, result.stderr

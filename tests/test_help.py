@@ -39,7 +39,6 @@ def test_the_help_shows_the_responsible_use_note_completion_and_debug(env):
     assert "--install-completion" in text and "NAMECLF_DEBUG" in text
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("command", COMMANDS)
 def test_each_command_help_has_examples_and_no_bool_metavar(command, env):
     text = run(command, "--help", env=env).stdout
@@ -58,6 +57,5 @@ def test_each_command_help_has_examples_and_no_bool_metavar(command, env):
         ("info", "NAMECLF_MODEL"),
     ],
 )
-@pytest.mark.slow
 def test_environment_variables_appear_next_to_their_options(command, variable, env):
     assert variable in run(command, "--help", env=env).stdout

@@ -31,6 +31,7 @@ def test_the_model_without_model_is_the_env_then_the_last_trained_then_de_it(tmp
         assert json.loads(answer.stdout.splitlines()[0])["model"] == "all (shipped)", answer.stderr
 
 
+@pytest.mark.slow
 @pytest.mark.resolution
 def test_models_lists_and_marks_the_model_that_answers_without_model_wherever_it_lives(tmp_path, env):
     rows = json.loads(run("models", "--json", env=env, cwd=tmp_path).stdout)

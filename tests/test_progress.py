@@ -42,6 +42,7 @@ def test_every_answer_reaches_a_redirected_stdout_while_stderr_is_a_terminal(tmp
     assert written == names  # every answer, in order, in the file
 
 
+@pytest.mark.slow
 def test_a_long_file_shows_progress_on_a_terminal_and_nothing_otherwise(tmp_path, env):
     names = tmp_path / "names.txt"
     names.write_text("Rossi\nMüller\n" * 3000)

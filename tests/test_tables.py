@@ -17,6 +17,7 @@ def result_rows(text: str) -> list[list[str]]:
     return list(csv.reader(io.StringIO(text, newline="")))
 
 
+@pytest.mark.slow
 def test_a_parquet_file_without_out_is_refused_in_one_line(tmp_path, env):
     pd = pytest.importorskip("pandas")
     pytest.importorskip("pyarrow")
