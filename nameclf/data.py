@@ -132,9 +132,10 @@ class Dataset:
 
     languages: list[str]
     examples: list[Example]
-    shared_names: str  # the resolved policy: "drop" or "multi"
+    shared_names: str  # the resolved policy: "drop" or "multi" ("table" for a labelled table's names)
     removed_shared: int = 0
     raw_counts: dict[str, int] = field(default_factory=dict)
+    label_name: str = "language"  # what the labels are: a table's may be countries, groups, ...
 
     @property
     def fingerprint(self) -> str:

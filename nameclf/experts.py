@@ -36,18 +36,32 @@ def ngram_settings(config: TrainConfig) -> NgramSettings:
 
 
 def fit_ngrams(
-    config: TrainConfig, labels: list[str], parts: Sequence[tuple[list[Example], list[Example]]], pool: list[Example]
+    config: TrainConfig,
+    labels: list[str],
+    parts: Sequence[tuple[list[Example], list[Example]]],
+    pool: list[Example],
+    balanced: bool = True,
 ) -> tuple[NgramExpert, np.ndarray]:
     """The n-gram model to save (fitted on `pool`, every training name), and the (validation names,
     labels) log-probabilities of each part's validation names from a model fitted on that part's
-    training names only (one fit when there is one part and its training names are the pool)."""
+    training names only (one fit when there is one part and its training names are the pool). Each
+    name weighs its `Example.weight`; `balanced` weighs the labels against their frequencies."""
     settings = ngram_settings(config)
     c = config.ngram_c
     if c is None:
         raise ValueError("the n-gram model takes a resolved TrainConfig (TrainConfig.resolved)")
 
     def fitted(examples: list[Example]) -> NgramExpert:
-        return fit_ngram([e.name for e in examples], [e.labels for e in examples], labels, settings, C=c)
+        weights = [e.weight for e in examples] if any(e.weight != 1.0 for e in examples) else None
+        return fit_ngram(
+            [e.name for e in examples],
+            [e.labels for e in examples],
+            labels,
+            settings,
+            C=c,
+            class_weight="balanced" if balanced else None,
+            name_weights=weights,
+        )
 
     rows = []
     saved = None

@@ -22,9 +22,10 @@ from typing import Any
 
 import numpy as np
 
-from nameclf.data import Example, normalise
+from nameclf.data import Dataset, Example, Split, normalise
 from nameclf.errors import DataError, UsageError, shorten
 from nameclf.inputs import is_parquet
+from nameclf.train_config import TrainConfig
 
 MAX_LABELS = 1000  # labels in one model: the output layer and every answer's `top` grow with them
 MIN_NAMES_PER_LABEL = 10  # distinct names a label needs, so that validation and test hold some of it
@@ -315,3 +316,45 @@ def _persons(table: LabelledNames, rows: np.ndarray, most: int, rng: np.random.G
         cells = np.sort(rng.choice(flat.size, size=most, replace=True, p=flat))
     n_labels = len(table.labels)
     return [Example(table.names[rows[cell // n_labels]], (table.labels[cell % n_labels],)) for cell in cells.tolist()]
+
+
+@dataclass(frozen=True)
+class TableSource:
+    """A labelled table to train from: where it is, which columns to read, what its labels are called
+    (`label_name`: "country", "group", ...; the label column's name by default) and how a name's people
+    weigh in training."""
+
+    path: str
+    columns: Columns
+    label_name: str | None = None
+    weighting: str = "sqrt"
+
+    @property
+    def labels_are(self) -> str:
+        return self.label_name or self.columns.label
+
+    def record(self, table: LabelledNames, split: TableSplit) -> dict[str, Any]:
+        """What the saved model's data section says of the table."""
+        return {
+            "file": Path(self.path).name if self.path != "-" else "-",
+            "columns": {"name": self.columns.name, "label": self.columns.label, "count": self.columns.count},
+            **table.summary(),
+            "name_weight": self.weighting,
+            "split": "keyed hash of the normalised name and the seed (80/10/10)",
+            "split_names": split.names,
+            "people_drawn": {"validation": len(split.validation), "test": len(split.test)},
+        }
+
+
+def training_data(config: TrainConfig, table: TableSource) -> tuple[TrainConfig, Dataset, Split, dict[str, Any]]:
+    """A labelled table as the trainer's data: its names and labels, split by a keyed hash of each name
+    (`labelled.split_table`), and what the model records of it."""
+    if config.members not in (None, 1):
+        raise UsageError("--members trains an ensemble on the tutorial's files only; leave it out with --file")
+    labelled = read_table(table.path, table.columns)
+    config = config.resolved(len(labelled.labels))
+    parts = split_table(labelled, config.seed, table.weighting)
+    held = [tuple(labelled.labels[i] for i in np.flatnonzero(row)) for row in labelled.counts]
+    examples = [Example(name, labels) for name, labels in zip(labelled.names, held)]
+    dataset = Dataset(labelled.labels, examples, shared_names="table", label_name=table.labels_are)
+    return config, dataset, Split(parts.train, parts.validation, parts.test), table.record(labelled, parts)

@@ -10,11 +10,14 @@ import contextlib
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
-from nameclf.checkpoint import cannot_write, check_target, probe_folder
+import numpy as np
+
+from nameclf.checkpoint import SavedThenInterrupted, cannot_write, check_target, probe_folder, save
 from nameclf.choices import Impl
 from nameclf.data import Dataset
-from nameclf.errors import ModelError, UsageError
+from nameclf.errors import Interrupted, ModelError, UsageError
 from nameclf.paths import MODEL_ENV, default_models_dir
 from nameclf.train_config import TrainConfig
 
@@ -107,3 +110,20 @@ def default_model_name(config: TrainConfig, dataset: Dataset, known: int) -> str
         return f"ngram-{selection}"
     impl = "-scratch" if config.impl is Impl.scratch else ""
     return f"{cell.value}{impl}-{selection}"
+
+
+def save_model(out: Path, arrays: dict[str, np.ndarray], saved_config: dict[str, Any], latest: bool) -> None:
+    """Save atomically (`checkpoint.save`) and mark it latest, saying in one line what an interrupt left where."""
+    try:
+        save(out, arrays, saved_config)
+    except SavedThenInterrupted:
+        raise Interrupted(
+            f"interrupted while saving; the new model was saved whole to {out} (not marked latest)"
+        ) from None
+    except KeyboardInterrupt:
+        raise Interrupted(f"interrupted while saving; {out} is as it was before this run") from None
+    try:
+        if latest:
+            mark_latest(out)
+    except KeyboardInterrupt:
+        raise Interrupted(f"interrupted after saving {out}; it was not marked as the latest model") from None

@@ -28,8 +28,9 @@ from nameclf.data import (
     split_fingerprint,
 )
 from nameclf.devices import resolve_device
-from nameclf.errors import Interrupted, UsageError
+from nameclf.errors import UsageError
 from nameclf.fitting import EncodedSplit, Fitted, class_weights, fit, measure, member_folds
+from nameclf.labelled import TableSource, training_data
 from nameclf.metrics import Report, score
 from nameclf.model import state_arrays
 from nameclf.ngram import NgramExpert
@@ -60,6 +61,13 @@ class Setup:
     threads: int
     out: Path | None  # None: nothing is saved
     started: float
+    table: dict[str, Any] | None = None  # what the model records of a labelled table it was trained from
+
+    @property
+    def balanced(self) -> bool:
+        """Class weights against the labels' frequencies: for the tutorial's files; a table's people
+        are weighed as they are."""
+        return self.table is None
 
     @property
     def labels(self) -> list[str]:
@@ -91,33 +99,43 @@ class Calibrated:
     seconds: float  # the weight, the temperature and the set scores
 
 
-def set_up(config: TrainConfig, data_dir: Path | None, out: Path | None, mark_latest: bool, save: bool) -> Setup:
-    """Resolve the device, threads, languages and task defaults; read and split the data; check `out`."""
-    data_dir = Path(data_dir) if data_dir is not None else default_data_dir()
+def set_up(
+    config: TrainConfig,
+    data_dir: Path | None,
+    out: Path | None,
+    mark_latest: bool,
+    save: bool,
+    table: TableSource | None = None,
+) -> Setup:
+    """Resolve the device, threads, languages and task defaults; read and split the data (the tutorial's
+    files, or a labelled `table`); check `out`."""
     device = resolve_device(config.device)
     threads = config.threads or train_config.default_threads()
     torch.set_num_threads(threads)
     started = time.perf_counter()
 
-    names_dir = data_dir / "names"
-    languages = resolve_languages(config.languages, available_languages(names_dir))
-    config = config.resolved(len(languages))
-    dataset = load_dataset(names_dir, config.languages, config.shared_names, config.fold_case)
-    split = split_dataset(dataset, config.seed)
+    if table is not None:
+        config, dataset, split, recorded = training_data(config, table)
+        known = len(dataset.languages)
+    else:
+        names_dir = (Path(data_dir) if data_dir is not None else default_data_dir()) / "names"
+        languages = resolve_languages(config.languages, available_languages(names_dir))
+        config = config.resolved(len(languages))
+        dataset = load_dataset(names_dir, config.languages, config.shared_names, config.fold_case)
+        split, recorded, known = split_dataset(dataset, config.seed), None, len(available_languages(names_dir))
     vocabulary = Vocabulary.build((example.name for example in dataset.examples), config.fold_case)
     spec = NetworkSpec(
         config.cell, vocabulary.size, config.hidden, config.layers, config.bidirectional, len(dataset.languages)
     )
     if save:
         if out is None:
-            out = default_models_dir() / registry.default_model_name(
-                config, dataset, len(available_languages(names_dir))
-            )
+            out = default_models_dir() / registry.default_model_name(config, dataset, known)
         out = Path(out)
         registry.prepare_target(out, latest=mark_latest)  # a bad --out fails now, not after training
     else:
         out = None
-    return Setup(config, Task.of(len(languages)), dataset, split, vocabulary, spec, device, threads, out, started)
+    task = Task.of(len(dataset.languages))
+    return Setup(config, task, dataset, split, vocabulary, spec, device, threads, out, started, recorded)
 
 
 def member_parts(setup: Setup) -> list[tuple[list[Example], list[Example]]]:
@@ -148,7 +166,7 @@ def fit_members(setup: Setup, callback: TrainingCallback) -> list[Fitted]:
         fitted.append(
             fit(
                 config,
-                EncodedSplit(training_names, setup.vocabulary, setup.labels),
+                EncodedSplit(training_names, setup.vocabulary, setup.labels, setup.balanced),
                 EncodedSplit(validation_names, setup.vocabulary, setup.labels),
                 setup.spec,
                 setup.device,
@@ -172,7 +190,7 @@ def fit_experts(setup: Setup, fitted: list[Fitted]) -> ExpertOutputs:
     ngram, ngram_rows = None, None
     if "ngram" in config.experts.names:
         pool = setup.split.train if config.members == 1 else setup.split.train + setup.split.validation
-        ngram, ngram_rows = experts.fit_ngrams(config, labels, parts, pool)
+        ngram, ngram_rows = experts.fit_ngrams(config, labels, parts, pool, setup.balanced)
     return ExpertOutputs(examples, truth, rnn, ngram_rows, ngram, round(time.perf_counter() - started, 4))
 
 
@@ -258,7 +276,7 @@ def fit_unfamiliar(setup: Setup, examples: list[Example], calibrated: Calibrated
         return None
     log_probabilities = calibrated.log_probabilities[unseen]
     return experts.fit_novelty(
-        [e.name for e in setup.split.train],
+        list(dict.fromkeys(e.name for e in setup.split.train)),  # a table's name is an example per label
         [examples[i].name for i in unseen],
         np.exp(calibration.scaled(log_probabilities, calibrated.combination.temperature)),
     )
@@ -321,6 +339,7 @@ def package(
             "split_seed": config.seed,
             "split_fingerprint": split_fingerprint(split),
             "sizes": {"train": len(split.train), "validation": len(split.validation), "test": len(split.test)},
+            **({"label_name": dataset.label_name, "table": setup.table} if setup.table is not None else {}),
         },
         "metrics": validation_metrics(setup, fitted, outputs, calibrated),
         "training_seconds": round(time.perf_counter() - setup.started, 3),
@@ -387,23 +406,6 @@ def validation_metrics(
     }
 
 
-def save_model(out: Path, arrays: dict[str, np.ndarray], saved_config: dict[str, Any], mark_latest: bool) -> None:
-    """Save atomically and mark it latest, saying in one line what an interrupt left where."""
-    try:
-        checkpoint.save(out, arrays, saved_config)
-    except checkpoint.SavedThenInterrupted:
-        raise Interrupted(
-            f"interrupted while saving; the new model was saved whole to {out} (not marked latest)"
-        ) from None
-    except KeyboardInterrupt:
-        raise Interrupted(f"interrupted while saving; {out} is as it was before this run") from None
-    try:
-        if mark_latest:
-            registry.mark_latest(out)
-    except KeyboardInterrupt:
-        raise Interrupted(f"interrupted after saving {out}; it was not marked as the latest model") from None
-
-
 def train(
     config: TrainConfig,
     data_dir: Path | None = None,
@@ -412,6 +414,7 @@ def train(
     mark_latest: bool = True,
     save: bool = True,
     command: str | None = None,
+    table: TableSource | None = None,
 ) -> TrainResult:
     """Train (one network, or a k-fold ensemble), keep each network's best epoch, save, mark it latest.
 
@@ -421,7 +424,7 @@ def train(
     models written to scratch folders); `save=False` saves nothing and returns the figures only.
     """
     callback = callback if callback is not None else TrainingCallback()
-    setup = set_up(config, data_dir, out, mark_latest, save)
+    setup = set_up(config, data_dir, out, mark_latest, save, table)
     fitted = fit_members(setup, callback)
     outputs = fit_experts(setup, fitted)
     calibrated = calibrate(setup, outputs)
@@ -432,5 +435,5 @@ def train(
     history = [record for member in fitted for record in member.history]
     if setup.out is None:
         return TrainResult(None, saved_config, history)
-    save_model(setup.out, arrays, saved_config, mark_latest)
+    registry.save_model(setup.out, arrays, saved_config, mark_latest)
     return TrainResult(setup.out, saved_config, history)

@@ -7,7 +7,7 @@ import enum
 import signal
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -15,7 +15,13 @@ from nameclf.choices import Cell, Device, Impl, SharedNames, task_default_text
 from nameclf.cli.common import PLOT_INSTALL, DataOption, ExpertsOption, _raise_interrupt, handled
 from nameclf.cli.render import TrainingDisplay, epochs_text, err
 
-EPILOG = "Examples: nameclf train  ·  nameclf train --languages all --plot curves.png"
+if TYPE_CHECKING:
+    from nameclf.labelled import TableSource
+
+EPILOG = (
+    "Examples: nameclf train  ·  nameclf train --languages all --plot curves.png  ·  "
+    "nameclf train --file people.csv --column surname --label-column country"
+)
 
 
 def train(
@@ -110,6 +116,35 @@ def train(
         SharedNames, typer.Option(help="Names in several languages: drop them, keep them as multi-label, or auto.")
     ] = SharedNames.auto,
     data: DataOption = None,
+    file: Annotated[
+        Path | None,
+        typer.Option(
+            "--file",
+            "-f",
+            help="Train on your own labelled table instead: CSV, TSV or Parquet, one row per person (`-`: CSV "
+            "on stdin); with --column and --label-column.",
+            show_default="the tutorial's names/<Language>.txt",
+        ),
+    ] = None,
+    column: Annotated[str | None, typer.Option(help="With --file: the column holding the names.")] = None,
+    label_column: Annotated[str | None, typer.Option(help="With --file: the column holding the labels.")] = None,
+    count_column: Annotated[
+        str | None,
+        typer.Option(help="With --file: a column saying how many people a row is.", show_default="one per row"),
+    ] = None,
+    label_name: Annotated[
+        str | None,
+        typer.Option(
+            help="With --file: what the labels are (country, group, ...), as outputs name them.",
+            show_default="the label column's name",
+        ),
+    ] = None,
+    name_weight: Annotated[
+        str,
+        typer.Option(
+            help="With --file: how a name's people weigh in training: count, sqrt, log or one (every name alike)."
+        ),
+    ] = "sqrt",
     out_dir: Annotated[
         Path | None,
         typer.Option(
@@ -138,6 +173,7 @@ def train(
             from nameclf.training import train as run_training
 
             plots.check(plot)
+            table = table_source(file, column, label_column, count_column, label_name, name_weight, options)
 
             fields = {field.name for field in dataclasses.fields(TrainConfig)}
             # each option has its field's type (typer parsed it), which mypy cannot follow from a name
@@ -147,10 +183,10 @@ def train(
 
             command = shlex.join(["nameclf", *sys.argv[1:]])
             if quiet:
-                result = run_training(config, data, out_dir, command=command)
+                result = run_training(config, data, out_dir, command=command, table=table)
             else:
                 with TrainingDisplay(err) as callback:
-                    result = run_training(config, data, out_dir, callback=callback, command=command)
+                    result = run_training(config, data, out_dir, callback=callback, command=command, table=table)
         finally:
             signal.signal(signal.SIGTERM, previous)
         if plot is not None:
@@ -165,12 +201,40 @@ def train(
         made_of = {"rnn": training["cell"], "ngram": "n-grams"}
         print(
             f"saved {result.model_dir}  ({' + '.join(made_of[n] for n in names)}, "
-            f"{len(result.config['labels'])} languages, "
+            f"{len(result.config['labels'])} {result.config['data'].get('label_name', 'language')}s, "
             f"{epochs_text(result.config)}, "
             f"{'out-of-fold ' if len(training['member_epochs']) > 1 else ''}"
             f"validation accuracy {metrics['validation_accuracy']:.2%}, "
             f"{result.config['training_seconds']:.1f} s on {training['device']})"
         )
+
+
+def table_source(
+    file: Path | None,
+    column: str | None,
+    label_column: str | None,
+    count_column: str | None,
+    label_name: str | None,
+    name_weight: str,
+    options: dict[str, Any],
+) -> TableSource | None:
+    """The labelled table `--file` names, with its options checked; None for the tutorial's files."""
+    from nameclf.errors import UsageError
+    from nameclf.labelled import WEIGHTINGS, Columns, TableSource
+
+    given = [f"--{flag}" for flag, value in (("column", column), ("label-column", label_column)) if value]
+    given += [f"--{flag}" for flag, value in (("count-column", count_column), ("label-name", label_name)) if value]
+    if file is None:
+        if given or name_weight != "sqrt":
+            raise UsageError(f"{(given or ['--name-weight'])[0]} reads a table: give it with --file TABLE")
+        return None
+    if column is None or label_column is None:
+        raise UsageError("--file TABLE needs --column (the names) and --label-column (the labels)")
+    if options["data"] is not None or options["languages"] != "German,Italian":
+        raise UsageError("--file trains on the table's labels: leave out --data and --languages")
+    if name_weight not in WEIGHTINGS:
+        raise UsageError(f"--name-weight must be one of {', '.join(WEIGHTINGS)}, not {name_weight!r}")
+    return TableSource(str(file), Columns(column, label_column, count_column), label_name, name_weight)
 
 
 def _plain(value: object) -> object:

@@ -1,0 +1,115 @@
+"""Training on a user's labelled table of people: `nameclf train --file TABLE --column NAME --label-column
+LABEL [--count-column N]` from CSV, TSV and Parquet, names of mixed labels learnt as their label shares,
+the split by a keyed hash of the name, the card's account of the table, and bad tables refused in one line
+with no model saved."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from cli_runner import one_error_line, run
+
+from nameclf import checkpoint
+from nameclf.labelled import Columns, hash_part, read_table, split_table
+from nameclf.paths import bundled_names_dir
+
+pytestmark = pytest.mark.slow  # each test trains through the CLI
+TINY = ["--epochs", "2", "--hidden", "8", "--threads", "1", "--quiet"]
+MIXED = "Grünwaldi"  # a name of neither list, which the table gives both labels
+
+
+def people_rows() -> list[tuple[str, str, int]]:
+    """German and Italian surnames of the tutorial as two countries, a count of people on each row, and
+    one name with people of both labels over several rows."""
+    names = bundled_names_dir()
+    german = [line for line in (names / "German.txt").read_text(encoding="utf-8").splitlines() if line][:150]
+    italian = [line for line in (names / "Italian.txt").read_text(encoding="utf-8").splitlines() if line][:150]
+    rows = [(name, "Germany", 1 + i % 7) for i, name in enumerate(german)]
+    rows += [(name, "Italy", 1 + i % 5) for i, name in enumerate(italian)]
+    return rows + [(MIXED, "Germany", 30), (MIXED, "Italy", 10), (MIXED, "Germany", 20)]
+
+
+def write(path, rows):
+    header = ("surname", "country", "people")
+    if path.suffix == ".parquet":
+        pa = pytest.importorskip("pyarrow")
+        import pyarrow.parquet as pq
+
+        pq.write_table(pa.table({h: [row[i] for row in rows] for i, h in enumerate(header)}), path)
+        return path
+    sep = "\t" if path.suffix == ".tsv" else ","
+    lines = [sep.join(header)] + [sep.join(str(cell) for cell in row) for row in rows]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".tsv", ".parquet"])
+def test_a_table_trains_a_model_that_says_what_its_labels_are(tmp_path, env, suffix):
+    table = write(tmp_path / f"people{suffix}", people_rows())
+    out = tmp_path / "model"
+    args = ["--file", str(table), "--column", "surname", "--label-column", "country", "--count-column", "people"]
+    trained = run("train", *args, "--label-name", "country", "--out", str(out), *TINY, env=env, cwd=tmp_path)
+    assert trained.returncode == 0, trained.stderr
+    config = checkpoint.load(out).config
+    assert config["labels"] == ["Germany", "Italy"] and config["data"]["label_name"] == "country"
+    recorded = config["data"]["table"]
+    distinct = len({row[0] for row in people_rows()})
+    assert (recorded["rows"], recorded["names"], recorded["labels"]) == (len(people_rows()), distinct, 2)
+    assert recorded["people"] == sum(row[2] for row in people_rows()) and recorded["name_weight"] == "sqrt"
+    assert recorded["columns"] == {"name": "surname", "label": "country", "count": "people"}
+    answered = run("predict", "--model", str(out), "Tribbiani", "--json", env=env, cwd=tmp_path)
+    assert json.loads(answered.stdout)["language"] in ("Germany", "Italy")
+
+
+def test_a_name_of_mixed_labels_learns_their_shares_and_stays_in_one_part(tmp_path):
+    table = read_table(write(tmp_path / "people.csv", people_rows()), Columns("surname", "country", "people"))
+    seed = next(s for s in range(50) if hash_part(MIXED, s) == "train")  # a seed that trains on the mixed name
+    split = split_table(table, seed, "count")
+    mixed = {e.labels[0]: e.weight for e in split.train if e.name == MIXED}
+    assert set(mixed) == {"Germany", "Italy"} and mixed["Germany"] / mixed["Italy"] == pytest.approx(50 / 10)
+    parts = {"train": split.train, "validation": split.validation, "test": split.test}
+    for part, examples in parts.items():
+        assert {hash_part(e.name, seed) for e in examples} <= {part}, part
+    people = table.counts.sum(axis=1)
+    weights = {}
+    for example in split.train:
+        weights[example.name] = weights.get(example.name, 0.0) + example.weight
+    trained = [table.names.index(name) for name in weights]
+    # a name's weight is its people (`count`), scaled to a mean of 1 over all the table's names
+    expected = people[trained] / people.mean()
+    assert np.allclose([weights[table.names[i]] for i in trained], expected)
+
+
+@pytest.mark.parametrize(
+    ("rows", "extra", "message"),
+    [
+        (None, ["--column", "name"], "has no column 'name' (columns: surname, country, people)"),
+        ([("Rossi", "Italy", 1)] * 20, [], "every name has the one label 'Italy'"),
+        (None, ["--label-column", "people"], "more labels); each label needs at least 10"),
+    ],
+)
+def test_a_bad_table_is_one_line_exit_3_and_no_model(tmp_path, env, rows, extra, message):
+    table = write(tmp_path / "people.csv", rows if rows is not None else people_rows())
+    out = tmp_path / "model"
+    columns = {"--column": "surname", "--label-column": "country", "--count-column": "people"}
+    columns.update(dict(zip(extra[::2], extra[1::2])))
+    args = [item for pair in columns.items() for item in pair]
+    failed = run("train", "--file", str(table), *args, "--out", str(out), *TINY, env=env, cwd=tmp_path)
+    assert failed.returncode == 3 and message in one_error_line(failed)
+    assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--column", "surname"], "--column reads a table: give it with --file TABLE"),
+        (["--file", "t.csv", "--column", "surname"], "--file TABLE needs --column (the names) and --label-column"),
+        (["--file", "t.csv", "--column", "s", "--label-column", "c", "--languages", "all"], "leave out --data"),
+        (["--file", "t.csv", "--column", "s", "--label-column", "c", "--name-weight", "half"], "--name-weight must"),
+    ],
+)
+def test_table_options_without_their_table_are_usage_errors(tmp_path, env, args, message):
+    failed = run("train", *args, *TINY, env=env, cwd=tmp_path)
+    assert failed.returncode == 2 and message in one_error_line(failed)
