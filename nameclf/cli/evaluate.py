@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from nameclf.cli.common import PLOT_INSTALL, DataOption, ModelOption, handled
-from nameclf.cli.render import err, print_report
+from nameclf.cli.render import err, print_people, print_report
+
+if TYPE_CHECKING:
+    from nameclf.predict import Predictor
 
 EPILOG = "Examples: nameclf evaluate --coverage 0.9  ·  nameclf evaluate --model all --plot evaluation.png"
 
@@ -17,7 +20,18 @@ EPILOG = "Examples: nameclf evaluate --coverage 0.9  ·  nameclf evaluate --mode
 def evaluate(
     model: ModelOption = None,
     file: Annotated[
-        Path | None, typer.Option("--file", "-f", help="Your own labelled list: name<TAB>language per line.")
+        Path | None,
+        typer.Option(
+            "--file",
+            "-f",
+            help="Your own labelled list: name<TAB>language per line; or, with --column and --label-column, a "
+            "table of people (CSV, TSV or Parquet), scored by people and by name beside the ceiling.",
+        ),
+    ] = None,
+    column: Annotated[str | None, typer.Option(help="With a table: the column holding the names.")] = None,
+    label_column: Annotated[str | None, typer.Option(help="With a table: the column holding the labels.")] = None,
+    count_column: Annotated[
+        str | None, typer.Option(help="With a table: how many people a row is.", show_default="one per row")
     ] = None,
     data: DataOption = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the figures as one JSON object.")] = False,
@@ -56,6 +70,9 @@ def evaluate(
         plots.check(plot)
         predictor = load(model)
         saved = predictor.saved
+        if column is not None or label_column is not None or count_column is not None:
+            people_report(predictor, file, column, label_column, count_column, coverage, as_json)
+            return
         skipped = 0
         if file is not None:
             examples, skipped = read_labelled(file, saved.labels)
@@ -74,3 +91,30 @@ def evaluate(
             print(json.dumps({**report.to_dict(), "model": label(saved.path), "skipped_lines": skipped}))
             return
         print_report(report, label(saved.path), skipped)
+
+
+def people_report(
+    predictor: Predictor,
+    file: Path | None,
+    column: str | None,
+    label_column: str | None,
+    count_column: str | None,
+    coverage: float | None,
+    as_json: bool,
+) -> None:
+    """`evaluate --file TABLE --column NAME --label-column LABEL [--count-column N]`: by people and by name."""
+    from nameclf.cards import label
+    from nameclf.errors import UsageError
+    from nameclf.labelled import Columns, read_table
+    from nameclf.options import PredictOptions
+    from nameclf.people import evaluate_people
+
+    if file is None or column is None or label_column is None:
+        raise UsageError("a table needs --file TABLE, --column (the names) and --label-column (the labels)")
+    coverage = PredictOptions(coverage=coverage if coverage is not None else 0.9).coverage
+    table = read_table(file, Columns(column, label_column, count_column))
+    figures = {**evaluate_people(predictor, table, coverage), "model": label(predictor.saved.path), "file": str(file)}
+    if as_json:
+        print(json.dumps(figures, ensure_ascii=False))
+        return
+    print_people(figures)
