@@ -22,10 +22,11 @@ from __future__ import annotations
 import contextlib
 import os
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from types import ModuleType
+from typing import IO, TYPE_CHECKING, Any
 
 from nameclf.errors import DataError, NetworkError, UsageError
 from nameclf.inputs import PARQUET_SUFFIXES, no_names
@@ -33,13 +34,21 @@ from nameclf.options import PredictOptions
 from nameclf.predict import Predictor
 from nameclf.tables import INSTALL, as_csv_text, free_column, meta, predict_frame
 
+if TYPE_CHECKING:
+    import dask.dataframe as dd
+    import pandas as pd
+    import pyarrow as pa  # untyped: Any
+    import pyarrow.parquet as pq
+    from distributed import Client, LocalCluster
+
 PARQUET = PARQUET_SUFFIXES
 CSV = (".csv",)
 BLOCKSIZE = "2MB"  # a CSV's partitions: about 150,000 short rows each
 ROWS_PER_PARTITION = 100_000  # a Parquet file is split into partitions of about this many rows
 
 
-def require_dask():
+def require_dask() -> ModuleType:
+    """dask.dataframe, or a one-line error saying how to install it."""
     try:
         import dask.dataframe as dd
     except ImportError:
@@ -77,7 +86,8 @@ def predict(
     The columns and their dtypes are those of `nameclf.tables.meta` (a name the input already uses gets
     `nameclf_` in front); `model` is a shipped name, a folder or a loaded Predictor; `options` (or
     keywords changing single ones, `top_k=3`) as `Predictor.predict` takes them."""
-    dd = require_dask()
+    require_dask()
+    import dask.dataframe as dd
     import pandas as pd
 
     options = PredictOptions.of(options, **changes)
@@ -107,14 +117,17 @@ def _kind(path: Path, option: str) -> str:
     raise UsageError(f"{option} {path}: name a .parquet or .csv file (the format is read from the suffix)")
 
 
-def read_table(path: Path, column: str):
+def read_table(path: Path, column: str) -> dd.DataFrame:
     """A Parquet file (or folder of them) or a CSV file, as a Dask DataFrame in partitions; CSV cells
     are kept as text exactly as written (no type guessing, `NA` stays a name)."""
-    dd = require_dask()
+    require_dask()
+    import dask.dataframe as dd
+
     path = Path(path)
     if not path.exists():
         raise DataError(f"{path} does not exist; pass the table to label with --file")
     kind = "parquet" if path.is_dir() else _kind(path, "--file")
+    frame: dd.DataFrame
     try:
         if kind == "parquet":
             frame = _read_parquet(path)
@@ -128,14 +141,16 @@ def read_table(path: Path, column: str):
     return frame
 
 
-def _read_parquet(path: Path):
+def _read_parquet(path: Path) -> dd.DataFrame:
     """A Parquet file (or a folder of them) as partitions of at most ROWS_PER_PARTITION rows, whatever
     its row groups (pandas writes a million rows per group): each partition reads its slice of one row
     group, so every worker gets work and none holds more than a row group at a time."""
-    import dask
     import pyarrow.parquet as pq
+    from dask.delayed import delayed
 
-    dd = require_dask()
+    require_dask()
+    import dask.dataframe as dd
+
     files = sorted(p for p in path.rglob("*") if p.suffix.lower() in PARQUET) if path.is_dir() else [path]
     if not files:
         raise DataError(f"{path} holds no .parquet files; pass a Parquet file or a folder of them")
@@ -147,26 +162,28 @@ def _read_parquet(path: Path):
             for start in range(0, max(rows, 1), ROWS_PER_PARTITION):
                 pieces.append((str(file), group, start, min(start + ROWS_PER_PARTITION, rows)))
     empty = _as_frame(pq.read_schema(str(files[0])).empty_table())
-    parts = [dask.delayed(_read_piece)(*piece) for piece in pieces] or [dask.delayed(lambda: empty)()]
-    return dd.from_delayed(parts, meta=empty, verify_meta=False)
+    parts = [delayed(_read_piece)(*piece) for piece in pieces] or [delayed(lambda: empty)()]
+    frame: dd.DataFrame = dd.from_delayed(parts, meta=empty, verify_meta=False)  # dask types it as Any
+    return frame
 
 
-def _read_piece(file: str, group: int, start: int, stop: int):
+def _read_piece(file: str, group: int, start: int, stop: int) -> pd.DataFrame:
     import pyarrow.parquet as pq
 
     return _as_frame(pq.ParquetFile(file).read_row_group(group).slice(start, stop - start))
 
 
-def _as_frame(table):
+def _as_frame(table: pa.Table) -> pd.DataFrame:
     """A table as pandas; an index pandas saved with the file comes back as columns (it is input data)."""
     import pandas as pd
 
-    frame = table.to_pandas()
-    return frame.reset_index(drop=isinstance(frame.index, pd.RangeIndex))
+    frame: pd.DataFrame = table.to_pandas()
+    reset: pd.DataFrame = frame.reset_index(drop=isinstance(frame.index, pd.RangeIndex))  # pandas-stubs: Any
+    return reset
 
 
 @contextlib.contextmanager
-def client_for(workers: int | None, scheduler: str | None):
+def client_for(workers: int | None, scheduler: str | None) -> Iterator[Client | None]:
     """A Dask client on a local cluster of `workers` processes, or on the scheduler at `scheduler`;
     None (run in this process) without either."""
     if workers is None and scheduler is None:
@@ -180,7 +197,8 @@ def client_for(workers: int | None, scheduler: str | None):
         raise UsageError(f"--workers and --scheduler need Dask's distributed; install it with `{INSTALL}`") from None
     if scheduler is not None:
         try:
-            client = Client(scheduler, timeout="10s")
+            # distributed leaves Client's constructor and most of its methods unannotated
+            client = Client(scheduler, timeout="10s")  # type: ignore[no-untyped-call]
         except (OSError, TimeoutError, ValueError) as error:
             reason = str(error).splitlines()[0][:160] if str(error) else type(error).__name__
             raise NetworkError(
@@ -189,13 +207,14 @@ def client_for(workers: int | None, scheduler: str | None):
         with client:
             yield client
         return
-    if workers < 1:
+    if workers is None or workers < 1:  # never None here: without a scheduler the workers were given
         raise UsageError("--workers must be at least 1")
-    with local_cluster(workers) as cluster, Client(cluster) as client:
+    # Client's constructor is unannotated, as above
+    with local_cluster(workers) as cluster, Client(cluster) as client:  # type: ignore[no-untyped-call]
         yield client
 
 
-def local_cluster(workers: int):
+def local_cluster(workers: int) -> LocalCluster:
     """A LocalCluster of `workers` processes of one thread each, made for nameclf's work.
 
     Dask's nanny starts workers with MALLOC_TRIM_THRESHOLD_=65536 so that they hand memory back to the
@@ -207,7 +226,8 @@ def local_cluster(workers: int):
     from distributed import LocalCluster
 
     with dask.config.set({"distributed.nanny.pre-spawn-environ.MALLOC_TRIM_THRESHOLD_": None}):
-        return LocalCluster(
+        # distributed leaves LocalCluster's constructor unannotated
+        return LocalCluster(  # type: ignore[no-untyped-call]
             n_workers=workers, threads_per_worker=1, processes=True, dashboard_address=None, silence_logs=50
         )
 
@@ -277,7 +297,7 @@ def label_file(
     return Labelled(rows, unanswered)
 
 
-def _computed(parts: list, client):
+def _computed(parts: list[Any], client: Client | None) -> Iterator[pd.DataFrame]:
     """Each partition's result, in order; on a cluster a few partitions per worker run ahead of the one
     being written, so memory stays bounded however long the table."""
     if client is None:
@@ -286,10 +306,11 @@ def _computed(parts: list, client):
         return
     workers = max(len(client.scheduler_info().get("workers", {})), 1)
     ahead = 2 * workers
-    pending = [client.compute(part) for part in parts[:ahead]]
+    # distributed leaves Client.compute unannotated: its futures are Any
+    pending = [client.compute(part) for part in parts[:ahead]]  # type: ignore[no-untyped-call]
     for index in range(len(parts)):
         if index + ahead < len(parts):
-            pending.append(client.compute(parts[index + ahead]))
+            pending.append(client.compute(parts[index + ahead]))  # type: ignore[no-untyped-call]
         future = pending[index]
         yield future.result()
         future.release()
@@ -300,15 +321,15 @@ class _Writer:
     """One output file, written a partition at a time; in CSV the result columns (`results`) are
     written as `predict --csv` writes them (`tables.csv_text`)."""
 
-    def __init__(self, path: Path, kind: str, results: list[str]):
+    def __init__(self, path: Path, kind: str, results: list[str]) -> None:
         self.path, self.kind, self.results = path, kind, results
-        self._parquet = None
-        self._csv = None
+        self._parquet: pq.ParquetWriter | None = None
+        self._csv: IO[str] | None = None
 
-    def __enter__(self):
+    def __enter__(self) -> _Writer:
         return self
 
-    def write(self, frame) -> None:
+    def write(self, frame: pd.DataFrame) -> None:
         if self.kind == "csv":
             frame = as_csv_text(frame, self.results)
             if self._csv is None:
@@ -327,7 +348,7 @@ class _Writer:
             table = table.cast(self._parquet.schema)
         self._parquet.write_table(table)
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         if self._csv is not None:
             self._csv.close()
         if self._parquet is not None:
