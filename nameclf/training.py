@@ -4,14 +4,15 @@ validation every epoch, the best epoch's weights kept, early stopping; then save
 from __future__ import annotations
 
 import time
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
 
-from nameclf import calibration, checkpoint, conformal, experts, registry, train_config
+from nameclf import calibration, conformal, experts, model_config, registry, train_config
 from nameclf.callbacks import TrainingCallback
 from nameclf.cells import NetworkSpec, parameter_count
 from nameclf.choices import Task
@@ -38,6 +39,15 @@ from nameclf.novelty import NoveltyModel
 from nameclf.paths import default_data_dir, default_models_dir
 from nameclf.train_config import TrainConfig as TrainConfig  # re-exported: nameclf.training.TrainConfig
 from nameclf.version import __version__
+
+T = TypeVar("T")
+
+
+def decided(value: T | None, name: str) -> T:
+    """The field `name` of a resolved TrainConfig: `TrainConfig.resolved` leaves none of them at None."""
+    if value is None:
+        raise ValueError(f"training takes a resolved TrainConfig (TrainConfig.resolved); {name} is unset")
+    return value
 
 
 @dataclass
@@ -121,11 +131,18 @@ def set_up(
         names_dir = (Path(data_dir) if data_dir is not None else default_data_dir()) / "names"
         languages = resolve_languages(config.languages, available_languages(names_dir))
         config = config.resolved(len(languages))
-        dataset = load_dataset(names_dir, config.languages, config.shared_names, config.fold_case)
+        dataset = load_dataset(names_dir, config.languages, config.shared_names, decided(config.fold_case, "fold_case"))
         split, recorded, known = split_dataset(dataset, config.seed), None, len(available_languages(names_dir))
-    vocabulary = Vocabulary.build((example.name for example in dataset.examples), config.fold_case)
+    vocabulary = Vocabulary.build(
+        (example.name for example in dataset.examples), decided(config.fold_case, "fold_case")
+    )
     spec = NetworkSpec(
-        config.cell, vocabulary.size, config.hidden, config.layers, config.bidirectional, len(dataset.languages)
+        decided(config.cell, "cell"),
+        vocabulary.size,
+        decided(config.hidden, "hidden"),
+        decided(config.layers, "layers"),
+        decided(config.bidirectional, "bidirectional"),
+        len(dataset.languages),
     )
     if save:
         if out is None:
@@ -142,22 +159,23 @@ def member_parts(setup: Setup) -> list[tuple[list[Example], list[Example]]]:
     """(training names, validation names) of each member: the split for one, k folds over train +
     validation for an ensemble."""
     config, split = setup.config, setup.split
-    if config.members == 1:
+    members = decided(config.members, "members")
+    if members == 1:
         return [(split.train, split.validation)]
     pool = split.train + split.validation
-    if config.members > len(pool):
+    if members > len(pool):
         raise UsageError(
-            f"--members {config.members}: only {len(pool)} training and validation names to deal into folds; "
+            f"--members {members}: only {len(pool)} training and validation names to deal into folds; "
             "choose fewer members"
         )
-    return member_folds(pool, config.members, config.seed)
+    return member_folds(pool, members, config.seed)
 
 
 def fit_members(setup: Setup, callback: TrainingCallback) -> list[Fitted]:
     """One network on the split, or a k-fold ensemble over train + validation: `fit` once per member;
     none when the experts leave the network out."""
     config = setup.config
-    if "rnn" not in config.experts.names:
+    if "rnn" not in decided(config.experts, "experts").names:
         return []
     parts = member_parts(setup)
     fitted: list[Fitted] = []
@@ -188,7 +206,7 @@ def fit_experts(setup: Setup, fitted: list[Fitted]) -> ExpertOutputs:
     started = time.perf_counter()
     truth = calibration.truth_matrix([e.labels for e in examples], labels)
     ngram, ngram_rows = None, None
-    if "ngram" in config.experts.names:
+    if "ngram" in decided(config.experts, "experts").names:
         pool = setup.split.train if config.members == 1 else setup.split.train + setup.split.validation
         ngram, ngram_rows = experts.fit_ngrams(config, labels, parts, pool, setup.balanced)
     return ExpertOutputs(examples, truth, rnn, ngram_rows, ngram, round(time.perf_counter() - started, 4))
@@ -206,6 +224,8 @@ def calibrate(setup: Setup, outputs: ExpertOutputs) -> Calibrated:
     rnn, ngram_rows = outputs.rnn, outputs.ngram_rows
     combination, table = experts.fit_combination(rnn, ngram_rows, truth, fit_rows)
     first = rnn if rnn is not None else ngram_rows
+    if first is None:  # fit_combination refused it already
+        raise ValueError("a combination needs at least one expert's answers")
     log_probabilities = combined(first, ngram_rows if ngram_rows is not None else first, combination.weight)
     report = score(labels, [e.labels for e in examples], [labels[i] for i in log_probabilities.argmax(1)], "validation")
     section, conformal_section = temperature_sections(
@@ -215,7 +235,7 @@ def calibrate(setup: Setup, outputs: ExpertOutputs) -> Calibrated:
     figures.update({"rnn": rnn} if rnn is not None else {})
     figures.update({"ngram": ngram_rows} if ngram_rows is not None else {})
     experts_section = {
-        "names": config.experts.names,
+        "names": decided(config.experts, "experts").names,
         "weight": combination.weight,  # on the network; 1 - weight on the n-gram model
         "weight_chosen_on": "validation NLL after a temperature, on the temperature's half" if table else None,
         "weight_grid": table,
@@ -227,7 +247,9 @@ def calibrate(setup: Setup, outputs: ExpertOutputs) -> Calibrated:
     return Calibrated(combination, report, log_probabilities, section, conformal_part, experts_section, seconds)
 
 
-def validation_outputs(fitted: list[Fitted], parts) -> tuple[list[Example], np.ndarray | None]:
+def validation_outputs(
+    fitted: list[Fitted], parts: Sequence[tuple[list[Example], list[Example]]]
+) -> tuple[list[Example], np.ndarray | None]:
     """The validation names in the order of the fitted networks, and the networks' log-probabilities
     on them (None for the n-gram model alone)."""
     if not fitted:
@@ -353,7 +375,7 @@ def package(
         arrays = state_arrays(first.model) if first else {}
     else:
         arrays = {
-            checkpoint.member_prefix(i) + name: value
+            model_config.member_prefix(i) + name: value
             for i, member in enumerate(fitted)
             for name, value in state_arrays(member.model).items()
         }
@@ -369,9 +391,9 @@ def recorded_settings(setup: Setup) -> dict[str, Any]:
     config = setup.config
     settings = asdict(config)
     settings.update(
-        cell=config.cell.value,
+        cell=decided(config.cell, "cell").value,
         impl=config.impl.value,
-        experts=config.experts.value,
+        experts=decided(config.experts, "experts").value,
         shared_names=setup.dataset.shared_names,
         device=str(setup.device),
         threads=setup.threads,
