@@ -4,6 +4,7 @@ it, and its examples run."""
 
 from __future__ import annotations
 
+import json
 import pickle
 import re
 import shlex
@@ -109,3 +110,31 @@ def test_the_readme_api_example_runs(tmp_path):
         env=user_env(tmp_path / "models", tmp_path / "data"),
     )
     assert result.returncode == 0, result.stderr[-2000:]
+
+
+@pytest.mark.slow
+def test_the_readme_path_from_a_labelled_csv_to_predict_evaluate_and_serve_runs_as_written(tmp_path, env):
+    """The README's own-labels commands, run as written in a folder holding a `people.csv` that starts
+    with the README's sample rows (and has 150 German and 150 Italian surnames more, as a label needs ten
+    names at least); `serve` on a free port instead of 8000, so that parallel tests cannot collide."""
+    from served import Served
+
+    section = README[README.index("<!-- own-labels") :]
+    sample = re.search(r"```\n(surname,country,people\n.*?)```", README, re.S).group(1)
+    commands = re.search(r"```console\n(.*?)```", section, re.S).group(1).splitlines()
+    names = nameclf.paths.bundled_names_dir()
+    more = [f"{n},Germany,2" for n in (names / "German.txt").read_text(encoding="utf-8").split()[:150]]
+    more += [f"{n},Italy,3" for n in (names / "Italian.txt").read_text(encoding="utf-8").split()[:150]]
+    (tmp_path / "people.csv").write_text(sample + "\n".join(more) + "\n", encoding="utf-8")
+    *batch, serve = [shlex.split(line.removeprefix("$ "))[1:] for line in commands]
+    results = [run(*arguments, env=env, cwd=tmp_path) for arguments in batch]
+    assert all(result.returncode == 0 for result in results), [r.stderr for r in results]
+    answers = [json.loads(line) for line in results[1].stdout.splitlines()]
+    assert [a["language"] for a in answers][0] == "Italy" and answers[1]["language"] in ("Germany", "Italy")
+    assert "by people" in results[2].stdout and "ceiling" in results[2].stdout
+    port = serve.index("--port")
+    with Served(serve[1:port] + serve[port + 2 :], tmp_path) as server:
+        import httpx
+
+        answer = httpx.get(server.url("/v1/predict"), params={"name": "Tribbiani"}).json()
+    assert answer["results"][0]["language"] == "Italy"
