@@ -50,6 +50,8 @@ def card(saved: SavedModel) -> dict[str, Any]:
             "ngram_parameters": saved.ngram.parameter_count if saved.ngram is not None else None,
         },
         "languages": saved.labels,
+        "label_name": config.get("data", {}).get("label_name", "language"),  # what the labels are
+        **({"table": config["data"]["table"]} if "table" in config.get("data", {}) else {}),
         "vocabulary": {
             "characters": saved.vocabulary.characters,
             "size": saved.vocabulary.size,

@@ -59,6 +59,9 @@ def test_a_table_trains_a_model_that_says_what_its_labels_are(tmp_path, env, suf
     assert (recorded["rows"], recorded["names"], recorded["labels"]) == (len(people_rows()), distinct, 2)
     assert recorded["people"] == sum(row[2] for row in people_rows()) and recorded["name_weight"] == "sqrt"
     assert recorded["columns"] == {"name": "surname", "label": "country", "count": "people"}
+    shown = run("info", "--model", str(out), env=env, cwd=tmp_path).stdout
+    assert "2 (country): Germany, Italy" in shown and f"{len(people_rows()):,} rows" in shown
+    assert "languages" not in shown.split("vocabulary")[0]  # the labels are countries, not languages
     answered = run("predict", "--model", str(out), "Tribbiani", "--json", env=env, cwd=tmp_path)
     assert json.loads(answered.stdout)["language"] in ("Germany", "Italy")
 

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.markup import escape
+from rich.table import Table
 
 from nameclf.cli.common import PLOT_INSTALL, DataOption, ModelOption, handled
-from nameclf.cli.render import err, print_people, print_report
+from nameclf.cli.render import err, out, print_report
 
 if TYPE_CHECKING:
     from nameclf.predict import Predictor
@@ -118,3 +120,31 @@ def people_report(
         print(json.dumps(figures, ensure_ascii=False))
         return
     print_people(figures)
+
+
+def print_people(figures: dict[str, Any]) -> None:
+    """`evaluate` on a table of people: the figures by people and by name, each beside the ceiling."""
+    table = Table(
+        title=f"{escape(figures['model'])} on {escape(figures['file'])}: {figures['people']:,} people, "
+        f"{figures['names']:,} names",
+        title_justify="left",
+    )
+    columns = ["", "accuracy", "ceiling", "top-3", "ECE"]
+    if figures["coverage"] is not None:
+        columns += [f"in set at {figures['coverage']:g}", "labels per name"]
+    for name in columns:
+        table.add_column(name, justify="left" if not name else "right")
+    for basis, shown in (("by_people", "by people"), ("by_name", "by name")):
+        row = figures[basis]
+        cells = [shown, f"{row['accuracy']:.3f}", f"{row['ceiling']:.3f}", f"{row['top_3']:.3f}"]
+        cells.append(f"{row['ece']:.3f}")
+        if figures["coverage"] is not None:
+            cells += [f"{row['set_coverage']:.3f}", f"{row['mean_set_size']:.2f}"]
+        table.add_row(*cells)
+    out.print(table)
+    if figures["unanswered_names"]:
+        out.print(f"{figures['unanswered_names']:,} name(s) got no answer and count as wrong")
+    if figures["labels_the_model_lacks"]:
+        out.print(
+            f"labels the model lacks (their people count as wrong): {', '.join(figures['labels_the_model_lacks'])}"
+        )

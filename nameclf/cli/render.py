@@ -358,6 +358,26 @@ def network_text(network: dict[str, Any] | None) -> str:
     )
 
 
+def labels_line(figures: dict[str, Any]) -> tuple[str, str]:
+    """`languages  2: German, Italian`, or for a table's model whose labels are countries `labels  2
+    (country): Germany, Italy`."""
+    name, labels = figures.get("label_name", "language"), figures["languages"]
+    if name == "language":
+        return "languages", f"{len(labels)}: {', '.join(labels)}"
+    return "labels", f"{len(labels)} ({name}): {', '.join(labels)}"
+
+
+def table_text(table: dict[str, Any]) -> str:
+    """What a model trained on a table of people read: rows, people, names, and the rows it left out."""
+    skipped = ", ".join(f"{rows:,} {why}" for why, rows in table["skipped_rows"].items()) or "none"
+    parts = table["split_names"]
+    return (
+        f"{table['file']}: {table['rows']:,} rows, {table['people']:,} people, {table['names']:,} names "
+        f"(train {parts['train']:,}, validation {parts['validation']:,}, test {parts['test']:,}), "
+        f"name weight {table['name_weight']}; rows skipped: {skipped}"
+    )
+
+
 def card_fields(figures: dict[str, Any]) -> list[tuple[str, str]]:
     """The card's (field, value) lines, in the order `info` shows them."""
     data, metrics = figures["data"], figures["metrics"]
@@ -372,7 +392,8 @@ def card_fields(figures: dict[str, Any]) -> list[tuple[str, str]]:
     return [
         ("network", network_text(figures["network"])),
         *([("experts", experts_text(experts))] if "ngram" in experts.get("names", []) else []),
-        ("languages", f"{len(figures['languages'])}: {', '.join(figures['languages'])}"),
+        labels_line(figures),
+        *([("table", table_text(figures["table"]))] if figures.get("table") else []),
         (
             "vocabulary",
             f"{figures['vocabulary']['size']} slots (one for unknown characters)"
@@ -402,31 +423,3 @@ def card_fields(figures: dict[str, Any]) -> list[tuple[str, str]]:
         ),
         ("made by", f"{made.get('command') or '-'} ({made.get('nameclf')})"),
     ]
-
-
-def print_people(figures: dict[str, Any]) -> None:
-    """`evaluate` on a table of people: the figures by people and by name, each beside the ceiling."""
-    table = Table(
-        title=f"{escape(figures['model'])} on {escape(figures['file'])}: {figures['people']:,} people, "
-        f"{figures['names']:,} names",
-        title_justify="left",
-    )
-    columns = ["", "accuracy", "ceiling", "top-3", "ECE"]
-    if figures["coverage"] is not None:
-        columns += [f"in set at {figures['coverage']:g}", "labels per name"]
-    for name in columns:
-        table.add_column(name, justify="left" if not name else "right")
-    for basis, shown in (("by_people", "by people"), ("by_name", "by name")):
-        row = figures[basis]
-        cells = [shown, f"{row['accuracy']:.3f}", f"{row['ceiling']:.3f}", f"{row['top_3']:.3f}"]
-        cells.append(f"{row['ece']:.3f}")
-        if figures["coverage"] is not None:
-            cells += [f"{row['set_coverage']:.3f}", f"{row['mean_set_size']:.2f}"]
-        table.add_row(*cells)
-    out.print(table)
-    if figures["unanswered_names"]:
-        out.print(f"{figures['unanswered_names']:,} name(s) got no answer and count as wrong")
-    if figures["labels_the_model_lacks"]:
-        out.print(
-            f"labels the model lacks (their people count as wrong): {', '.join(figures['labels_the_model_lacks'])}"
-        )

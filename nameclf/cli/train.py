@@ -201,12 +201,16 @@ def train(
         made_of = {"rnn": training["cell"], "ngram": "n-grams"}
         print(
             f"saved {result.model_dir}  ({' + '.join(made_of[n] for n in names)}, "
-            f"{len(result.config['labels'])} {result.config['data'].get('label_name', 'language')}s, "
+            f"{len(result.config['labels'])} {plural_labels(result.config['data'].get('label_name', 'language'))}, "
             f"{epochs_text(result.config)}, "
             f"{'out-of-fold ' if len(training['member_epochs']) > 1 else ''}"
             f"validation accuracy {metrics['validation_accuracy']:.2%}, "
             f"{result.config['training_seconds']:.1f} s on {training['device']})"
         )
+
+
+def plural_labels(name: str) -> str:
+    return "languages" if name == "language" else f"labels ({name})"
 
 
 def table_source(
