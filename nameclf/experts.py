@@ -21,7 +21,7 @@ from nameclf import calibration, novelty
 from nameclf.combination import Combination, combined
 from nameclf.data import Example
 from nameclf.ngram import NgramExpert, NgramSettings, fit_ngram
-from nameclf.train_config import TrainConfig
+from nameclf.train_config import TrainConfig, decided
 
 WEIGHT_GRID = tuple(round(0.1 * step, 1) for step in range(11))
 ANALYZER = "char"  # with ^name$ marks: ahead of "char_wb" on validation for both tasks (docs/studies.md)
@@ -30,9 +30,8 @@ CONFIDENCE_WEIGHT = 1.0  # the weight of −log max p beside the language model'
 
 
 def ngram_settings(config: TrainConfig) -> NgramSettings:
-    if config.ngram_range is None or config.ngram_min_df is None:
-        raise ValueError("the n-gram model takes a resolved TrainConfig (TrainConfig.resolved)")
-    return NgramSettings(ANALYZER, config.ngram_range, min_df=config.ngram_min_df)
+    ngram_range, min_df = decided(config.ngram_range, "ngram_range"), decided(config.ngram_min_df, "ngram_min_df")
+    return NgramSettings(ANALYZER, ngram_range, min_df=min_df)
 
 
 def fit_ngrams(
@@ -47,9 +46,7 @@ def fit_ngrams(
     training names only (one fit when there is one part and its training names are the pool). Each
     name weighs its `Example.weight`; `balanced` weighs the labels against their frequencies."""
     settings = ngram_settings(config)
-    c = config.ngram_c
-    if c is None:
-        raise ValueError("the n-gram model takes a resolved TrainConfig (TrainConfig.resolved)")
+    c = decided(config.ngram_c, "ngram_c")
 
     def fitted(examples: list[Example]) -> NgramExpert:
         weights = [e.weight for e in examples] if any(e.weight != 1.0 for e in examples) else None

@@ -19,7 +19,7 @@ from nameclf.choices import Impl
 from nameclf.data import Dataset
 from nameclf.errors import Interrupted, ModelError, UsageError
 from nameclf.paths import MODEL_ENV, default_models_dir
-from nameclf.train_config import TrainConfig
+from nameclf.train_config import TrainConfig, decided
 
 LATEST_FILE = "LATEST"  # in the models folder: the name of the last model trained there
 
@@ -103,9 +103,7 @@ def default_model_name(config: TrainConfig, dataset: Dataset, known: int) -> str
         selection = "-".join(language.lower() for language in languages)
     else:
         selection = f"{len(languages)}-languages"
-    experts, cell = config.experts, config.cell
-    if experts is None or cell is None:
-        raise ValueError("default_model_name takes a resolved TrainConfig (TrainConfig.resolved)")
+    experts, cell = decided(config.experts, "experts"), decided(config.cell, "cell")
     if "rnn" not in experts.names:
         return f"ngram-{selection}"
     impl = "-scratch" if config.impl is Impl.scratch else ""

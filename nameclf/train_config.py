@@ -7,7 +7,7 @@ from __future__ import annotations
 import dataclasses
 import os
 from dataclasses import dataclass
-from typing import Any, Literal, overload
+from typing import Any, Literal, TypeVar, overload
 
 from nameclf.cells import check_cell
 from nameclf.choices import TASK_DEFAULTS, Cell, Experts, Impl, SharedNames, Task
@@ -120,6 +120,16 @@ class TrainConfig:
         # TASK_DEFAULTS holds values of each named field's type, which mypy cannot follow from a name
         changes: dict[str, Any] = {k: v for k, v in defaults.items() if getattr(self, k) is None}
         return dataclasses.replace(self, **changes)
+
+
+T = TypeVar("T")
+
+
+def decided(value: T | None, name: str) -> T:
+    """The field `name` of a resolved TrainConfig, which `TrainConfig.resolved` leaves at None for none."""
+    if value is None:
+        raise ValueError(f"{name} is unset: this takes a resolved TrainConfig (TrainConfig.resolved)")
+    return value
 
 
 def default_threads() -> int:

@@ -4,10 +4,9 @@ validation every epoch, the best epoch's weights kept, early stopping; then save
 from __future__ import annotations
 
 import time
-from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 import torch
@@ -38,16 +37,10 @@ from nameclf.ngram import NgramExpert
 from nameclf.novelty import NoveltyModel
 from nameclf.paths import default_data_dir, default_models_dir
 from nameclf.train_config import TrainConfig as TrainConfig  # re-exported: nameclf.training.TrainConfig
+from nameclf.train_config import decided
 from nameclf.version import __version__
 
-T = TypeVar("T")
-
-
-def decided(value: T | None, name: str) -> T:
-    """The field `name` of a resolved TrainConfig: `TrainConfig.resolved` leaves none of them at None."""
-    if value is None:
-        raise ValueError(f"training takes a resolved TrainConfig (TrainConfig.resolved); {name} is unset")
-    return value
+Part = tuple[list[Example], list[Example]]  # a member's training names and validation names
 
 
 @dataclass
@@ -133,17 +126,11 @@ def set_up(
         config = config.resolved(len(languages))
         dataset = load_dataset(names_dir, config.languages, config.shared_names, decided(config.fold_case, "fold_case"))
         split, recorded, known = split_dataset(dataset, config.seed), None, len(available_languages(names_dir))
-    vocabulary = Vocabulary.build(
-        (example.name for example in dataset.examples), decided(config.fold_case, "fold_case")
-    )
-    spec = NetworkSpec(
-        decided(config.cell, "cell"),
-        vocabulary.size,
-        decided(config.hidden, "hidden"),
-        decided(config.layers, "layers"),
-        decided(config.bidirectional, "bidirectional"),
-        len(dataset.languages),
-    )
+    cell, hidden = decided(config.cell, "cell"), decided(config.hidden, "hidden")
+    layers, bidirectional = decided(config.layers, "layers"), decided(config.bidirectional, "bidirectional")
+    fold_case = decided(config.fold_case, "fold_case")
+    vocabulary = Vocabulary.build((example.name for example in dataset.examples), fold_case)
+    spec = NetworkSpec(cell, vocabulary.size, hidden, layers, bidirectional, len(dataset.languages))
     if save:
         if out is None:
             out = default_models_dir() / registry.default_model_name(config, dataset, known)
@@ -155,7 +142,7 @@ def set_up(
     return Setup(config, task, dataset, split, vocabulary, spec, device, threads, out, started, recorded)
 
 
-def member_parts(setup: Setup) -> list[tuple[list[Example], list[Example]]]:
+def member_parts(setup: Setup) -> list[Part]:
     """(training names, validation names) of each member: the split for one, k folds over train +
     validation for an ensemble."""
     config, split = setup.config, setup.split
@@ -247,9 +234,7 @@ def calibrate(setup: Setup, outputs: ExpertOutputs) -> Calibrated:
     return Calibrated(combination, report, log_probabilities, section, conformal_part, experts_section, seconds)
 
 
-def validation_outputs(
-    fitted: list[Fitted], parts: Sequence[tuple[list[Example], list[Example]]]
-) -> tuple[list[Example], np.ndarray | None]:
+def validation_outputs(fitted: list[Fitted], parts: list[Part]) -> tuple[list[Example], np.ndarray | None]:
     """The validation names in the order of the fitted networks, and the networks' log-probabilities
     on them (None for the n-gram model alone)."""
     if not fitted:
