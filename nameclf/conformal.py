@@ -73,6 +73,8 @@ def prediction_sets(probabilities: np.ndarray, cutoff: float) -> list[np.ndarray
 
 # --- conformal p-values: how unusual a new score is among held-out ones (the unfamiliar-name flag) ---
 
+# scores this close count as equal when ranked: a name's score moves in its last bits with the
+# batch it is answered in (the network's products), and must not move its p-value across a held-out score
 TIE = 1e-5
 
 

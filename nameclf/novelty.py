@@ -275,8 +275,6 @@ def novelty_scores(
     return scores
 
 
-# scores this close (nats) count as equal when ranked: a name's score moves in its last bits with the
-# batch it is answered in (the network's products), and must not move its p-value across a held-out score
 def check_alpha(alpha: float) -> None:
     """A ValueError for a level that is not in `BOUNDS["unfamiliar"]` (nameclf/options.py)."""
     if not BOUNDS["unfamiliar"].holds(alpha):
