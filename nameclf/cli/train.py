@@ -123,7 +123,7 @@ def train(
             "-f",
             help="Train on your own labelled table instead: CSV, TSV or Parquet, one row per person (`-`: CSV "
             "on stdin); with --column and --label-column.",
-            show_default="the tutorial's names/<Language>.txt",
+            show_default="the tutorial's files",
         ),
     ] = None,
     column: Annotated[str | None, typer.Option(help="With --file: the column holding the names.")] = None,
