@@ -25,6 +25,8 @@ import numpy as np
 from nameclf.cells import NetworkSpec
 from nameclf.data import Vocabulary
 from nameclf.errors import ModelError, UsageError, shorten
+from nameclf.memory import ARRAY_PREFIX as MEMORY_PREFIX
+from nameclf.memory import NameMemory
 from nameclf.model_config import (
     conformal_scores_of,
     expected_shapes,
@@ -51,10 +53,16 @@ FORMAT = "nameclf-model"
 # 5: adds `experts` (names, the weight on the network, the n-gram model's config; its arrays under
 # `ngram.`) and `novelty` (the unfamiliar-name score; arrays under `novelty.`), and `network` only
 # when the experts hold one; an older folder reads as one network with no unfamiliar-name score.
-FORMAT_VERSION = 5
+# 6: adds `memory` (a labelled table's people per training name; arrays under `memory.`); an older
+# folder has none.
+FORMAT_VERSION = 6
 # keys a folder of an older format never meant
-ADDED_IN = {"ensemble": 2, "text": 2, "calibration": 3, "conformal": 4, "experts": 5, "novelty": 5}
-EXPERT_PREFIXES = (NGRAM_PREFIX, NOVELTY_PREFIX)  # arrays saved in their own dtype, not as float32 weights
+ADDED_IN = {"ensemble": 2, "text": 2, "calibration": 3, "conformal": 4, "experts": 5, "novelty": 5, "memory": 6}
+EXPERT_PREFIXES = (
+    NGRAM_PREFIX,
+    NOVELTY_PREFIX,
+    MEMORY_PREFIX,
+)  # arrays saved in their own dtype, not as float32 weights
 WEIGHTS_FILE = "model.safetensors"
 CONFIG_FILE = "config.json"
 
@@ -100,6 +108,16 @@ class SavedModel:
         if "novelty" not in self.config:
             return None
         return NoveltyModel.from_arrays(section(self.config, "novelty"), self.weights)
+
+    @functools.cached_property
+    def memory(self) -> NameMemory | None:
+        """A table's people per training name, or None (the tutorial's models, format 5 or older)."""
+        if "memory" not in self.config:
+            return None
+        memory = NameMemory.from_arrays(section(self.config, "memory"), self.weights)
+        if memory.counts.shape[1] != len(self.labels):
+            raise ValueError("the memory's labels are not the model's")
+        return memory
 
     @property
     def labels(self) -> list[str]:
@@ -205,7 +223,10 @@ def save(target: Path, weights: dict[str, np.ndarray], config: dict[str, Any]) -
 
     target = Path(target)
     check_target(target)  # before writing anything; again under the lock below
-    config = {"format": FORMAT, "format_version": FORMAT_VERSION, "nameclf_version": __version__, **config}
+    # the lowest version that describes the folder, so that one without a memory stays readable by a
+    # nameclf of format 5 (and the shipped models rebuild byte for byte)
+    version = max([5] + [ADDED_IN[key] for key in config if key in ADDED_IN])
+    config = {"format": FORMAT, "format_version": version, "nameclf_version": __version__, **config}
     try:
         target.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{target.name}.tmp-", dir=target.parent))
@@ -296,7 +317,7 @@ def load(path: Path) -> SavedModel:
         config, spec, members, version = _read_config(path)
         weights = _read_weights(path / WEIGHTS_FILE, path / CONFIG_FILE, spec, members, version)
     saved = SavedModel(path, config, weights)
-    for name, part in (("experts", "ngram"), ("novelty", "novelty")):
+    for name, part in (("experts", "ngram"), ("novelty", "novelty"), ("memory", "memory")):
         try:
             getattr(saved, part)
         except (KeyError, TypeError, ValueError, UnicodeDecodeError) as error:

@@ -14,12 +14,15 @@ a fixed w = 0.3 (which came from test figures) is in docs/studies.md.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
-from nameclf import calibration, novelty
+from nameclf import calibration, conformal, novelty
 from nameclf.combination import Combination, combined
 from nameclf.data import Example
+from nameclf.labelled import TableSplit
+from nameclf.memory import NameMemory, fit_alpha, leave_one_out
 from nameclf.ngram import NgramExpert, NgramSettings, fit_ngram
 from nameclf.train_config import TrainConfig, decided
 
@@ -106,3 +109,50 @@ def fit_novelty(
     lm = novelty.fit_char_lm(training_names, order=NOVELTY_ORDER)
     held_out = novelty.novelty_scores(lm, held_out_names, held_out_probabilities, CONFIDENCE_WEIGHT)
     return novelty.NoveltyModel(lm, held_out, CONFIDENCE_WEIGHT, calibrated_on="validation names")
+
+
+def fit_memory(
+    parts: TableSplit,
+    examples: Sequence[Example],
+    truth: np.ndarray,
+    log_probabilities: np.ndarray,
+    combination: Combination,
+) -> tuple[NameMemory, dict[str, Any]]:
+    """A table's memory of its training names (nameclf/memory.py) with α chosen on the validation people
+    (`examples`, `truth`: one label each) of the temperature's half, and the prediction sets' scores (the
+    config's conformal section) of the other half, each answered as a person bearing a name the table
+    holds is answered (leave one out)."""
+    validation_names, validation_counts = parts.held["validation"]
+    row_of = {name: row for row, name in enumerate(validation_names)}
+    held = validation_counts[[row_of[example.name] for example in examples]]
+    label = truth.argmax(axis=1)
+    model = np.exp(calibration.scaled(log_probabilities, combination.temperature))
+    fit_rows, held_rows = calibration.calibration_halves(len(examples), parts.seed)
+    alpha, grid = fit_alpha(held[fit_rows], label[fit_rows], model[fit_rows])
+    answers = leave_one_out(held[held_rows], label[held_rows], model[held_rows], alpha)
+    train_names, train_counts = parts.held["train"]
+    memory = NameMemory.build(train_names, train_counts, alpha)
+    memory.details = {"alpha_grid": grid, "fitted_on": "validation people, each as if the table held its name"}
+    conformal_section = {
+        "score": "1 - calibrated probability of the true label, with the table's people of the name",
+        "fitted_on": "validation people the temperature was not fitted on, each as if the table held its name",
+        "scores": [round(float(s), 7) for s in conformal.scores(answers, truth[held_rows])],
+    }
+    return memory, conformal_section
+
+
+def fit_unfamiliar(
+    training: Sequence[Example], examples: Sequence[Example], log_probabilities: np.ndarray, temperature: float
+) -> novelty.NoveltyModel | None:
+    """The unfamiliar-name score (`fit_novelty`) from the training names and the validation names among
+    `examples` (the rows `log_probabilities` answers: all of them for one network, the split's for an
+    ensemble); without any validation name there is no p-value to give (None)."""
+    seen = {id(example) for example in training}
+    unseen = np.array([i for i, example in enumerate(examples) if id(example) not in seen], dtype=np.int64)
+    if not len(unseen):
+        return None
+    return fit_novelty(
+        list(dict.fromkeys(e.name for e in training)),  # a table's name is an example per label it has
+        [examples[i].name for i in unseen],
+        np.exp(calibration.scaled(log_probabilities[unseen], temperature)),
+    )

@@ -251,9 +251,11 @@ def _checked(source: Path | str, tally: _Tally, max_labels: int) -> LabelledName
 
 
 def hash_part(name: str, seed: int) -> str:
-    """ "train", "validation" or "test" for a normalised name: a keyed hash of the name and the seed, so
-    a name is in one part whatever the rows' order or partitioning, on every machine."""
-    digest = hashlib.blake2b(name.encode("utf-8"), digest_size=8, key=seed.to_bytes(8, "little")).digest()
+    """The part (train, validation or test) of a normalised name: a keyed hash of the name (case-blind, so
+    SMITH and Smith share a part) and the seed, so a name is in one part whatever the rows' order or
+    partitioning, on every machine."""
+    text = name.casefold().encode("utf-8")
+    digest = hashlib.blake2b(text, digest_size=8, key=seed.to_bytes(8, "little")).digest()
     share = int.from_bytes(digest, "little") / 2.0**64
     return PARTS[0] if share < PART_EDGES[0] else PARTS[1] if share < PART_EDGES[1] else PARTS[2]
 
@@ -283,6 +285,8 @@ class TableSplit:
     validation: list[Example]
     test: list[Example]
     names: dict[str, int]  # distinct names per part
+    held: dict[str, tuple[list[str], np.ndarray]]  # train and validation: their names, their people per label
+    seed: int = 0
 
 
 def split_table(table: LabelledNames, seed: int, weighting: str, persons: int = MAX_PERSONS) -> TableSplit:
@@ -299,7 +303,11 @@ def split_table(table: LabelledNames, seed: int, weighting: str, persons: int = 
     rng = np.random.default_rng(seed)
     drawn = {part: _persons(table, np.flatnonzero(parts == part), persons, rng) for part in ("validation", "test")}
     names = {part: int((parts == part).sum()) for part in PARTS}
-    return TableSplit(train, drawn["validation"], drawn["test"], names)
+    held = {
+        part: ([table.names[i] for i in np.flatnonzero(parts == part)], table.counts[parts == part])
+        for part in ("train", "validation")
+    }
+    return TableSplit(train, drawn["validation"], drawn["test"], names, held, seed)
 
 
 def _persons(table: LabelledNames, rows: np.ndarray, most: int, rng: np.random.Generator) -> list[Example]:
@@ -346,9 +354,11 @@ class TableSource:
         }
 
 
-def training_data(config: TrainConfig, table: TableSource) -> tuple[TrainConfig, Dataset, Split, dict[str, Any]]:
+def training_data(
+    config: TrainConfig, table: TableSource
+) -> tuple[TrainConfig, Dataset, Split, dict[str, Any], TableSplit]:
     """A labelled table as the trainer's data: its names and labels, split by a keyed hash of each name
-    (`labelled.split_table`), and what the model records of it."""
+    (`labelled.split_table`), what the model records of it, and the split with each part's people."""
     if config.members not in (None, 1):
         raise UsageError("--members trains an ensemble on the tutorial's files only; leave it out with --file")
     labelled = read_table(table.path, table.columns)
@@ -357,4 +367,5 @@ def training_data(config: TrainConfig, table: TableSource) -> tuple[TrainConfig,
     held = [tuple(labelled.labels[i] for i in np.flatnonzero(row)) for row in labelled.counts]
     examples = [Example(name, labels) for name, labels in zip(labelled.names, held)]
     dataset = Dataset(labelled.labels, examples, shared_names="table", label_name=table.labels_are)
-    return config, dataset, Split(parts.train, parts.validation, parts.test), table.record(labelled, parts)
+    split = Split(parts.train, parts.validation, parts.test)
+    return config, dataset, split, table.record(labelled, parts), parts

@@ -56,6 +56,7 @@ class Predictor:
         self.combination = Combination.of(saved.config)
         self.ngram = saved.ngram  # None for a model of the network alone
         self.novelty = saved.novelty  # None for a model saved without the unfamiliar-name score
+        self.memory = saved.memory  # a labelled table's people per training name; None for the tutorial's
         if backend == "numpy":
             spec = self.spec
             self._prepared: list[Prepared[np.ndarray]] = (
@@ -274,6 +275,8 @@ class Predictor:
         if not encoded:
             return predictions, matrix
         probabilities = np.exp(self.log_probabilities(encoded, names=texts))
+        if self.memory is not None:  # the people the table holds of these names (nameclf/memory.py)
+            probabilities = self.memory.apply(texts, probabilities).astype(np.float32)
         matrix[pending] = probabilities
         order = np.argsort(-probabilities, axis=1, kind="stable")
         sets = None if cutoff is None else conformal.prediction_sets(probabilities, cutoff)

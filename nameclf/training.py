@@ -30,7 +30,8 @@ from nameclf.data import (
 from nameclf.devices import resolve_device
 from nameclf.errors import UsageError
 from nameclf.fitting import EncodedSplit, Fitted, class_weights, fit, measure, member_folds
-from nameclf.labelled import TableSource, training_data
+from nameclf.labelled import TableSource, TableSplit, training_data
+from nameclf.memory import NameMemory
 from nameclf.metrics import Report, score
 from nameclf.model import state_arrays
 from nameclf.ngram import NgramExpert
@@ -65,6 +66,7 @@ class Setup:
     out: Path | None  # None: nothing is saved
     started: float
     table: dict[str, Any] | None = None  # what the model records of a labelled table it was trained from
+    parts: TableSplit | None = None  # and its split, with the people of each training and validation name
 
     @property
     def balanced(self) -> bool:
@@ -118,7 +120,7 @@ def set_up(
     started = time.perf_counter()
 
     if table is not None:
-        config, dataset, split, recorded = training_data(config, table)
+        config, dataset, split, recorded, parts = training_data(config, table)
         known = len(dataset.languages)
     else:
         names_dir = (Path(data_dir) if data_dir is not None else default_data_dir()) / "names"
@@ -126,6 +128,7 @@ def set_up(
         config = config.resolved(len(languages))
         dataset = load_dataset(names_dir, config.languages, config.shared_names, decided(config.fold_case, "fold_case"))
         split, recorded, known = split_dataset(dataset, config.seed), None, len(available_languages(names_dir))
+        parts = None
     cell, hidden = decided(config.cell, "cell"), decided(config.hidden, "hidden")
     layers, bidirectional = decided(config.layers, "layers"), decided(config.bidirectional, "bidirectional")
     fold_case = decided(config.fold_case, "fold_case")
@@ -139,7 +142,7 @@ def set_up(
     else:
         out = None
     task = Task.of(len(dataset.languages))
-    return Setup(config, task, dataset, split, vocabulary, spec, device, threads, out, started, recorded)
+    return Setup(config, task, dataset, split, vocabulary, spec, device, threads, out, started, recorded, parts)
 
 
 def member_parts(setup: Setup) -> list[Part]:
@@ -273,20 +276,15 @@ def temperature_sections(
     return section, conformal_section
 
 
-def fit_unfamiliar(setup: Setup, examples: list[Example], calibrated: Calibrated) -> NoveltyModel | None:
-    """The unfamiliar-name score. Its language model is fitted on the split's training names, so its
-    held-out names are the validation names among the rows (all of them for one network, the split's for
-    an ensemble); without any there is no p-value to give (None)."""
-    seen = {id(example) for example in setup.split.train}
-    unseen = np.array([i for i, example in enumerate(examples) if id(example) not in seen], dtype=np.int64)
-    if not len(unseen):
+def fit_memory(setup: Setup, outputs: ExpertOutputs, calibrated: Calibrated) -> NameMemory | None:
+    """A table's memory of its names (nameclf/memory.py), whose prediction-set scores replace the model's."""
+    if setup.parts is None or calibrated.conformal is None:
         return None
-    log_probabilities = calibrated.log_probabilities[unseen]
-    return experts.fit_novelty(
-        list(dict.fromkeys(e.name for e in setup.split.train)),  # a table's name is an example per label
-        [examples[i].name for i in unseen],
-        np.exp(calibration.scaled(log_probabilities, calibrated.combination.temperature)),
+    answers, combination = calibrated.log_probabilities, calibrated.combination
+    memory, calibrated.conformal = experts.fit_memory(
+        setup.parts, outputs.examples, outputs.truth, answers, combination
     )
+    return memory
 
 
 def expert_figures(
@@ -304,13 +302,13 @@ def expert_figures(
 def package(
     setup: Setup,
     fitted: list[Fitted],
-    trained: tuple[ExpertOutputs, Calibrated, NoveltyModel | None, float],
+    trained: tuple[ExpertOutputs, Calibrated, NoveltyModel | None, float, NameMemory | None],
     command: str | None,
 ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
     """The saved model's config.json (every setting, the data's fingerprint, the figures, the
     calibration) and its weights, one set per member. `trained`: the experts' outputs, their
     combination, the unfamiliar-name score and the seconds it took to fit."""
-    outputs, calibrated, novelty_model, novelty_seconds = trained
+    outputs, calibrated, novelty_model, novelty_seconds, memory = trained
     config, dataset, split = setup.config, setup.dataset, setup.split
     first = fitted[0] if fitted else None
     labels = setup.labels
@@ -332,6 +330,7 @@ def package(
         **({"novelty": novelty_model.to_config()} if novelty_model is not None else {}),
         "calibration": calibrated.calibration,
         **({"conformal": calibrated.conformal} if calibrated.conformal is not None else {}),
+        **({"memory": memory.to_config()} if memory is not None else {}),
         "training": {
             **recorded_settings(setup),
             "best_epoch": first.best_epoch if first else None,
@@ -368,6 +367,8 @@ def package(
         arrays.update(outputs.ngram.to_arrays())
     if novelty_model is not None:
         arrays.update(novelty_model.to_arrays())
+    if memory is not None:
+        arrays.update(memory.to_arrays())
     return saved_config, arrays
 
 
@@ -436,8 +437,10 @@ def train(
     outputs = fit_experts(setup, fitted)
     calibrated = calibrate(setup, outputs)
     started = time.perf_counter()
-    novelty_model = fit_unfamiliar(setup, outputs.examples, calibrated)
-    trained = (outputs, calibrated, novelty_model, time.perf_counter() - started)
+    answers, temperature = calibrated.log_probabilities, calibrated.combination.temperature
+    novelty_model = experts.fit_unfamiliar(setup.split.train, outputs.examples, answers, temperature)
+    memory = fit_memory(setup, outputs, calibrated)
+    trained = (outputs, calibrated, novelty_model, time.perf_counter() - started, memory)
     saved_config, arrays = package(setup, fitted, trained, command)
     history = [record for member in fitted for record in member.history]
     if setup.out is None:

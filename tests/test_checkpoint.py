@@ -51,7 +51,7 @@ def test_round_trip(tmp_path, tiny_model_parts_factory, shape):
     for key, value in config.items():
         assert saved.config[key] == value
     assert saved.config["format"] == "nameclf-model"
-    assert saved.config["format_version"] == checkpoint.FORMAT_VERSION == 5
+    assert saved.config["format_version"] == 5 and checkpoint.FORMAT_VERSION == 6  # no memory: format 5
     assert saved.config["nameclf_version"] == __version__
     on_disk = json.loads((target / CONFIG_FILE).read_text(encoding="utf-8"))
     assert on_disk == saved.config

@@ -55,6 +55,8 @@ def test_a_table_trains_a_model_that_says_what_its_labels_are(tmp_path, env, suf
     config = checkpoint.load(out).config
     assert config["labels"] == ["Germany", "Italy"] and config["data"]["label_name"] == "country"
     recorded = config["data"]["table"]
+    assert config["format_version"] == 6 and config["memory"]["names"] == recorded["split_names"]["train"]
+    assert config["memory"]["alpha"] > 0 and "as if the table held its name" in config["conformal"]["fitted_on"]
     distinct = len({row[0] for row in people_rows()})
     assert (recorded["rows"], recorded["names"], recorded["labels"]) == (len(people_rows()), distinct, 2)
     assert recorded["people"] == sum(row[2] for row in people_rows()) and recorded["name_weight"] == "sqrt"

@@ -1,0 +1,117 @@
+"""What a table of people says of the names it holds: the people of each label per training name, kept
+with the model and combined with its answer (a model trained on a labelled table only).
+
+A name the table holds N times, c_l of them with label l, is answered
+
+    p_l = (c_l + α · q_l) / (N + α)
+
+where q is the model's calibrated answer: the posterior mean of a Dirichlet prior α · q updated by the
+name's people. A name held by few people keeps close to the model; one held by thousands answers its
+own shares. A name the table does not hold gets q. Names are keyed case-blind (`key`).
+
+α is chosen on the validation people (`fit_alpha`): each is scored as if its name had been held by the
+table without that one person (leave one out), which is how a new person bearing a held name meets the
+model; the α of the grid with the smallest log loss wins. The validation names are never training names,
+so the choice sees nothing the memory was built from.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from nameclf.codec import pack_strings, unpack_strings
+from nameclf.data import normalise
+
+ARRAY_PREFIX = "memory."
+ALPHA_GRID = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0)
+SMALLEST = 1e-12
+
+
+def key(name: str) -> str:
+    """The memory's key for a name: normalised and case-blind (a table's SMITH is the user's Smith)."""
+    return normalise(name).casefold()
+
+
+@dataclass
+class NameMemory:
+    """The training names' people per label (`counts`, names × labels, in the model's label order) and
+    the weight α of the model's answer."""
+
+    names: list[str]  # keys, sorted
+    counts: np.ndarray
+    alpha: float
+    details: dict[str, Any] = field(default_factory=dict)  # how α was chosen, for the config
+
+    def __post_init__(self) -> None:
+        self.counts = np.asarray(self.counts, dtype=np.float32)
+        if self.counts.ndim != 2 or len(self.names) != len(self.counts):
+            raise ValueError("the memory's counts do not match its names")
+        if not np.isfinite(self.alpha) or self.alpha <= 0:
+            raise ValueError(f"the memory's alpha must be positive, not {self.alpha}")
+        self._rows = {name: row for row, name in enumerate(self.names)}
+
+    @classmethod
+    def build(cls, names: Sequence[str], counts: np.ndarray, alpha: float) -> NameMemory:
+        """The memory of `names` with their `counts`, names that differ only in case summed."""
+        merged: dict[str, np.ndarray] = {}
+        for name, row in zip(names, np.asarray(counts, dtype=np.float64)):
+            merged[key(name)] = merged.get(key(name), 0.0) + row
+        ordered = sorted(merged)
+        width = np.asarray(counts).shape[1]
+        return cls(ordered, np.array([merged[n] for n in ordered]).reshape(len(ordered), width), alpha)
+
+    def apply(self, names: Sequence[str], probabilities: np.ndarray) -> np.ndarray:
+        """The answers of `names` (as given to the model) combined with the people the table holds."""
+        result: np.ndarray = np.array(probabilities, dtype=np.float64)  # a copy
+        for position, name in enumerate(names):
+            row = self._rows.get(key(name))
+            if row is not None:
+                held = self.counts[row].astype(np.float64)
+                result[position] = (held + self.alpha * result[position]) / (held.sum() + self.alpha)
+        return result
+
+    def to_config(self) -> dict[str, Any]:
+        people = int(round(float(self.counts.sum())))
+        return {"names": len(self.names), "people": people, "alpha": self.alpha, **self.details}
+
+    def to_arrays(self) -> dict[str, np.ndarray]:
+        data, ends = pack_strings(self.names)
+        return {
+            ARRAY_PREFIX + "names_utf8": data,
+            ARRAY_PREFIX + "names_ends": ends,
+            ARRAY_PREFIX + "counts": self.counts,
+        }
+
+    @classmethod
+    def from_arrays(cls, config: dict[str, Any], arrays: dict[str, np.ndarray]) -> NameMemory:
+        names = unpack_strings(arrays[ARRAY_PREFIX + "names_utf8"], arrays[ARRAY_PREFIX + "names_ends"])
+        if len(names) != config["names"]:
+            raise ValueError("the memory holds a different number of names than its config says")
+        return cls(names, arrays[ARRAY_PREFIX + "counts"], float(config["alpha"]))
+
+
+def leave_one_out(held: np.ndarray, label: np.ndarray, probabilities: np.ndarray, alpha: float) -> np.ndarray:
+    """Each validation person's answer had the table held their name's people but them: `held` (people,
+    labels) their name's counts, `label` their own label, `probabilities` the model's answer."""
+    others = np.asarray(held, dtype=np.float64).copy()
+    others[np.arange(len(label)), label] -= 1.0
+    others = np.maximum(others, 0.0)
+    answers: np.ndarray = (others + alpha * probabilities) / (others.sum(axis=1, keepdims=True) + alpha)
+    return answers
+
+
+def fit_alpha(held: np.ndarray, label: np.ndarray, probabilities: np.ndarray) -> tuple[float, list[dict[str, float]]]:
+    """The α of `ALPHA_GRID` with the smallest leave-one-out log loss over the validation people, and
+    the loss at each α (see the module's docstring)."""
+    table = []
+    rows = np.arange(len(label))
+    for alpha in ALPHA_GRID:
+        answer = leave_one_out(held, label, probabilities, alpha)
+        loss = float(-np.log(np.maximum(answer[rows, label], SMALLEST)).mean()) if len(label) else 0.0
+        table.append({"alpha": alpha, "validation_nll": round(loss, 6)})
+    best = min(range(len(table)), key=lambda i: (table[i]["validation_nll"], i))
+    return ALPHA_GRID[best], table

@@ -1,0 +1,56 @@
+"""A table's memory of its names: a name held by many people answers their shares, one held by few keeps
+close to the model, one not held gets the model's answer; α chosen by leave-one-out on validation
+people; saved and read back with the model (format 6)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from nameclf import checkpoint
+from nameclf.memory import ALPHA_GRID, NameMemory, fit_alpha, leave_one_out
+
+
+def test_the_answer_is_the_posterior_mean_of_the_models_answer_and_the_names_people():
+    memory = NameMemory.build(["SMITH", "Smith", "Rossi"], np.array([[30.0, 10.0], [10.0, 0.0], [0.0, 1.0]]), 4.0)
+    model = np.array([[0.5, 0.5], [0.2, 0.8], [0.9, 0.1]])
+    answers = memory.apply(["smith", "Rossi", "Nguyen"], model)
+    # Smith: SMITH and Smith are one name of 40 + 10 people; (c + α q) / (N + α)
+    assert answers[0] == pytest.approx([(40 + 4 * 0.5) / 54, (10 + 4 * 0.5) / 54])
+    assert answers[1] == pytest.approx([(0 + 4 * 0.2) / 5, (1 + 4 * 0.8) / 5])
+    assert answers[2] == pytest.approx(model[2])  # a name the table does not hold
+    assert np.allclose(answers.sum(axis=1), 1.0)
+
+
+def test_leave_one_out_removes_the_person_being_scored():
+    held = np.array([[3.0, 1.0]])
+    answers = leave_one_out(held, np.array([1]), np.array([[0.5, 0.5]]), alpha=2.0)
+    assert answers[0] == pytest.approx([(3 + 1) / 5, (0 + 1) / 5])  # the one person of label 1 left out
+
+
+def test_alpha_is_small_when_names_decide_and_large_when_the_model_does():
+    rng = np.random.default_rng(0)
+    names = 2000
+    shares = rng.dirichlet([0.3, 0.3], size=names)  # each name mostly one label, the model knows nothing
+    held = rng.multinomial(200, shares).astype(float)
+    label = np.array([rng.choice(2, p=row / row.sum()) for row in held])
+    blind = np.full((names, 2), 0.5)
+    assert fit_alpha(held, label, blind)[0] == ALPHA_GRID[0]
+    # names whose people are a coin toss, and a model that knows each person's label is a coin toss too
+    coin = rng.multinomial(3, [0.5, 0.5], size=names).astype(float)
+    coin_label = np.array([rng.choice(2, p=row / row.sum()) if row.sum() else 0 for row in coin])
+    assert fit_alpha(coin + 1, coin_label, blind)[0] >= 16
+
+
+def test_a_memory_round_trips_through_a_model_folder_of_format_6(tmp_path):
+    from nameclf.memory import ARRAY_PREFIX
+
+    memory = NameMemory.build(["Rossi", "Müller"], np.array([[1.0, 4.0], [7.0, 0.0]]), 2.0)
+    config = {"labels": ["a", "b"], "memory": memory.to_config(), "experts": {"names": ["ngram"]}}
+    arrays = memory.to_arrays()
+    assert set(arrays) == {ARRAY_PREFIX + "names_utf8", ARRAY_PREFIX + "names_ends", ARRAY_PREFIX + "counts"}
+    again = NameMemory.from_arrays(config["memory"], arrays)
+    assert again.names == memory.names and np.array_equal(again.counts, memory.counts) and again.alpha == 2.0
+    with pytest.raises(ValueError, match="different number of names"):
+        NameMemory.from_arrays({**config["memory"], "names": 3}, arrays)
+    assert checkpoint.ADDED_IN["memory"] == checkpoint.FORMAT_VERSION == 6
