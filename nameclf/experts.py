@@ -130,8 +130,9 @@ def fit_memory(
     fit_rows, held_rows = calibration.calibration_halves(len(examples), parts.seed)
     alpha, grid = fit_alpha(held[fit_rows], label[fit_rows], model[fit_rows])
     answers = leave_one_out(held[held_rows], label[held_rows], model[held_rows], alpha)
-    train_names, train_counts = parts.held["train"]
-    memory = NameMemory.build(train_names, train_counts, alpha)
+    # what the saved model answers with: every name of the table, whichever part it fell in (the network
+    # and the n-gram model learnt from the training names alone, α was chosen on validation people)
+    memory = NameMemory.build(*parts.held["all"], alpha)
     memory.details = {"alpha_grid": grid, "fitted_on": "validation people, each as if the table held its name"}
     conformal_section = {
         "score": "1 - calibrated probability of the true label, with the table's people of the name",

@@ -285,7 +285,7 @@ class TableSplit:
     validation: list[Example]
     test: list[Example]
     names: dict[str, int]  # distinct names per part
-    held: dict[str, tuple[list[str], np.ndarray]]  # train and validation: their names, their people per label
+    held: dict[str, tuple[list[str], np.ndarray]]  # train, validation, all: names and their people per label
     seed: int = 0
 
 
@@ -307,6 +307,7 @@ def split_table(table: LabelledNames, seed: int, weighting: str, persons: int = 
         part: ([table.names[i] for i in np.flatnonzero(parts == part)], table.counts[parts == part])
         for part in ("train", "validation")
     }
+    held["all"] = (table.names, table.counts)
     return TableSplit(train, drawn["validation"], drawn["test"], names, held, seed)
 
 

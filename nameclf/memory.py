@@ -1,5 +1,8 @@
-"""What a table of people says of the names it holds: the people of each label per training name, kept
-with the model and combined with its answer (a model trained on a labelled table only).
+"""What a table of people says of the names it holds: the people of each label per name of the table,
+kept with the model and combined with its answer (a model trained on a labelled table only). The network
+and the n-gram model learn from the training names alone and α is chosen on validation people; the
+memory then holds every name of the table, so that a person bearing any name the table holds is answered
+with that name's people, whichever part of the split the name fell in.
 
 A name the table holds N times, c_l of them with label l, is answered
 

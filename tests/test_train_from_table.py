@@ -55,7 +55,7 @@ def test_a_table_trains_a_model_that_says_what_its_labels_are(tmp_path, env, suf
     config = checkpoint.load(out).config
     assert config["labels"] == ["Germany", "Italy"] and config["data"]["label_name"] == "country"
     recorded = config["data"]["table"]
-    assert config["format_version"] == 6 and config["memory"]["names"] == recorded["split_names"]["train"]
+    assert config["format_version"] == 6 and config["memory"]["names"] == recorded["names"]
     assert config["memory"]["alpha"] > 0 and "as if the table held its name" in config["conformal"]["fitted_on"]
     distinct = len({row[0] for row in people_rows()})
     assert (recorded["rows"], recorded["names"], recorded["labels"]) == (len(people_rows()), distinct, 2)
@@ -118,3 +118,20 @@ def test_a_bad_table_is_one_line_exit_3_and_no_model(tmp_path, env, rows, extra,
 def test_table_options_without_their_table_are_usage_errors(tmp_path, env, args, message):
     failed = run("train", *args, *TINY, env=env, cwd=tmp_path)
     assert failed.returncode == 2 and message in one_error_line(failed)
+
+
+def test_the_python_api_trains_on_a_pandas_frame_as_on_a_file(tmp_path):
+    pd = pytest.importorskip("pandas")
+    pytest.importorskip("pyarrow")
+    import nameclf
+
+    frame = pd.DataFrame(people_rows(), columns=["surname", "country", "people"])
+    options = dict(column="surname", label_column="country", count_column="people", label_name="country")
+    tiny = dict(epochs=1, hidden=8, threads=1, mark_latest=False)
+    from_frame = nameclf.train(table=frame, out=tmp_path / "frame", **options, **tiny)
+    from_file = nameclf.train(table=write(tmp_path / "p.csv", people_rows()), out=tmp_path / "file", **options, **tiny)
+    for result in (from_frame, from_file):
+        assert result.config["labels"] == ["Germany", "Italy"] and result.config["data"]["label_name"] == "country"
+    assert from_frame.config["data"]["fingerprint"] == from_file.config["data"]["fingerprint"]
+    with pytest.raises(nameclf.errors.UsageError, match="table= needs column="):
+        nameclf.train(table=frame, out=tmp_path / "x", **tiny)
