@@ -2,12 +2,11 @@
 benchmarks/results/results.json (`--quick`, `make bench-quick`: 2 seeds and few epochs, to check the
 pipeline; BENCHMARKS-quick.md, figures not to quote).
 
-nameclf's runs (German/Italian over 10 seeds: lstm, gru, rnn; 18 languages over 3: the default; each
-task's default's experts alone) and the n-gram yardstick (`nameclf.ngram`, C = 10 fixed, C chosen as the
-defaults are, and its C grid) on the same splits, scored on validation, test, and Faker's and mimesis's
-surnames (benchmarks/oos.py); seed 003's procedure (benchmarks/seed003.py); calibration, prediction sets,
-the unfamiliar-name flag, training time and prediction speed; each target, met or short by how much.
-The test split is read only to report.
+nameclf (German/Italian, 10 seeds: lstm, gru, rnn; 18 languages, 3 seeds: the default; each default's
+experts alone) and the n-gram yardstick (C = 10, C chosen as the defaults are, its C grid), scored on
+validation, test, Faker's and mimesis's surnames (oos.py); seed 003's procedure (seed003.py); calibration,
+prediction sets, the unfamiliar-name flag, training and prediction speed; each target, met or short by how
+much. The test split is read only to report.
 """
 
 from __future__ import annotations
@@ -18,7 +17,6 @@ import json
 import os
 import shutil
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -29,10 +27,8 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import common  # noqa: E402
-import numpy as np  # noqa: E402
 
-ROOT = Path(__file__).resolve().parent.parent
-SCRIPT = Path(sys.executable).with_name("nameclf")
+ROOT = common.ROOT
 PAIR, MANY = common.TASKS["pair"], common.TASKS["many"]
 CELLS = ("lstm", "gru", "rnn")
 ALONE = ("rnn", "ngram")  # --experts: the network alone, the n-gram model alone (runs "rnn alone", "ngram alone")
@@ -53,10 +49,6 @@ FULL = dict(pair_seeds=list(range(10)), many_seeds=[0, 1, 2], seed003_epochs=30,
 QUICK = dict(pair_seeds=[0, 1], many_seeds=[0], seed003_epochs=2, options=dict(epochs=3), many_options=dict(epochs=1))
 
 
-def say(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
-
-
 def mean(rows: list[dict], key: str) -> float:
     return statistics.fmean(row[key] for row in rows)
 
@@ -66,7 +58,7 @@ def fmt(rows: list[dict], key: str) -> str:
     return "{:.4f} ± {:.4f}".format(*common.mean_spread([row[key] for row in rows]))
 
 
-# --- the runs -----------------------------------------------------------------------------------
+# --- the runs and prediction speed --------------------------------------------------------------
 
 
 def yardsticks(result: dict[str, Any], languages: str, seeds: list[int]) -> None:
@@ -79,7 +71,7 @@ def yardsticks(result: dict[str, Any], languages: str, seeds: list[int]) -> None
     result["runs"]["yardstick, C chosen"] = grid[chosen]
     result["yardstick_grid"] = {str(c): {key: mean(rows, key) for key in SOURCE_FIGURES} for c, rows in grid.items()}
     result["yardstick_chosen_c"] = chosen
-    say(f"  yardstick: C {common.YARDSTICK_C:g} fixed, {chosen:g} chosen")
+    common.say(f"  yardstick: C {common.YARDSTICK_C:g} fixed, {chosen:g} chosen")
 
 
 def runs_of(networks: dict[str, dict], options: dict[str, Any]) -> dict[str, dict]:
@@ -92,7 +84,7 @@ def runs_of(networks: dict[str, dict], options: dict[str, Any]) -> dict[str, dic
 def task(languages: str, seeds: list[int], runs: dict[str, dict], keep: Path, others) -> dict[str, Any]:
     """The yardsticks and nameclf's `runs` on every seed's split; the default (the first run) is saved
     to `keep` on the first seed and its unfamiliar-name flag scored against `others`."""
-    say(f"{languages}, seeds {seeds}")
+    common.say(f"{languages}, seeds {seeds}")
     result: dict[str, Any] = {"languages": languages, "seeds": seeds, "runs": {}}
     yardsticks(result, languages, seeds)
     default = next(iter(runs))
@@ -101,7 +93,7 @@ def task(languages: str, seeds: list[int], runs: dict[str, dict], keep: Path, ot
         for seed in seeds:
             kept, unlike = (keep if seed == seeds[0] else None, others) if name == default else (None, None)
             row = common.nameclf_run(languages, seed, PARTS, keep=kept, others=unlike, **options)
-            say(f"  {name} seed {seed}: test {row['test_accuracy']:.4f}, F1 {row['test_macro_f1']:.4f}, "
+            common.say(f"  {name} seed {seed}: test {row['test_accuracy']:.4f}, F1 {row['test_macro_f1']:.4f}, "
                 f"oos {row['oos_accuracy']:.4f}, {row['train_seconds']:.0f} s")  # fmt: skip
             rows.append(row)
         result["runs"][name] = rows
@@ -123,7 +115,7 @@ def seed003_task(settings: dict) -> dict[str, Any]:
     oos = list(common.out_of_source(PAIR))
     labels = list(seed003.LABELS)
     for mode in seed003.MODES:
-        say(f"seed 003 replica, {mode} split")
+        common.say(f"seed 003 replica, {mode} split")
         trained = seed003.train_model(mode, 0, common.NAMES_DIR, epochs=settings["seed003_epochs"])
         predicted = [labels[i] for i in seed003.probabilities(trained, [e.name for e in oos]).argmax(1)]
         report = score(labels, [e.labels for e in oos], predicted, "oos")
@@ -131,58 +123,23 @@ def seed003_task(settings: dict) -> dict[str, Any]:
     return out
 
 
-# --- prediction speed ---------------------------------------------------------------------------
-
-
-def cold_predict(model: Path, repeats: int) -> dict[str, float]:
-    """A cold `nameclf predict Tribbiani`, alternated with `python -c "import numpy"` (the machine's
-    speed in the same moments): the medians of each and of their ratio, run by run."""
-    env = {key: value for key, value in os.environ.items() if not key.startswith("NAMECLF_")}
-    commands = {
-        "predict": [str(SCRIPT), "predict", "Tribbiani", "--model", str(model)],
-        "numpy": [sys.executable, "-c", "import numpy"],
-    }
-    times: dict[str, list[float]] = {"predict": [], "numpy": []}
-    for _ in range(repeats + 1):  # the first round warms the file cache and is not counted
-        for kind, command in commands.items():
-            started = time.perf_counter()
-            subprocess.run(command, check=True, capture_output=True, env=env)
-            times[kind].append(time.perf_counter() - started)
-    predict, numpy = times["predict"][1:], times["numpy"][1:]
-    return {
-        "median_seconds": statistics.median(predict),
-        "min_seconds": min(predict),
-        "numpy_import_seconds": statistics.median(numpy),
-        "ratio_to_numpy_import": statistics.median(a / b for a, b in zip(predict, numpy)),
-        "runs": repeats,
-    }
-
-
 def throughput(model: Path, names: int) -> dict[str, Any]:
     """Names per second of the numpy predictor: best of 5 on `names` drawn from the dataset (repeats
     answered once, as `predict` does), as saved (calibrated) and at T = 1, the two alternated so that
     the machine's noise falls on both alike; and best of 3 on every distinct dataset name, each once and
     each time on a newly loaded model (nothing answered from another name's work: the slowest input)."""
-    from nameclf.data import read_names
     from nameclf.predict import Predictor
 
-    pool = [name for path in sorted(common.NAMES_DIR.glob("*.txt")) for name in read_names(path)]
-    chosen = [pool[i] for i in np.random.default_rng(0).integers(0, len(pool), size=names)]
+    chosen = common.draw_names(names)
     calibrated, plain = Predictor.load(model), Predictor.load(model)
     plain.combination = dataclasses.replace(plain.combination, temperature=1.0)  # as a model saved without one
     calibrated.predict(chosen[:1000])
-    best = {"calibrated": float("inf"), "uncalibrated": float("inf"), "distinct": float("inf")}
+    best = {"calibrated": float("inf"), "uncalibrated": float("inf")}
     for _ in range(5):
         for kind, predictor in (("calibrated", calibrated), ("uncalibrated", plain)):
-            started = time.perf_counter()
-            predictor.predict(chosen)
-            best[kind] = min(best[kind], time.perf_counter() - started)
-    distinct = sorted(set(pool))
-    for _ in range(3):
-        predictor = Predictor.load(model)
-        started = time.perf_counter()
-        predictor.predict(distinct)
-        best["distinct"] = min(best["distinct"], time.perf_counter() - started)
+            best[kind] = min(best[kind], common.seconds(predictor.predict, chosen))
+    distinct = sorted(set(common.dataset_names()))
+    best["distinct"] = min(common.seconds(Predictor.load(model).predict, distinct) for _ in range(3))
     return {
         "names": names,
         "names_per_second": names / best["calibrated"],
@@ -193,10 +150,10 @@ def throughput(model: Path, names: int) -> dict[str, Any]:
 
 
 def speed_task(keep: Path, quick: bool) -> dict[str, Any]:
-    say("prediction speed")
+    common.say("prediction speed")
     names, repeats = (20_000, 3) if quick else (100_000, 10)
     return {
-        task: {**throughput(keep / task, names), "cold_predict": cold_predict(keep / task, repeats)}
+        task: {**throughput(keep / task, names), "cold_predict": common.cold_predict(keep / task, repeats)}
         for task in ("pair", "many")
     }
 
@@ -325,10 +282,9 @@ def first_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
     median, theirs = statistics.median(r["train_seconds"] for r in runs), results["seed003"]["clean"]["train_seconds"]
     name = "German/Italian default trains in <= 15 s (median over seeds)"
     rows.append(target(name, f"{median:.1f} s", median <= 15, f"{median - 15:.1f} s"))
-    name, figure = "... and in <= 1/10 of the seed-003 procedure's time (same run)", f"{median:.1f} s vs {theirs:.1f} s"
-    rows.append(
-        target(name, f"{figure} ({median / theirs:.2f})", median <= theirs / 10, f"{median - theirs / 10:.1f} s")
-    )
+    name = "... and in <= 1/10 of the seed-003 procedure's time (same run)"
+    figure = f"{median:.1f} s vs {theirs:.1f} s ({median / theirs:.2f})"
+    rows.append(target(name, figure, median <= theirs / 10, f"{median - theirs / 10:.1f} s"))
     pooled = results["pair"]["calibration_pooled"]
     for label, before, after in (
         ("18 languages: mean over seeds", default["test_ece_before"], default["test_ece_after"]),
@@ -605,11 +561,8 @@ def trust_lines(pair: dict[str, Any], many: dict[str, Any]) -> list[str]:
     defaults = (("German/Italian", pair, pair["runs"]["lstm"]), ("18 languages", many, many["runs"]["default"]))
     for title, _, rows in defaults:
         figures = [row["unfamiliar"] for row in rows]
-        lines.append(
-            f"| {title} default | {statistics.fmean(f['auroc'] for f in figures):.4f} "
-            f"| {statistics.fmean(f['own_flagged'] for f in figures):.1%} "
-            f"| {statistics.fmean(f['others_flagged'] for f in figures):.1%} | {figures[0]['others']:,} |"
-        )
+        auroc, own, others = (mean(figures, key) for key in ("auroc", "own_flagged", "others_flagged"))
+        lines.append(f"| {title} default | {auroc:.4f} | {own:.1%} | {others:.1%} | {figures[0]['others']:,} |")
     lines += [
         "",
         "## Calibration and prediction sets (test splits)",
@@ -634,11 +587,8 @@ def trust_lines(pair: dict[str, Any], many: dict[str, Any]) -> list[str]:
             f"{mean(rows, f'test_coverage_{c}'):.4f} ({mean(rows, f'test_set_size_{c}'):.2f})" for c in common.COVERAGES
         ]
         share = max(row["calibration_seconds"] / row["train_seconds"] for row in rows)
-        lines.append(
-            f"| {title} | {pooled['names']:,} | {ece} | {nll} | {mean(rows, 'temperature'):.2f} | "
-            + " | ".join(sets)
-            + f" | {share:.3%} |"
-        )
+        cells = [f"{pooled['names']:,}", ece, nll, f"{mean(rows, 'temperature'):.2f}", *sets, f"{share:.3%}"]
+        lines.append(f"| {title} | " + " | ".join(cells) + " |")
     return lines
 
 
@@ -678,8 +628,7 @@ def markdown(results: dict[str, Any], command: str) -> str:
 
 
 def save(results: dict[str, Any]) -> None:
-    suffix = "-quick" if results["quick"] else ""
-    (ROOT / "benchmarks" / "results" / f"results{suffix}.json").write_text(json.dumps(results, indent=1) + "\n")
+    common.write_json(ROOT / "benchmarks" / "results" / f"results{'-quick' if results['quick'] else ''}.json", results)
 
 
 def write(results: dict[str, Any], command: str) -> None:
@@ -687,7 +636,7 @@ def write(results: dict[str, Any], command: str) -> None:
     save(results)
     text = markdown(results, command) + f"The whole run took {results['bench_seconds'] / 60:.1f} min.\n"
     (ROOT / f"BENCHMARKS{suffix}.md").write_text(text)
-    say(f"wrote BENCHMARKS{suffix}.md and benchmarks/results/results{suffix}.json")
+    common.say(f"wrote BENCHMARKS{suffix}.md and benchmarks/results/results{suffix}.json")
 
 
 def main() -> None:

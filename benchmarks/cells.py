@@ -15,15 +15,12 @@ import os
 import shutil
 import statistics
 import subprocess
-import sys
 import tempfile
-import time
 from pathlib import Path
 
-from nameclf.cells import TORCH_CELLS, Cell
-from nameclf.paths import bundled_names_dir
+import common
 
-SCRIPT = Path(sys.executable).with_name("nameclf")
+from nameclf.cells import TORCH_CELLS, Cell
 
 
 def main() -> None:
@@ -36,7 +33,7 @@ def main() -> None:
 
     workdir = Path(tempfile.mkdtemp(prefix="nameclf-cells-"))
     env = dict(os.environ, NAMECLF_DATA=str(workdir / "data"), NAMECLF_MODELS=str(workdir / "models"))
-    shutil.copytree(bundled_names_dir(), workdir / "data" / "names")
+    shutil.copytree(common.NAMES_DIR, workdir / "data" / "names")
     print(f"{'cell':14s} {'seed':>4s} {'train wall s':>12s} {'best epoch':>10s} {'validation':>10s} {'test':>7s}")
     try:
         for cell in args.cells.split(","):
@@ -44,15 +41,12 @@ def main() -> None:
             tests = []
             for seed in args.seeds.split(","):
                 out = workdir / "models" / f"{cell}-{seed}"
-                command = [str(SCRIPT), "train", "--quiet", "--cell", cell, "--impl", impl, "--seed", seed]
+                command = [str(common.SCRIPT), "train", "--quiet", "--cell", cell, "--impl", impl, "--seed", seed]
                 command += ["--languages", args.languages, "--out", str(out), *args.extra]
-                started = time.perf_counter()
-                subprocess.run(command, check=True, env=env, capture_output=True)
-                wall = time.perf_counter() - started
-                evaluate = [str(SCRIPT), "evaluate", "--json", "--model", str(out)]
-                report = json.loads(
-                    subprocess.run(evaluate, check=True, env=env, capture_output=True, text=True).stdout
-                )
+                wall = common.seconds(subprocess.run, command, check=True, env=env, capture_output=True)
+                evaluate = [str(common.SCRIPT), "evaluate", "--json", "--model", str(out)]
+                answer = subprocess.run(evaluate, check=True, env=env, capture_output=True, text=True)
+                report = json.loads(answer.stdout)
                 config = json.loads((out / "config.json").read_text())
                 tests.append(report["accuracy"])
                 print(

@@ -1,25 +1,27 @@
-"""What the benchmarks share: the task's data and split, the out-of-source names, and one function
-each to train-and-score nameclf and the n-gram yardstick on the same split, so every comparison is
-paired split by split.
-
-Figures are computed by `nameclf.evaluate.score` for both, so accuracy and macro-F1 mean the same
-thing everywhere (a multi-label name is right in any of its languages).
+"""What the benchmarks share: the task's data and split, the out-of-source names, one function each to
+train-and-score nameclf and the n-gram yardstick on the same split (so every comparison is paired split by
+split, both scored by `nameclf.metrics.score`), and the small helpers of every script: drawn names,
+timing, progress lines and JSON output.
 """
 
 from __future__ import annotations
 
 import functools
+import json
+import os
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from nameclf import calibration
-from nameclf.data import Dataset, Example, Split, load_dataset, normalise, split_dataset
+from nameclf.data import Dataset, Example, Split, load_dataset, normalise, read_names, split_dataset
 from nameclf.evaluate import evaluate_examples
 from nameclf.metrics import score
 from nameclf.paths import bundled_names_dir
@@ -27,6 +29,67 @@ from nameclf.paths import bundled_names_dir
 NAMES_DIR = bundled_names_dir()
 DATA_DIR = NAMES_DIR.parent  # train() takes the folder that holds names/
 TASKS = {"pair": "German,Italian", "many": "all"}
+ROOT = Path(__file__).resolve().parent.parent
+SCRIPT = Path(sys.executable).with_name("nameclf")  # the venv's `nameclf` command
+
+
+def say(text: str) -> None:
+    print(text, file=sys.stderr, flush=True)
+
+
+def dataset_names() -> list[str]:
+    """Every name of the 18 dataset files, repeats included, file by file."""
+    return [name for path in sorted(NAMES_DIR.glob("*.txt")) for name in read_names(path)]
+
+
+def draw_names(count: int, seed: int = 0) -> list[str]:
+    """`count` names drawn at random, with repeats, from the 18 dataset files."""
+    pool = dataset_names()
+    return [pool[i] for i in np.random.default_rng(seed).integers(0, len(pool), size=count)]
+
+
+def seconds(function: Callable[..., Any], *args: Any, **kwargs: Any) -> float:
+    """Wall-clock seconds of one call (of `subprocess.run`, for a command)."""
+    started = time.perf_counter()
+    function(*args, **kwargs)
+    return time.perf_counter() - started
+
+
+def best_seconds(repeats: int, function: Callable[..., Any], *args: Any) -> float:
+    return min(seconds(function, *args) for _ in range(repeats))
+
+
+def cold_predict(model: Path, repeats: int, module: str = "numpy", env: dict | None = None) -> dict[str, float]:
+    """A cold `nameclf predict Tribbiani`, alternated with `python -c "import <module>"` (the machine's
+    speed in the same moments): the medians of each and of their ratio, run by run."""
+    if env is None:
+        env = {key: value for key, value in os.environ.items() if not key.startswith("NAMECLF_")}
+    commands = {
+        "predict": [str(SCRIPT), "predict", "Tribbiani", "--model", str(model)],
+        module: [sys.executable, "-c", f"import {module}"],
+    }
+    times: dict[str, list[float]] = {"predict": [], module: []}
+    for _ in range(repeats + 1):  # the first round warms the file cache and is not counted
+        for kind, command in commands.items():
+            times[kind].append(seconds(subprocess.run, command, check=True, capture_output=True, env=env))
+    predict, imported = times["predict"][1:], times[module][1:]
+    return {
+        "median_seconds": statistics.median(predict),
+        "min_seconds": min(predict),
+        f"{module}_import_seconds": statistics.median(imported),
+        f"ratio_to_{module}_import": statistics.median(a / b for a, b in zip(predict, imported)),
+        "runs": repeats,
+    }
+
+
+def write_json(path: Path, data: Any, indent: int = 1) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(data, indent=indent) + "\n", encoding="utf-8")
+
+
+def commit() -> str:
+    found = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=ROOT)
+    return found.stdout.strip() or "unknown"
 
 
 @functools.cache
@@ -50,8 +113,7 @@ def out_of_source(languages: str, library: str = "faker") -> tuple[Example, ...]
 
 @functools.cache
 def other_language_names() -> tuple[Example, ...]:
-    """Every dataset name of the 16 languages other than German and Italian that is neither German nor
-    Italian too: what the German/Italian model never learnt."""
+    """Every dataset name that is neither German nor Italian: what the German/Italian model never learnt."""
     return tuple(e for e in dataset("all").examples if not {"German", "Italian"} & set(e.labels))
 
 
@@ -71,8 +133,7 @@ OUT_OF_SOURCE = {"oos": "faker", "mimesis": "mimesis"}  # a part's name -> whose
 
 
 def part_examples(languages: str, seed: int, part: str) -> list[Example]:
-    """A scored part: the split's "validation" or "test", or the out-of-source names of "oos" (Faker)
-    or "mimesis"."""
+    """A scored part: the split's "validation" or "test", or the out-of-source "oos" (Faker) or "mimesis"."""
     if part in OUT_OF_SOURCE:
         return list(out_of_source(languages, OUT_OF_SOURCE[part]))
     return list(getattr(split(languages, seed), part))
@@ -106,10 +167,9 @@ def nameclf_run(
     others: Sequence[Example] | None = None,
     **options: Any,
 ) -> dict[str, Any]:
-    """Train nameclf (task defaults plus `options`) on the seed's split, one thread, and score it on
-    `parts` ("validation" from the run's own record, "oos", "test"). With `others` (names unlike the
-    training names), the unfamiliar-name flag is scored too (`unfamiliar_figures`). The model is
-    saved to `keep`, or thrown away."""
+    """Train nameclf (task defaults plus `options`, one thread) on the seed's split and score it on `parts`
+    ("validation" from the run's own record, "test", "oos", "mimesis"); with `others` (names unlike the
+    training names), the unfamiliar-name flag too. The model is saved to `keep`, or thrown away."""
     from nameclf.predict import Predictor
     from nameclf.training import TrainConfig, train
 
@@ -119,22 +179,23 @@ def nameclf_run(
         result = train(
             TrainConfig(languages=languages, seed=seed, threads=1, **options), DATA_DIR, out, mark_latest=False
         )
-        seconds = time.perf_counter() - started
+        took = time.perf_counter() - started
         predictor = Predictor.load(out)
+        config = result.config
         row: dict[str, Any] = {
             "seed": seed,
-            "train_seconds": round(seconds, 2),
-            "parameters": result.config["parameters"],
-            "members": result.config["ensemble"]["members"],
-            "best_epoch": result.config["training"]["best_epoch"],
-            "validation_kind": result.config["ensemble"]["validation"],
-            "validation_accuracy": result.config["metrics"]["validation_accuracy"],
-            "validation_macro_f1": result.config["metrics"]["validation_macro_f1"],
+            "train_seconds": round(took, 2),
+            "parameters": config["parameters"],
+            "members": config["ensemble"]["members"],
+            "best_epoch": config["training"]["best_epoch"],
+            "validation_kind": config["ensemble"]["validation"],
+            "validation_accuracy": config["metrics"]["validation_accuracy"],
+            "validation_macro_f1": config["metrics"]["validation_macro_f1"],
+            "calibration_seconds": config["calibration_seconds"],
+            "temperature": config["calibration"]["temperature"],
+            "experts": config["experts"]["names"],
+            "weight": config["experts"]["weight"],
         }
-        row["calibration_seconds"] = result.config["calibration_seconds"]
-        row["temperature"] = result.config["calibration"]["temperature"]
-        row["experts"] = result.config["experts"]["names"]
-        row["weight"] = result.config["experts"]["weight"]
         for part in parts:
             if part == "validation":
                 continue
@@ -266,20 +327,14 @@ def paired(ours: Sequence[float], theirs: Sequence[float]) -> dict[str, float | 
 def machine(**extra: Any) -> dict[str, Any]:
     """Where and when a benchmark ran: the CPU, its cores, the versions and the commit, plus `extra`."""
     import datetime
-    import os
     import platform
-    import subprocess
 
     cpu = platform.processor() or platform.machine()
     try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
+        models = [line for line in Path("/proc/cpuinfo").read_text().splitlines() if line.startswith("model name")]
+        cpu = models[0].split(":", 1)[1].strip() if models else cpu
     except OSError:
         pass
-    root = Path(__file__).resolve().parent.parent
-    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=root)
     return {
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "platform": platform.platform(),
@@ -288,7 +343,7 @@ def machine(**extra: Any) -> dict[str, Any]:
         "python": platform.python_version(),
         **({"torch": extra.pop("torch")} if "torch" in extra else {}),
         "numpy": np.__version__,
-        "commit": commit.stdout.strip() or "unknown",
+        "commit": commit(),
         "threads": 1,
         **extra,
     }

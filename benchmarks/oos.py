@@ -1,95 +1,27 @@
-"""An out-of-source validation set: surnames from Faker's per-locale lists, none of them in the dataset.
+"""An out-of-source validation set: surnames from Faker's per-locale lists (or mimesis's), none in the dataset.
 
-The dataset's own test split comes from the same files as its training split, so it cannot tell
-whether a model learnt a language's spelling or the habits of the one list it was trained on. These
-names come from another source (Faker's person providers, written by other people for other
-purposes) and are FOR VALIDATION ONLY: never train or choose defaults on them and then quote them as
-an unbiased figure.
+The dataset's test split comes from the same files as its training split, so it cannot tell whether a model
+learnt a language's spelling or the habits of its one list. These names come from other people's lists and
+are FOR VALIDATION ONLY: never train or choose defaults on them and then quote them as an unbiased figure.
+Whole lists are read (nothing sampled: the same set for the same library version), Latin-script ones only,
+as the dataset writes every language in Latin letters. Which lists, and why: `SOURCES`, `MIMESIS_SOURCES`.
 
-The whole list of each provider is read from its class (`faker.providers.person.<locale>.Provider`);
-nothing is sampled, so the set is the same on every run with the same Faker version. Only
-Latin-script lists are used, because the dataset writes every language in Latin letters.
+Each name is cleaned to the dataset's conventions (`dataset_conventions`, read from its files): normalised
+(`nameclf.data.normalise`), a name in capitals title-cased, the first letter a capital; diacritics folded away
+for a language the dataset writes in ASCII letters (Bartošová → Bartosova, Nguyễn → Nguyen), as a diacritic
+would give the language away; one word only: Latin letters, and an apostrophe or hyphen only where the
+language's file has one, the letter after it cased as there (Irish O'Brien, Chinese Au-Yong, Italian
+D'ambrosio). Names of several words are dropped: the dataset's 52 (De luca, Ter Avest) and Faker's (De Boer,
+Koch II) would differ by a convention rather than by language.
 
-Locale → language (Faker 40; "why" is what was found in each list):
+Then, case-insensitively: names are deduplicated within a language; a name claimed by two languages is dropped,
+counting for that check `AMBIGUITY_ONLY`'s lists too (en_US lists Irish and Italian names as American); and
+every name of the caller's corpus is dropped, so no dataset name (of any language) can leak in.
 
-=========== =========================================== ===============================================
-language    source (locale.attribute)                   why
-=========== =========================================== ===============================================
-Arabic      fr_DZ.last_names                            the only Latin list of Arab surnames (Algerian,
-                                                        French transliteration: Benali, Boukhalfa); the
-                                                        ar_* lists are Arabic script. The loosest
-                                                        mapping here: the dataset's Arabic is Levantine
-                                                        and English-transliterated (Khoury, Nahas).
-Chinese     zh_CN.last_romanized_names,                 pinyin (zh_CN) and Wade-Giles (zh_TW, written in
-            zh_TW.last_romanized_names                  capitals, title-cased here); the dataset mixes
-                                                        both (Chang, Chao, Bai).
-Czech       cs_CZ.last_names                            male and female forms, as the dataset has both
-                                                        (Bartonova).
-Dutch       nl_NL.last_names, nl_BE.last_names          Dutch and Flemish.
-English     en_GB.last_names                            en_US also lists Hispanic and other immigrant
-                                                        names (Garcia, Nguyen); en_GB is cleaner. en_US,
-                                                        en and en_NZ serve the ambiguity check only.
-French      fr_FR.last_names                            fr_BE lists Flemish names (Aerts) and fr_CH
-                                                        Swiss-German ones (Aebi) as French; fr_CA/fr_QC
-                                                        are French-origin but one region's stock. All
-                                                        four serve the ambiguity check only.
-German      de_DE, de_AT, de_CH .last_names             the German-speaking countries; de_LU (mostly
-                                                        Luxembourgish and French) and de_LI (50 names)
-                                                        serve the ambiguity check only.
-Irish       en_IE.last_names, ga_IE.last_names          anglicised (O'Bryan, McGovern) and Irish-
-                                                        language (Cillín) forms, as the dataset has both
-                                                        (Ahearn, Aodh); most of ga_IE is two words
-                                                        (Ó Beirn), dropped as the dataset's Irish never
-                                                        is.
-Italian     it_IT.last_names                            Faker has no it_CH.
-Japanese    ja_JP.last_romanized_names                  Hepburn romanisation, like the dataset.
-Polish      pl_PL.unisex_last_names,                    pl_PL.last_names is a placeholder ('Doe'); the
-            pl_PL.male_last_names                       real lists live under these two names.
-Portuguese  pt_PT.last_names, pt_BR.last_names          Brazil's surnames are Portuguese in origin.
-Russian     ru_RU.last_names_male, romanised with       no Latin list exists; Faker's own deterministic
-            faker.providers.person.ru_RU.translit       transliteration (kh, ts, ya, y for й) is the
-                                                        dataset's convention (Abakumov, Abakeliya). Male
-                                                        forms only: the dataset has almost no -ova.
-                                                        et_EE.last_names_rus is left out: its Estonian
-                                                        spelling (Fjodorov, Kisseljov) is not the
-                                                        dataset's.
-Spanish     es_ES.last_names                            Spain, as the dataset; es_CA and the Latin
-                                                        American lists serve the ambiguity check only.
-Vietnamese  vi_VN.last_names                            with diacritics, folded to ASCII (below); its
-                                                        10 names are all in the dataset or in en_US
-                                                        (Tran), so none is left.
-Greek       none                                        el_GR is Greek script only.
-Korean      none                                        ko_KR is Hangul only.
-Scottish    none                                        no Faker locale.
-=========== =========================================== ===============================================
-
-Each name is cleaned to the dataset's own conventions, which `dataset_conventions` reads from the
-dataset files:
-
-* `nameclf.data.normalise` (NFC, stripped); a name written all in capitals is title-cased, and the
-  first letter is a capital, as in every dataset name;
-* for a language the dataset writes in plain ASCII letters (Czech, Dutch, Vietnamese, the romanised
-  languages...), diacritics are folded away (Bartošová → Bartosova, Nguyễn → Nguyen): the dataset
-  spells these languages without them, so a diacritic would give the language away, or be a
-  character the model never saw;
-* one word only: every character must be a Latin letter, or an apostrophe or hyphen that the
-  language's own dataset file uses, with the letter after it cased as there (Irish O'Brien, Chinese
-  Au-Yong, but Italian D'ambrosio). Names of several words are dropped: the dataset has 52 (De luca,
-  Von brandt, Ter Avest), Faker's are in other case conventions (De Boer, da Cruz) or are double
-  names and numerals (Koch II), so they would differ by a convention rather than by language.
-
-Then, compared case-insensitively: names within a language are deduplicated; a name claimed by two
-languages is dropped as ambiguous, counting all the mapped languages (whichever are asked for) and,
-for that check only, the other lists of those languages (`AMBIGUITY_ONLY`: en_US lists Irish and
-Italian names as American, fr_BE Flemish ones as Belgian); and every name of the caller's corpus is
-dropped, so no dataset name (of any language) can leak in.
-
-What is left, and its known flaws (Faker 40, `--languages all`): 10,254 names. English keeps only 5
-(Bibi, Fry, Iqbal, Mahmood, Miah): en_GB's 500 common names are nearly all in the dataset's 3,668,
-so English is not measured here. Vietnamese keeps none, Japanese 3. Irish (1,727) leans on en_IE,
-which lists every surname common in Ireland, English-origin ones included (Beresford); nl_NL
-includes some medieval given names (Amalrada); Polish (3,729) is a third of the set, so read the
-figures per language, not pooled.
+What is left (Faker 40, `--languages all`): 10,254 names. English keeps 5 (en_GB's 500 common names are nearly
+all in the dataset), Vietnamese none, Japanese 3, so these are not measured here. Irish (1,727) leans on en_IE,
+English-origin names included (Beresford); nl_NL has some medieval given names (Amalrada); Polish (3,729) is a
+third of the set, so read the figures per language, not pooled.
 
     .venv/bin/python benchmarks/oos.py                           # German,Italian: counts
     .venv/bin/python benchmarks/oos.py --languages all --tsv oos.tsv
@@ -102,6 +34,7 @@ import argparse
 import importlib
 import string
 import unicodedata
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -128,31 +61,39 @@ class Source:
     library: str = "faker"
 
 
-SOURCES: dict[str, tuple[Source, ...]] = {
+Sources = dict[str, tuple[Source, ...]]  # language -> its lists
+
+# Faker 40's lists for each language. None for Greek (el_GR) and Korean (ko_KR): not Latin script; none for
+# Scottish: no locale. Lists that only blur a language (en_US, fr_BE...) are in AMBIGUITY_ONLY.
+SOURCES: Sources = {
+    # the loosest mapping: the only Latin list of Arab surnames is Algerian, French-transliterated (Benali),
+    # the dataset's Arabic Levantine and English-transliterated (Khoury)
     "Arabic": (Source("fr_DZ"),),
+    # pinyin and Wade-Giles (written in capitals): the dataset mixes both (Chang, Bai)
     "Chinese": (Source("zh_CN", "last_romanized_names"), Source("zh_TW", "last_romanized_names")),
-    "Czech": (Source("cs_CZ"),),
-    "Dutch": (Source("nl_NL"), Source("nl_BE")),
-    "English": (Source("en_GB"),),
+    "Czech": (Source("cs_CZ"),),  # male and female forms, as the dataset has both (Bartonova)
+    "Dutch": (Source("nl_NL"), Source("nl_BE")),  # Dutch and Flemish
+    "English": (Source("en_GB"),),  # en_US lists Hispanic and other immigrant names too (Garcia, Nguyen)
     "French": (Source("fr_FR"),),
     "German": (Source("de_DE"), Source("de_AT"), Source("de_CH")),
+    # anglicised (O'Bryan) and Irish-language (Cillín) forms, as the dataset has both; most of ga_IE is two words
     "Irish": (Source("en_IE"), Source("ga_IE")),
     "Italian": (Source("it_IT"),),
-    "Japanese": (Source("ja_JP", "last_romanized_names"),),
-    "Polish": (Source("pl_PL", "unisex_last_names"), Source("pl_PL", "male_last_names")),
-    "Portuguese": (Source("pt_PT"), Source("pt_BR")),
+    "Japanese": (Source("ja_JP", "last_romanized_names"),),  # Hepburn romanisation, like the dataset
+    "Polish": (Source("pl_PL", "unisex_last_names"), Source("pl_PL", "male_last_names")),  # last_names is 'Doe'
+    "Portuguese": (Source("pt_PT"), Source("pt_BR")),  # Brazil's surnames are Portuguese in origin
+    # no Latin list: Faker's own transliteration (kh, ts, ya) is the dataset's (Abakumov); male forms only, as
+    # the dataset has almost no -ova (et_EE.last_names_rus is left out: Estonian spelling, Fjodorov)
     "Russian": (Source("ru_RU", "last_names_male", transliterate=True),),
-    "Spanish": (Source("es_ES"),),
-    "Vietnamese": (Source("vi_VN"),),
+    "Spanish": (Source("es_ES"),),  # Spain, as the dataset
+    "Vietnamese": (Source("vi_VN"),),  # its 10 names are all in the dataset or en_US (Tran): none is left
 }
 
-# mimesis (22) keeps its own surname lists, written apart from Faker's. Only these locales map cleanly
-# to one of the dataset's languages; the others are left out:
-#   de-ch: Swiss surnames of all four language regions (Abbet, Bernasconi); en's four lists are one
-#   list of American surnames (Acevedo, Acosta), kept as English as the issue that added this source
-#   asked, since the others are no cleaner; ru, ja, zh, el, ko: not in Latin script; sk, da, fi, hu,
-#   sv, tr...: languages the dataset does not have.
-MIMESIS_SOURCES: dict[str, tuple[Source, ...]] = {
+# mimesis (22) keeps its own surname lists. Only these locales map cleanly to a dataset language; left out:
+# de-ch (all four Swiss language regions), ru, ja, zh, el, ko (not Latin script), sk, da, fi, hu, sv, tr...
+# (languages the dataset lacks). en's four lists are American surnames (Acevedo), kept as English as the
+# issue that added this source asked: the others are no cleaner.
+MIMESIS_SOURCES: Sources = {
     language: tuple(Source(locale, library="mimesis") for locale in locales)
     for language, locales in {
         "German": ("de", "de-at"),
@@ -168,10 +109,9 @@ MIMESIS_SOURCES: dict[str, tuple[Source, ...]] = {
 }
 LIBRARIES = ("faker", "mimesis")
 
-# Lists that are never returned but count as their language when deciding whether a name is claimed
-# by two languages: Irish-origin names in en_US (Murphy) or Flemish ones in fr_BE (Aerts) are not
-# clean examples of one language.
-AMBIGUITY_ONLY: dict[str, tuple[Source, ...]] = {
+# Never returned, but a name in them counts as claimed by their language: Irish-origin names in en_US (Murphy)
+# or Flemish ones in fr_BE (Aerts) are not clean examples of one language.
+AMBIGUITY_ONLY: Sources = {
     "English": (Source("en_US"), Source("en"), Source("en_NZ")),
     "French": (Source("fr_BE"), Source("fr_CH"), Source("fr_CA"), Source("fr_QC")),
     "German": (Source("de_LI"), Source("de_LU")),
@@ -185,11 +125,8 @@ UNDECOMPOSABLE = {"Đ": "D", "đ": "d", "Ł": "L", "ł": "l", "Ø": "O", "ø": "
 
 @dataclass(frozen=True)
 class Convention:
-    """How the dataset spells one language.
-
-    `separators` maps each separator the language's file uses to whether the letter after it is a
-    capital there (O'Brien, Au-Yong) or not (D'ambrosio).
-    """
+    """How the dataset spells one language: `separators` maps each separator its file uses to whether the
+    letter after it is a capital there (O'Brien, Au-Yong) or not (D'ambrosio)."""
 
     ascii_letters_only: bool = False
     separators: dict[str, bool] = field(default_factory=dict)
@@ -277,9 +214,7 @@ def clean(name: str, convention: Convention) -> str | None:
     return name
 
 
-def spellings_by_language(
-    sources: dict[str, tuple[Source, ...]], conventions: dict[str, Convention]
-) -> dict[str, dict[str, str]]:
+def spellings_by_language(sources: Sources, conventions: dict[str, Convention]) -> dict[str, dict[str, str]]:
     """language → {case-folded name: spelling} for these lists, before any name is dropped."""
     by_language: dict[str, dict[str, str]] = {}
     for language, language_sources in sources.items():
@@ -297,13 +232,9 @@ def spellings_by_language(
 def out_of_source(
     languages: Sequence[str], corpus: Iterable[str], names_dir: Path | None = None, library: str = "faker"
 ) -> list[Example]:
-    """`library`'s (Faker's or mimesis's) surnames of `languages` that are in no language of `corpus`
-    nor under two languages of that library's lists.
-
-    `corpus` must hold every dataset name (all 18 files: `corpus_names(names_dir)`), so that no
-    training name of any language can be scored as out-of-source. `names_dir` is where the
-    spelling conventions are read (the bundled dataset by default). Sorted by language, then name.
-    """
+    """`library`'s (Faker's or mimesis's) surnames of `languages` that are in no language of `corpus` (which
+    must hold every dataset name: `corpus_names(names_dir)`) nor under two languages of that library's lists,
+    spelt as in `names_dir` (the bundled dataset by default); sorted by language, then name."""
     unknown = [language for language in languages if language not in LANGUAGES]
     if unknown:
         raise ValueError(f"unknown language {', '.join(unknown)}; choose from {', '.join(LANGUAGES)}")
@@ -354,13 +285,11 @@ def main() -> None:
     languages = [part.strip() for part in args.languages.split(",") if part.strip()]
     languages = LANGUAGES if args.languages.strip().lower() == "all" else languages
     examples = out_of_source(languages, corpus_names(args.names_dir), args.names_dir, args.library)
-    counts = {language: 0 for language in sorted(set(languages))}
-    for example in examples:
-        counts[example.labels[0]] += 1
-    for language, count in counts.items():
-        listed = SOURCES if args.library == "faker" else MIMESIS_SOURCES
+    counts = Counter(example.labels[0] for example in examples)
+    listed = SOURCES if args.library == "faker" else MIMESIS_SOURCES
+    for language in sorted(set(languages)):
         note = "" if language in listed else f"  (no Latin-script {args.library} list)"
-        print(f"{language:12s} {count:5d}{note}")
+        print(f"{language:12s} {counts[language]:5d}{note}")
     print(f"{'total':12s} {len(examples):5d}")
     if args.tsv:
         args.tsv.write_text("".join(f"{example.name}\t{example.labels[0]}\n" for example in examples), encoding="utf-8")

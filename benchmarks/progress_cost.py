@@ -1,16 +1,9 @@
-"""What the progress display costs: `nameclf predict -f names.txt > out.txt` typed at a terminal (stderr
-a terminal, so the count of names is drawn) against the same command with stderr redirected (nothing
-drawn), on the same 20,000 names.
+"""What the progress display costs: `nameclf predict -f names.txt > out.txt` with stderr a terminal (the
+count of names is drawn; `script -qc COMMAND /dev/null`, util-linux) against stderr redirected (nothing
+drawn), on the same 20,000 names. The two run in turn, A B A B ..., each pair giving a ratio, so a drifting
+machine moves both alike; quote the median ratio. Each run checks that every answer reached out.txt.
 
-The terminal is `script -qc COMMAND /dev/null` (util-linux), which runs the command on a fresh
-pseudo-terminal. The two forms run in turn, A B A B ..., and each pair gives a ratio, so a machine
-whose speed drifts during the run moves both sides of a pair alike. The figure to quote is the median
-ratio. Each run also checks that every answer reached out.txt (the display once sent them to the
-terminal instead).
-
-    python benchmarks/progress_cost.py [--names 20000] [--runs 7] [--model de-it]
-
-Writes benchmarks/results/progress_cost.json.
+    python benchmarks/progress_cost.py [--names 20000] [--runs 7] [--model de-it]   # writes results/progress_cost.json
 """
 
 from __future__ import annotations
@@ -24,26 +17,17 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
-HERE = Path(__file__).resolve().parent
-RESULTS = HERE / "results" / "progress_cost.json"
-sys.path.insert(0, str(HERE.parent))
+import common
+
+RESULTS = common.ROOT / "benchmarks" / "results" / "progress_cost.json"
 
 
 def names_file(path: Path, count: int) -> None:
     """`count` names drawn with a fixed rule from the dataset files that ship with nameclf."""
-    from nameclf.paths import bundled_names_dir
-
-    pool = [name for file in sorted(bundled_names_dir().glob("*.txt")) for name in file.read_text("utf-8").split()]
+    pool = [name for file in sorted(common.NAMES_DIR.glob("*.txt")) for name in file.read_text("utf-8").split()]
     path.write_text("".join(f"{pool[(i * 7919) % len(pool)]}\n" for i in range(count)), encoding="utf-8")
-
-
-def timed(command: list[str], cwd: Path, env: dict) -> float:
-    started = time.perf_counter()
-    subprocess.run(command, cwd=cwd, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, check=True)
-    return time.perf_counter() - started
 
 
 def main() -> None:
@@ -54,8 +38,7 @@ def main() -> None:
     arguments = parser.parse_args()
     if shutil.which("script") is None:
         raise SystemExit("needs `script` (util-linux) for the terminal")
-    nameclf = Path(sys.executable).with_name("nameclf")
-    program = shlex.quote(str(nameclf)) if nameclf.exists() else f"{shlex.quote(sys.executable)} -m nameclf"
+    program = shlex.quote(str(common.SCRIPT)) if common.SCRIPT.exists() else f"{shlex.quote(sys.executable)} -m nameclf"
     env = {key: value for key, value in os.environ.items() if not key.startswith("NAMECLF_")}
     with tempfile.TemporaryDirectory(prefix="nameclf-progress-") as scratch:
         folder = Path(scratch)
@@ -66,9 +49,10 @@ def main() -> None:
             "piped": ["sh", "-c", f"{inner} 2> err.txt"],  # stderr a file: nothing is drawn
         }
         seconds: dict[str, list[float]] = {name: [] for name in forms}
+        quiet = dict(cwd=folder, env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, check=True)
         for attempt in range(arguments.runs + 1):
             for name, command in forms.items():
-                took = timed(command, folder, env)
+                took = common.seconds(subprocess.run, command, **quiet)
                 lines = (folder / "out.txt").read_text(encoding="utf-8").count("\n")
                 if lines != arguments.names:
                     raise SystemExit(f"{name}: out.txt has {lines} lines, not {arguments.names}")
@@ -89,8 +73,7 @@ def main() -> None:
         "piped_seconds": [round(value, 3) for value in seconds["piped"]],
         "cpus": os.cpu_count(),
     }
-    RESULTS.parent.mkdir(exist_ok=True)
-    RESULTS.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    common.write_json(RESULTS, result, indent=2)
     print(json.dumps(result, indent=2))
 
 

@@ -1,21 +1,18 @@
 """Batch prediction at scale (issue 13): a 1,000,000-name Parquet file labelled by `nameclf.on_dask`'s
-`label_file` (the path of `nameclf predict --file ... --out ... --workers N`) on a local Dask cluster of
-1 and of 2 worker processes, against the in-process numpy predictor, in the same run; cluster start-up
-time; each worker's peak memory for 1M and 4M names.
+`label_file` (what `nameclf predict --file ... --out ... --workers N` runs) on a local Dask cluster of 1 and
+of 2 worker processes, against the in-process numpy predictor; cluster start-up time; each worker's peak
+memory (ru_maxrss) for 1M and 4M names.
 
     .venv/bin/python benchmarks/scale.py            # about 6 min on 2 cores; writes benchmarks/results/scale.json
     .venv/bin/python benchmarks/scale.py --names 200000 --big 400000   # a quick check
 
-Names are drawn at random from the 18 dataset files (seed 0) and written as pandas writes Parquet (one
-row group per million rows); the default German/Italian model answers. 1 and 2 workers are timed in
-turn (1, 2, 1, 2) on fresh clusters, and names/s excludes the cluster's start-up, which is reported
-apart. A worker's peak memory is its process's peak resident set (ru_maxrss) when the run ends.
+Names are drawn from the 18 dataset files (seed 0), written as pandas writes Parquet; the de-it model
+answers. 1 and 2 workers are timed in turn (1, 2, 1, 2) on fresh clusters; names/s excludes start-up.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -28,23 +25,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import common  # noqa: E402
 import numpy as np  # noqa: E402
-
-ROOT = Path(__file__).resolve().parent.parent
-
-
-def say(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
+from common import say  # noqa: E402
 
 
 def make_table(path: Path, count: int, seed: int = 0) -> None:
     import pandas as pd
 
-    from nameclf.data import read_names
-
-    pool = [name for file in sorted(common.NAMES_DIR.glob("*.txt")) for name in read_names(file)]
-    rng = np.random.default_rng(seed)
-    names = np.array(pool, dtype=object)[rng.integers(0, len(pool), size=count)]
-    pd.DataFrame({"id": np.arange(count), "surname": pd.array(names, dtype="string")}).to_parquet(path)
+    names = pd.array(common.draw_names(count, seed), dtype="string")
+    pd.DataFrame({"id": np.arange(count), "surname": names}).to_parquet(path)
 
 
 def in_process(path: Path, repeats: int = 2) -> float:
@@ -54,13 +42,7 @@ def in_process(path: Path, repeats: int = 2) -> float:
     import nameclf
 
     names = pd.read_parquet(path)["surname"]
-    predictor = nameclf.load("de-it")
-    best = float("inf")
-    for _ in range(repeats):
-        started = time.perf_counter()
-        predictor.predict_frame(names)
-        best = min(best, time.perf_counter() - started)
-    return len(names) / best
+    return len(names) / common.best_seconds(repeats, nameclf.load("de-it").predict_frame, names)
 
 
 def peak_rss() -> int:
@@ -110,15 +92,12 @@ def main() -> None:
         local = in_process(table)
         runs = []
         for workers in (1, 2, 1, 2):
-            runs.append(on_cluster(table, workers))
-            last = runs[-1]
-            say(
-                f"  {workers} worker(s): {last['names_per_second']:,.0f} names/s, start-up {last['start_up_seconds']} s"
-            )
+            run = on_cluster(table, workers)
+            runs.append(run)
+            say(f"  {workers} worker(s): {run['names_per_second']:,.0f} names/s, start-up {run['start_up_seconds']} s")
         say(f"{args.big:,} names on 2 workers")
         large = on_cluster(big, 2)
-    one = [r for r in runs if r["workers"] == 1]
-    two = [r for r in runs if r["workers"] == 2]
+    one, two = ([r for r in runs if r["workers"] == workers] for workers in (1, 2))
     ratios = [b["names_per_second"] / a["names_per_second"] for a, b in zip(one, two)]
     results = {
         "names": args.names,
@@ -127,12 +106,9 @@ def main() -> None:
         "large": large,
         "two_over_one": ratios,
         "one_worker_over_in_process": [r["names_per_second"] / local for r in one],
-        "machine": {
-            "cores": os.cpu_count(),
-            "commit": os.popen(f"git -C {ROOT} rev-parse --short HEAD").read().strip(),
-        },
+        "machine": {"cores": os.cpu_count(), "commit": common.commit()},
     }
-    (ROOT / "benchmarks" / "results" / "scale.json").write_text(json.dumps(results, indent=1) + "\n")
+    common.write_json(common.ROOT / "benchmarks" / "results" / "scale.json", results)
     print(f"in process: {local:,.0f} names/s")
     for workers, rows in ((1, one), (2, two)):
         rates = [r["names_per_second"] for r in rows]
@@ -143,15 +119,10 @@ def main() -> None:
             f"worker peak MiB {max(max(r['worker_peak_mib']) for r in rows)}"
         )
     print(f"2 workers / 1 worker, paired: {', '.join(f'{x:.2f}' for x in ratios)} (target >= 1.7)")
-    print(
-        "1 worker / in process: "
-        + ", ".join(f"{x:.2f}" for x in results["one_worker_over_in_process"])
-        + " (target >= 0.8)"
-    )
-    print(
-        f"worker peak MiB: {args.names:,} names {max(max(r['worker_peak_mib']) for r in two)}, "
-        f"{args.big:,} names {max(large['worker_peak_mib'])}"
-    )
+    over = ", ".join(f"{x:.2f}" for x in results["one_worker_over_in_process"])
+    print(f"1 worker / in process: {over} (target >= 0.8)")
+    peak = max(max(r["worker_peak_mib"]) for r in two)
+    print(f"worker peak MiB: {args.names:,} names {peak}, {args.big:,} names {max(large['worker_peak_mib'])}")
 
 
 if __name__ == "__main__":

@@ -79,8 +79,7 @@ def seed_parts(mode: str, names_dir: Path, seed: int) -> tuple[Part, Part, Part 
             order = torch.randperm(len(examples)).tolist()
             return [examples[i].name for i in order], [LABELS.index(examples[i].labels[0]) for i in order]
 
-        train = part(split.train)
-        return train, part(split.test), part(split.validation)
+        return part(split.train), part(split.test), part(split.validation)  # drawn in this order
     german, italian = ((Path(names_dir) / f"{label}.txt").read_text(encoding="utf-8").split("\n") for label in LABELS)
     for shared in set(german) & set(italian):
         german.remove(shared)  # the first copy only, as the seed does

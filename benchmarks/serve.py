@@ -1,23 +1,18 @@
-"""`nameclf serve` under load (issue 21): a real server on 127.0.0.1 and a real load generator, wrk
-(Debian's `wrk`), on the same machine: on this project's 2 cores they share them, and with whatever
-else runs there (the load averages are recorded).
+"""`nameclf serve` under load (issue 21): a real server on 127.0.0.1 and a real load generator, wrk (Debian's
+`wrk`), sharing the machine's cores with each other and whatever else runs (load averages recorded).
 
     .venv/bin/python benchmarks/serve.py            # about 3.5 min; writes benchmarks/results/serve.json
     .venv/bin/python benchmarks/serve.py --quick    # a few seconds a phase: a check, not figures
 
-Phases, in one run against one server process (`nameclf serve --model de-it`, one worker):
-1. batches, in 4 rounds of 3 parts of 5 s: the numpy predictor answering the same 1,000-name batch
-   again and again in this process (the server idle), then POST /v1/predict with those 1,000 names
-   back to back from 1 connection, then from 2; target: the median over rounds of served names/s
-   over in-process names/s, 1 connection, at least 70% (paired rounds: the machine is shared);
-2. single names: GET /v1/predict?name=..., a different name each time, 16 connections;
-   target: p99 latency at most 50 ms (wrk's latency, from a request's send to its answer);
-3. soak: a mix (single names, 100-name batches, explain, models, and deliberate 404s and 422s) on
-   16 connections, 10 s of warm-up then 60 s; target: resident memory at the end (and at its
-   highest) within 10% of its value after warm-up, and no failed request but the deliberate 4xx
-   and any 503.
-
-Names are drawn at random from the 18 dataset files (seed 0).
+Phases against one `nameclf serve --model de-it` (one worker), on names drawn from the dataset (seed 0):
+1. batches, 4 rounds of 3 parts of 5 s: one 1,000-name batch answered in this process (the server idle),
+   then POSTed to /v1/predict back to back from 1 connection, then 2; target: served / in-process names/s,
+   1 connection, median over the paired rounds, at least 70%;
+2. single names: GET /v1/predict?name=..., a different name each time, 16 connections; target: wrk's p99
+   latency at most 50 ms;
+3. soak: a mix (single names, 100-name batches, explain, models, deliberate 404s and 422s), 16 connections,
+   10 s warm-up then 60 s; target: resident memory at the end (and at its highest) within 10% of after
+   warm-up, and no failed request but the deliberate 4xx and any 503.
 """
 
 from __future__ import annotations
@@ -38,9 +33,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 from urllib.parse import quote
 
-import numpy as np
+import common
+from common import say
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = common.ROOT
 MODEL = "de-it"
 ROUNDS = 4  # in-process and served batches measured in turn, so both see the same machine
 RUNNING = re.compile(r"Uvicorn running on http://127\.0\.0\.1:(\d+)")
@@ -74,19 +70,6 @@ function done(summary, latency, requests)
     totals.server_errors, totals.other, totals.deliberate))
 end
 """
-
-
-def say(text: str) -> None:
-    print(text, file=sys.stderr, flush=True)
-
-
-def draw_names(count: int, seed: int = 0) -> list[str]:
-    from nameclf.data import read_names
-    from nameclf.paths import bundled_names_dir
-
-    pool = [name for file in sorted(bundled_names_dir().glob("*.txt")) for name in read_names(file)]
-    rng = np.random.default_rng(seed)
-    return [pool[i] for i in rng.integers(0, len(pool), size=count)]
 
 
 def lua_bytes(text: str) -> str:
@@ -161,8 +144,16 @@ end
     )
 
 
-def wrk_command(url: str, path: Path, connections: int, seconds: float) -> list[str]:
+def wrk_command(url: str, script: str, connections: int, seconds: float, folder: Path, name: str) -> list[str]:
+    """wrk's command line, its Lua `script` written to <folder>/<name>.lua."""
+    path = folder / f"{name}.lua"
+    path.write_text(script, encoding="utf-8")
     return ["wrk", "-t1", f"-c{connections}", f"-d{max(1, round(seconds))}s", "--timeout", "30s", "-s", str(path), url]
+
+
+def shown(command: list[str]) -> str:
+    """A wrk command as recorded: the script by its name, the URL left out."""
+    return " ".join(command[:-3]) + f" -s {Path(command[-2]).name} URL"
 
 
 def wrk_figures(stdout: str) -> dict:
@@ -174,12 +165,9 @@ def wrk_figures(stdout: str) -> dict:
 
 
 def wrk(url: str, script: str, connections: int, seconds: float, folder: Path, name: str) -> dict:
-    path = folder / f"{name}.lua"
-    path.write_text(script, encoding="utf-8")
-    command = wrk_command(url, path, connections, seconds)
+    command = wrk_command(url, script, connections, seconds, folder, name)
     figures = wrk_figures(subprocess.run(command, capture_output=True, text=True, check=True).stdout)
-    figures["command"] = " ".join(command[:-3]) + f" -s {name}.lua URL"
-    return figures
+    return {**figures, "command": shown(command)}
 
 
 def rss_mib(pid: int) -> float:
@@ -206,14 +194,9 @@ class Server:
     def __init__(self, folder: Path):
         self.log_path = folder / "server.log"
         self.log = open(self.log_path, "wb")  # noqa: SIM115
+        command = [sys.executable, "-m", "nameclf", "serve", "--model", MODEL, "--port", "0"]
         environment = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "nameclf", "serve", "--model", MODEL, "--port", "0"],
-            stdout=self.log,
-            stderr=subprocess.STDOUT,
-            env=environment,
-            cwd=folder,
-        )
+        self.process = subprocess.Popen(command, stdout=self.log, stderr=subprocess.STDOUT, env=environment, cwd=folder)
         deadline = time.monotonic() + 120
         while not (found := RUNNING.search(self.log_path.read_text(errors="replace"))):
             if self.process.poll() is not None or time.monotonic() > deadline:
@@ -232,11 +215,8 @@ def soak(server: Server, script: str, warm_seconds: float, soak_seconds: float, 
     warm = wrk(server.url, script, 16, warm_seconds, folder, "warm-up")
     after_warm_up = rss_mib(server.process.pid)
     samples: list[float] = []
-    path = folder / "soak.lua"
-    path.write_text(script, encoding="utf-8")
-    runner = subprocess.Popen(
-        wrk_command(server.url, path, 16, soak_seconds), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
+    command = wrk_command(server.url, script, 16, soak_seconds, folder, "soak")
+    runner = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     while runner.poll() is None:
         samples.append(rss_mib(server.process.pid))
         time.sleep(1)
@@ -248,7 +228,7 @@ def soak(server: Server, script: str, warm_seconds: float, soak_seconds: float, 
     return {
         "warm_up": {key: warm[key] for key in ("requests", "seconds", "requests_per_second", "socket_errors")},
         "soak": figures,
-        "command": f"wrk -t1 -c16 -d{max(1, round(soak_seconds))}s --timeout 30s -s soak.lua URL",
+        "command": shown(command),
         "rss_mib_after_warm_up": round(after_warm_up, 1),
         "rss_mib_at_end": round(end, 1),
         "rss_mib_highest": round(highest, 1),
@@ -301,7 +281,7 @@ def batch_rounds(server: Server, batch: list[str], count: int, phase: float, fol
 def measure(quick: bool, folder: Path) -> tuple[list[dict], dict, dict, int, str]:
     """The three phases against one server: batch rounds, single names, soak; its exit code and log."""
     phase = 3.0 if quick else 20.0
-    names = draw_names(5000)
+    names = common.draw_names(5000)
     server = Server(folder)
     try:
         say(f"server at {server.url}, pid {server.process.pid}")
@@ -376,8 +356,7 @@ def main() -> None:
             and soaked["failed_requests"] == 0,
         },
     }
-    args.out.parent.mkdir(parents=True, exist_ok=True)
-    args.out.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    common.write_json(args.out, results, indent=2)
     say(f"wrote {args.out}")
 
 

@@ -26,7 +26,7 @@ from nameclf.cells import Cell, NetworkSpec
 from nameclf.data import Vocabulary, length_batches, load_dataset, split_dataset
 from nameclf.model import NameClassifier
 from nameclf.paths import bundled_names_dir
-from nameclf.training import default_threads
+from nameclf.train_config import default_threads
 
 
 def final_state(model: NameClassifier, one_hot: torch.Tensor, lengths: torch.Tensor, mode: str) -> torch.Tensor:
@@ -43,8 +43,7 @@ def final_state(model: NameClassifier, one_hot: torch.Tensor, lengths: torch.Ten
 
 def epoch_seconds(cell: Cell, encoded, labels, batches, mode: str, vocab_size: int, hidden: int) -> float:
     torch.manual_seed(0)
-    spec = NetworkSpec(cell, vocab_size, hidden, 1, False, int(labels.max()) + 1)
-    model = NameClassifier(spec)
+    model = NameClassifier(NetworkSpec(cell, vocab_size, hidden, 1, False, int(labels.max()) + 1))
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     started = time.perf_counter()
     for members in batches:
@@ -81,8 +80,7 @@ def main() -> None:
     encoded = [vocabulary.encode(e.name) for e in train]
     index = {label: i for i, label in enumerate(dataset.languages)}
     labels = np.array([index[e.labels[0]] for e in train])
-    rng = np.random.default_rng(0)
-    order = rng.permutation(len(train))
+    order = np.random.default_rng(0).permutation(len(train))
     random_batches = [order[i : i + args.batch_size] for i in range(0, len(order), args.batch_size)]
     bucketed = length_batches([len(e) for e in encoded], args.batch_size, np.random.default_rng(0))
     sample = [order[i : i + 1] for i in range(args.one_by_one_sample)]
