@@ -135,3 +135,23 @@ def test_the_python_api_trains_on_a_pandas_frame_as_on_a_file(tmp_path):
     assert from_frame.config["data"]["fingerprint"] == from_file.config["data"]["fingerprint"]
     with pytest.raises(nameclf.errors.UsageError, match="table= needs column="):
         nameclf.train(table=frame, out=tmp_path / "x", **tiny)
+
+
+def test_everything_downstream_answers_from_a_tables_model(tmp_path, env):
+    pd = pytest.importorskip("pandas")
+    import nameclf
+
+    out = tmp_path / "model"
+    table = write(tmp_path / "people.csv", people_rows())
+    args = ["--file", str(table), "--column", "surname", "--label-column", "country", "--count-column", "people"]
+    assert run("train", *args, "--out", str(out), *TINY, env=env, cwd=tmp_path).returncode == 0
+    explained = run("explain", "--model", str(out), "Tribbiani", "--json", env=env, cwd=tmp_path)
+    assert json.loads(explained.stdout)["language"] in ("Germany", "Italy") and explained.returncode == 0
+    as_csv = run("predict", "--model", str(out), "Rossi", "Müller", "--csv", "-k", "2", env=env, cwd=tmp_path)
+    rows = as_csv.stdout.splitlines()
+    assert len(rows) == 3 and all(("Germany:" in row and "Italy:" in row) for row in rows[1:])
+    frame = nameclf.load(out).predict_frame(pd.Series(["Rossi", None]), coverage=0.9, probabilities=True)
+    assert list(frame.columns)[-2:] == ["p_Germany", "p_Italy"] and frame["set"].iloc[0]
+    held = people_rows()[-1][0]  # a name the table holds: its people's shares, pulled toward the model
+    answer = nameclf.load(out).predict([held], top_k=2)[0]
+    assert dict(answer.top)["Germany"] > 0.5  # 50 of its 60 people are German
