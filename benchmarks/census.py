@@ -101,12 +101,14 @@ def lookup(train_chosen, train_labels, chosen, labels) -> float:
 
 
 def reading(rows: int, names, counts, shares, folder: Path) -> dict:
-    """Rows per second and the peak memory of a process that reads and aggregates `rows` rows."""
+    """Rows per second and the peak memory of a process that reads and aggregates `rows` rows: VmHWM, the
+    high-water mark of its own memory (ru_maxrss would count this process's pages, which a forked child
+    holds until it execs)."""
     table = write(folder / f"read-{rows}.parquet", names, *draw(rows, 7, names, counts, shares))
     code = (
-        "import resource, sys, time; from nameclf.labelled import Columns, read_table; t = time.perf_counter(); "
-        "read_table(sys.argv[1], Columns('surname', 'race')); "
-        "print(time.perf_counter() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)"
+        "import re, sys, time; from nameclf.labelled import Columns, read_table; t = time.perf_counter(); "
+        "read_table(sys.argv[1], Columns('surname', 'race')); status = open('/proc/self/status').read(); "
+        "print(time.perf_counter() - t, re.search(r'VmHWM:\\s+(\\d+)', status).group(1))"
     )
     seconds, peak = subprocess.run(
         [sys.executable, "-c", code, str(table)], capture_output=True, text=True
