@@ -19,6 +19,7 @@ import numpy as np
 
 from nameclf.data import UNKNOWN, normalise
 from nameclf.predict import Predictor
+from nameclf.results import ALIAS, LANGUAGE
 
 UNKNOWN_CODE = 0  # the vocabulary's index for a character it does not know
 SUBSTRING_LENGTHS = (2, 3, 4)
@@ -41,11 +42,13 @@ class Explanation:
     substring: Substring | None = None  # None for a one-letter name
     error: str | None = None
     warning: str | None = None
+    labels_are: str = LANGUAGE  # as `Prediction`'s: the answer is `label`, and `language` too for languages
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "name": self.name,
-            "language": self.language,
+            "label": self.language,
+            **({ALIAS: self.language} if self.labels_are == LANGUAGE else {}),
             "probability": None if self.probability is None else round(self.probability, 6),
             "characters": [
                 {"character": character, "contribution": significant(value)} for character, value in self.characters
@@ -80,7 +83,8 @@ def explain(predictor: Predictor, names: Iterable[str]) -> list[Explanation]:
     explanations = []
     for raw in names:
         prediction, codes = predictor.checked(raw)
-        explanation = Explanation(name=raw, error=prediction.error, warning=prediction.warning)
+        warning, labels_are = prediction.warning, predictor.labels_are
+        explanation = Explanation(raw, error=prediction.error, warning=warning, labels_are=labels_are)
         explanations.append(explanation)
         if codes is None:
             continue

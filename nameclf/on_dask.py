@@ -99,7 +99,7 @@ def predict(
     if column is None or column not in frame.columns:
         found = ", ".join(map(str, frame.columns)) or "nothing"
         raise DataError(f"the table has no column {column!r} (columns: {found}); pass one of them")
-    empty = meta(predictor.languages if probabilities else None)
+    empty = meta(predictor.languages if probabilities else None, labels_are=predictor.labels_are)
     names = {name: free_column(name, set(frame.columns)) for name in empty.columns}
     expected = pd.concat([frame._meta.reset_index(drop=True), empty.rename(columns=names)], axis=1)
     expected.index = frame._meta.index
@@ -264,8 +264,9 @@ def label_file(
         raise UsageError(f"--out {out} is a folder; name a .parquet or .csv file")
     table = read_table(source, column)
     labelled = predict(table, column, predictor, options)
-    results = [free_column(name, set(table.columns)) for name in meta().columns]
-    language, abstained = results[0], results[meta().columns.get_loc("abstained")]
+    columns = meta(labels_are=predictor.labels_are).columns
+    results = [free_column(name, set(table.columns)) for name in columns]
+    language, abstained = results[0], results[columns.get_loc("abstained")]
     parts = labelled.to_delayed()
     handle, temporary = tempfile.mkstemp(prefix=f".{out.name}.", suffix=".partial", dir=out.parent)
     os.close(handle)

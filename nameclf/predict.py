@@ -56,6 +56,7 @@ class Predictor:
         self.combination = Combination.of(saved.config)
         self.ngram = saved.ngram  # None for a model of the network alone
         self.novelty = saved.novelty  # None for a model saved without the unfamiliar-name score
+        self.labels_are = str(saved.config.get("data", {}).get("label_name", "language"))  # what the labels are
         self.memory = saved.memory  # a labelled table's people per training name; None for the tutorial's
         if backend == "numpy":
             spec = self.spec
@@ -170,7 +171,7 @@ class Predictor:
     def checked(self, raw: Any) -> tuple[Prediction, np.ndarray | None]:
         """A Prediction for one input, with an error or warning where it has one, and the name's
         encoding when it can be answered (None when it cannot)."""
-        prediction = Prediction(name=raw)
+        prediction = Prediction(name=raw, labels_are=self.labels_are)
         if isinstance(raw, Unreadable):
             prediction.error = raw.reason
             return prediction, None
@@ -290,9 +291,9 @@ class Predictor:
             unsure = min_confidence is not None and probabilities[row, ranked[0]] < min_confidence
             shown = ranked[: unsure_k if unsure else top_k].tolist()
             prediction.top = [(labels[j], float(probabilities[row, j])) for j in shown]
-            prediction.language, prediction.probability = prediction.top[0]
+            prediction.label, prediction.probability = prediction.top[0]
             if unsure:
-                prediction.language, prediction.abstained = None, True
+                prediction.label, prediction.abstained = None, True
             if sets is not None:
                 prediction.set = [labels[j] for j in sets[row]]
             if p_values is not None:

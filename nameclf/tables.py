@@ -28,7 +28,7 @@ from nameclf.errors import UsageError
 from nameclf.inputs import Unreadable
 from nameclf.options import PredictOptions
 from nameclf.predict import Predictor
-from nameclf.results import DTYPES, PROBABILITY_DIGITS, Prediction, ResultRow, values
+from nameclf.results import LANGUAGE, PROBABILITY_DIGITS, Prediction, ResultRow, columns_for, values
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -89,22 +89,28 @@ def require_pandas() -> ModuleType:
     return pandas
 
 
-def result_columns(languages: Sequence[str] | None = None) -> dict[str, str]:
-    """Column name -> dtype of a result table (with one `p_<language>` column each when `languages`)."""
-    columns = dict(DTYPES)
+def result_columns(languages: Sequence[str] | None = None, labels_are: str = LANGUAGE) -> dict[str, str]:
+    """Column name -> dtype of a result table (`results.columns_for`: the `language` alias only for a
+    model whose labels are languages), with one `p_<label>` column each when `languages` are given."""
+    columns = columns_for(labels_are)
     for language in languages or ():
         columns[f"p_{language}"] = "float32"
     return columns
 
 
-def meta(languages: Sequence[str] | None = None, index: pd.Index | None = None) -> pd.DataFrame:
+def meta(
+    languages: Sequence[str] | None = None, index: pd.Index | None = None, labels_are: str = LANGUAGE
+) -> pd.DataFrame:
     """An empty result table with the schema's dtypes: what Dask's `meta=` needs."""
     require_pandas()
     import pandas as pd
 
     index = index if index is not None else pd.RangeIndex(0)
     empty: pd.DataFrame = pd.DataFrame(  # pandas-stubs type the constructor's answer as Any
-        {name: pd.Series([], dtype=dtype, index=index[:0]) for name, dtype in result_columns(languages).items()},
+        {
+            name: pd.Series([], dtype=dtype, index=index[:0])
+            for name, dtype in result_columns(languages, labels_are).items()
+        },
         index=index[:0],
     )
     return empty
@@ -149,9 +155,10 @@ def predict_frame(
         cells += [values(prediction) for prediction in predictions]
         if probabilities:
             matrices.append(matrix)
-    by_column: list[Sequence[Any]] = list(zip(*cells)) if cells else [() for _ in DTYPES]
+    dtypes = columns_for(predictor.labels_are)
+    by_column: list[Sequence[Any]] = list(zip(*cells)) if cells else [() for _ in dtypes]
     columns: dict[str, Any] = {}
-    for (name, dtype), column in zip(DTYPES.items(), by_column):
+    for (name, dtype), column in zip(dtypes.items(), by_column):
         if dtype == "float32":
             column = [np.nan if value is None else value for value in column]
         nullable = dtype in ("string", "boolean")

@@ -363,12 +363,8 @@ def package(
             for i, member in enumerate(fitted)
             for name, value in state_arrays(member.model).items()
         }
-    if outputs.ngram is not None:
-        arrays.update(outputs.ngram.to_arrays())
-    if novelty_model is not None:
-        arrays.update(novelty_model.to_arrays())
-    if memory is not None:
-        arrays.update(memory.to_arrays())
+    for part in (outputs.ngram, novelty_model, memory):  # each expert's arrays, under its own prefix
+        arrays.update(part.to_arrays() if part is not None else {})
     return saved_config, arrays
 
 

@@ -189,7 +189,7 @@ def test_predict_from_a_file_and_stdin(trained, tmp_path):
     result = run("predict", "--file", str(names), "--csv", env=trained)
     assert result.returncode == 0
     rows = result.stdout.strip().splitlines()
-    assert rows[0].startswith("name,language,probability") and len(rows) == 3
+    assert rows[0].startswith("name,label,language,probability") and len(rows) == 3
     piped = run("predict", "--file", "-", env=trained, stdin="Rossi\nWeber\n")
     assert [line.split()[1] for line in piped.stdout.splitlines()] == ["Italian", "German"]
 

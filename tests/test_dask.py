@@ -146,7 +146,7 @@ def test_dask_predict_on_a_two_process_cluster_equals_in_process(client, table):
 def test_dask_predict_takes_a_series_and_renames_clashing_columns(client):
     series = dd.from_pandas(pd.Series(["Rossi", "Müller", "Nguyen"], name="language"), npartitions=2)
     result = nameclf.on_dask.predict(series).compute()
-    assert list(result.columns[:2]) == ["language", "nameclf_language"]
+    assert list(result.columns[:3]) == ["language", "label", "nameclf_language"]
     assert result["nameclf_language"].tolist() == ["Italian", "German", "German"]
 
 
@@ -184,7 +184,9 @@ def test_csv_in_and_out_keeps_text_as_written(tmp_path):
     result = run(*label_args(source, out), env=user_env(tmp_path / "m"))
     assert result.returncode == 0, result.stderr
     lines = out.read_text(encoding="utf-8").splitlines()
-    header = "language,probability,top,unknown_characters,error,warning,abstained,set,unfamiliar,novelty_p"  # as --csv
+    header = (
+        "label,language,probability,top,unknown_characters,error,warning,abstained,set,unfamiliar,novelty_p"  # as --csv
+    )
     assert lines[0] == f"id,surname,zip,{header}"
     assert lines[1].startswith("1,Rossi,00123,Italian,")  # `00123` is not turned into a number
     assert lines[2].startswith("2,NA,,")  # `NA` is a name, not a missing value

@@ -20,7 +20,7 @@ from nameclf.data import load_dataset, split_dataset
 from nameclf.errors import ModelError, UsageError
 from nameclf.experts import WEIGHT_GRID, fit_combination
 from nameclf.predict import Prediction, Predictor
-from nameclf.results import RESULT_COLUMNS
+from nameclf.results import columns_for
 from nameclf.tables import csv_cells
 from nameclf.training import TrainConfig, train
 
@@ -172,17 +172,17 @@ def test_each_distinct_name_is_answered_once_and_duplicates_are_their_own_object
 
 
 def test_every_output_form_carries_the_flag():
-    flagged = Prediction(name="Smith", language="German", probability=1.0, top=[("German", 1.0)])
+    flagged = Prediction(name="Smith", label="German", probability=1.0, top=[("German", 1.0)])
     flagged.unfamiliar, flagged.novelty_p = True, 0.003
     assert text_line(flagged).endswith("German 100.0%  unfamiliar")
     assert json.loads(json.dumps(flagged.to_dict()))["unfamiliar"] is True
     assert flagged.to_dict()["novelty_p"] == 0.003
-    assert RESULT_COLUMNS[-2:] == ["unfamiliar", "novelty_p"]
-    row = dict(zip(RESULT_COLUMNS, csv_cells(flagged)))
+    assert list(columns_for("language"))[-2:] == ["unfamiliar", "novelty_p"]
+    row = dict(zip(columns_for("language"), csv_cells(flagged)))
     assert row["unfamiliar"] == "true" and row["novelty_p"] == "0.003000"
-    unscored = Prediction(name="Rossi", language="Italian", probability=1.0, top=[("Italian", 1.0)])
+    unscored = Prediction(name="Rossi", label="Italian", probability=1.0, top=[("Italian", 1.0)])
     assert "unfamiliar" not in text_line(unscored)
-    assert dict(zip(RESULT_COLUMNS, csv_cells(unscored)))["unfamiliar"] == ""
+    assert dict(zip(columns_for("language"), csv_cells(unscored)))["unfamiliar"] == ""
 
 
 @pytest.mark.slow

@@ -30,6 +30,7 @@ from nameclf.predict import MAX_NAME_LENGTH, MOSTLY_UNKNOWN, Prediction, Predict
 SCRIPT = Path(sys.executable).with_name("nameclf")
 # the result columns `predict --csv` writes after the input's, spelt out (the schema under test, not read from nameclf)
 CSV_RESULTS = [
+    "label",
     "language",
     "probability",
     "top",
@@ -412,13 +413,13 @@ def test_cli_arguments_csv_one_row_per_name(tiny_model_dir, predictor):
     assert rows[0] == ["name", *CSV_RESULTS]
     assert len(rows) == 1 + len(ARG_NAMES)
     for row, prediction in zip(rows[1:], expected):
-        assert len(row) == 11
+        assert len(row) == 12
         if arg_safe(prediction.name) and not any("\ud800" <= c <= "\udfff" for c in prediction.name):
             assert row[0] == prediction.name
-        assert row[1] == (prediction.language or "")
-        no_answer = prediction.language is None and not prediction.abstained  # the reason is the error
-        assert row[5] == (prediction.error or (prediction.warning if no_answer else None) or "")
-        assert row[6] == ("" if no_answer else prediction.warning or "")
+        assert row[1] == row[2] == (prediction.label or "")  # label, and language for a model of languages
+        no_answer = prediction.label is None and not prediction.abstained  # the reason is the error
+        assert row[6] == (prediction.error or (prediction.warning if no_answer else None) or "")
+        assert row[7] == ("" if no_answer else prediction.warning or "")
     stderr_of(result)
 
 
@@ -614,7 +615,7 @@ def test_cli_csv_output_of_a_csv_input(tiny_model_dir, tmp_path):
     assert [row[1] for row in body] == CSV_NAMES
     assert body[0][2] == "a, b" and body[1][2] == 'x "quoted" y'  # other columns kept as they were
     for row in body:
-        assert (row[7] == "empty name") == (not row[1].strip())
+        assert (row[8] == "empty name") == (not row[1].strip())
 
 
 @pytest.mark.parametrize("content", [CSV_TEXT, "\r\n\r\n"], ids=["other-columns", "blank"])

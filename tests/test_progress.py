@@ -37,7 +37,7 @@ def test_every_answer_reaches_a_redirected_stdout_while_stderr_is_a_terminal(tmp
         written = [json.loads(line)["name"] for line in text.splitlines()]
     else:
         rows = list(csv.reader(io.StringIO(text, newline="")))
-        assert rows[0][:3] == ["name", "language", "probability"]
+        assert rows[0][:4] == ["name", "label", "language", "probability"]
         written = [row[0] for row in rows[1:]]
     assert written == names  # every answer, in order, in the file
 

@@ -130,11 +130,11 @@ def test_the_readme_path_from_a_labelled_csv_to_predict_evaluate_and_serve_runs_
     results = [run(*arguments, env=env, cwd=tmp_path) for arguments in batch]
     assert all(result.returncode == 0 for result in results), [r.stderr for r in results]
     answers = [json.loads(line) for line in results[1].stdout.splitlines()]
-    assert [a["language"] for a in answers][0] == "Italy" and answers[1]["language"] in ("Germany", "Italy")
+    assert [a["label"] for a in answers][0] == "Italy" and answers[1]["label"] in ("Germany", "Italy")
     assert "by people" in results[2].stdout and "ceiling" in results[2].stdout
     port = serve.index("--port")
     with Served(serve[1:port] + serve[port + 2 :], tmp_path) as server:
         import httpx
 
         answer = httpx.get(server.url("/v1/predict"), params={"name": "Tribbiani"}).json()
-    assert answer["results"][0]["language"] == "Italy"
+    assert answer["results"][0]["label"] == "Italy" and "language" not in answer["results"][0]

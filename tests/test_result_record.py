@@ -8,16 +8,17 @@ from pathlib import Path
 
 import pytest
 
-from nameclf.results import DTYPES, PROBABILITY_DIGITS, RESULT_COLUMNS, RESULT_FIELDS, Prediction, values
+from nameclf.results import DTYPES, PROBABILITY_DIGITS, RESULT_COLUMNS, RESULT_FIELDS, Prediction, columns_for, values
 
 README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
-OUTPUT_FIELDS = ["name", *RESULT_COLUMNS]  # what `to_dict` gives: the name as given, then every column
+# what `to_dict` gives for a model of languages: the name as given, then every column, `language` after `label`
+OUTPUT_FIELDS = ["name", *columns_for("language")]
 
 
 def answer() -> Prediction:
     return Prediction(
         name="Rossi",
-        language="Italian",
+        label="Italian",
         probability=0.98812345,
         top=[("Italian", 0.98812345), ("German", 0.01187655)],
         set=["Italian"],
@@ -28,15 +29,28 @@ def answer() -> Prediction:
 
 def test_json_and_table_rows_carry_the_records_fields_in_its_order():
     assert list(answer().to_dict()) == OUTPUT_FIELDS
-    assert len(values(answer())) == len(RESULT_COLUMNS) == len(DTYPES)
+    assert len(values(answer())) == len(columns_for("language")) == len(DTYPES) + 1
     assert [item.name for item in RESULT_FIELDS] == RESULT_COLUMNS
+
+
+def test_a_model_of_other_labels_answers_label_alone_and_a_model_of_languages_label_and_language():
+    countries = Prediction(name="Rossi", label="Italy", probability=0.9, top=[("Italy", 0.9)], labels_are="country")
+    assert "language" not in countries.to_dict() and countries.to_dict()["top"] == [
+        {"label": "Italy", "probability": 0.9}
+    ]
+    assert list(columns_for("country")) == RESULT_COLUMNS and values(countries)[0] == "Italy"
+    languages = answer().to_dict()
+    assert languages["label"] == languages["language"] == "Italian" == answer().language
+    assert languages["top"][0] == {"label": "Italian", "language": "Italian", "probability": 0.988123}
+    row = dict(zip(columns_for("language"), values(answer())))
+    assert row["label"] == row["language"] == "Italian"
 
 
 def test_probabilities_have_one_precision_everywhere():
     record = answer()
     as_json = record.to_dict()
     assert as_json["probability"] == as_json["top"][0]["probability"] == round(0.98812345, PROBABILITY_DIGITS)
-    row = dict(zip(RESULT_COLUMNS, values(record)))
+    row = dict(zip(columns_for("language"), values(record)))
     assert row["top"] == "Italian:0.988123;German:0.011877"  # the same digits as the JSON's
 
 
@@ -45,6 +59,7 @@ def test_the_servers_schema_is_the_records():
     from nameclf.server.schemas import PredictionResult
 
     assert list(PredictionResult.model_fields) == [*OUTPUT_FIELDS, "model"]
+    assert not PredictionResult.model_fields["language"].is_required()  # absent for a model of other labels
     for item in RESULT_FIELDS:
         assert PredictionResult.model_fields[item.name].description.startswith(item.metadata["meaning"])
 
@@ -53,5 +68,5 @@ def test_the_readmes_schema_table_is_the_records():
     table = README[README.index("| column | dtype | meaning |") :]
     rows = re.findall(r"^\| `([a-z_<>]+)` \| ([a-z0-9]+)(?: \(nullable\))? \|", table, re.M)
     documented = {name: dtype for name, dtype in rows if not name.startswith("p_")}
-    assert list(documented) == RESULT_COLUMNS
-    assert documented == DTYPES
+    assert list(documented) == list(columns_for("language"))
+    assert documented == columns_for("language")

@@ -169,7 +169,7 @@ def test_openapi_schema_documents_the_api(client):
     assert {"type", "title", "status", "detail"} <= set(schema["components"]["schemas"]["Problem"]["properties"])
     fields = schema["components"]["schemas"]["PredictionResult"]["properties"]
     assert set(fields) == {
-        "name", "language", "probability", "top", "unknown_characters", "error", "warning", "abstained", "set",
+        "name", "label", "language", "probability", "top", "unknown_characters", "error", "warning", "abstained", "set",
         "unfamiliar", "novelty_p", "model",
     }  # fmt: skip
     answered = client.post("/v1/predict", json={"names": ["Rossi"]}).json()["results"][0]

@@ -102,7 +102,7 @@ def test_csv_in_csv_out_keeps_every_column_and_row(tmp_path, env):
     assert result.returncode == 0, result.stderr
     rows = list(csv.reader(io.StringIO(result.stdout)))
     assert rows[0][:4] == ["id", "surname", "language", "city"]
-    assert rows[0][4] == "nameclf_language" and "set" in rows[0]
+    assert rows[0][4:6] == ["label", "nameclf_language"] and "set" in rows[0]
     assert [row[:4] for row in rows[1:]] == [
         ["1", "Tribbiani", "x", "Rome"],
         ["2", "", "x", "Nowhere"],

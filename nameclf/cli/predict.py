@@ -109,7 +109,7 @@ def predict(
         predictor = load(model, backend=backend.value, device=device.value)
         predictor.cutoff(options)  # a model that cannot honour the options fails before any name
         from nameclf.cards import label
-        from nameclf.results import RESULT_COLUMNS
+        from nameclf.results import columns_for
         from nameclf.tables import csv_cells, csv_line, free_column
 
         answered_by = label(predictor.saved.path)
@@ -124,7 +124,7 @@ def predict(
             for prediction in stream:
                 total += 1
                 if write_row is not None and total == 1:  # the header once a row follows: a table with none is an error
-                    write_row(header + [free_column(c, header) for c in RESULT_COLUMNS])
+                    write_row(header + [free_column(c, header) for c in columns_for(predictor.labels_are)])
                 if update is not None and total % PROGRESS_EVERY == 0:
                     update(total)
                 failed += prediction.language is None and not prediction.abstained

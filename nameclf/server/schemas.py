@@ -68,8 +68,12 @@ class ExplainRequest(BaseModel):
     model: str | None = ModelName
 
 
+ALIAS_NOTE = "The same as `label`, for a model whose labels are languages; absent for a model of other labels."
+
+
 class Candidate(BaseModel):
-    language: str
+    label: str
+    language: str | None = Field(None, description=ALIAS_NOTE)
     probability: float = Field(description="Calibrated probability.")
 
 
@@ -78,7 +82,8 @@ class PredictionResult(BaseModel):
     fields say what each one means)."""
 
     name: str = Field(description="The name as sent.")
-    language: str | None = Field(description=MEANING["language"])
+    label: str | None = Field(description=MEANING["label"])
+    language: str | None = Field(None, description=ALIAS_NOTE)
     probability: float | None = Field(description=MEANING["probability"])
     top: list[Candidate] = Field(description=MEANING["top"])
     unknown_characters: int = Field(description=MEANING["unknown_characters"])
@@ -111,7 +116,8 @@ class ExplanationResult(BaseModel):
     """One name's explanation: the fields of `nameclf explain --json`."""
 
     name: str
-    language: str | None
+    label: str | None = Field(description="The answer, one of the model's labels.")
+    language: str | None = Field(None, description=ALIAS_NOTE)
     probability: float | None
     characters: list[CharacterContribution]
     substring: Substring | None = Field(description="The most telling run of 2-4 characters.")

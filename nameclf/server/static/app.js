@@ -189,7 +189,7 @@
     const head = element("div", "result-head");
     item.appendChild(head);
     head.appendChild(nameNode(name, explanation));
-    const reason = problem || (prediction && prediction.language === null && !prediction.abstained &&
+    const reason = problem || (prediction && prediction.label === null && !prediction.abstained &&
                                (prediction.error || prediction.warning));
     if (reason) {
       item.classList.add("failed");
@@ -201,9 +201,9 @@
     if (prediction.abstained) {
       item.classList.add("unsure");
       head.appendChild(element("span", "badge", "unsure"));
-      head.appendChild(element("span", "language", "maybe " + best.language));
+      head.appendChild(element("span", "language", "maybe " + best.label));
     } else {
-      head.appendChild(element("span", "language", prediction.language));
+      head.appendChild(element("span", "language", prediction.label));
     }
     head.appendChild(element("span", "probability", percent(prediction.probability)));
     if (prediction.unfamiliar) {
@@ -217,7 +217,7 @@
     bar.setAttribute("aria-valuemin", "0");
     bar.setAttribute("aria-valuemax", "100");
     bar.setAttribute("aria-valuenow", (prediction.probability * 100).toFixed(1));
-    bar.setAttribute("aria-label", "calibrated probability of " + best.language);
+    bar.setAttribute("aria-label", "calibrated probability of " + best.label);
     const fill = element("div", "fill");
     fill.style.width = (prediction.probability * 100).toFixed(1) + "%";
     bar.appendChild(fill);
@@ -226,9 +226,9 @@
     const list = element("dl", "details");
     if (prediction.abstained) {
       detail(list, "Unsure:", "below " + setting(asked.min_confidence) + "; candidates " +
-        prediction.top.map((c) => c.language + " " + percent(c.probability)).join(", "));
+        prediction.top.map((c) => c.label + " " + percent(c.probability)).join(", "));
     } else if (prediction.top.length > 1) {
-      detail(list, "Next:", prediction.top.slice(1).map((c) => c.language + " " + percent(c.probability)).join(", "));
+      detail(list, "Next:", prediction.top.slice(1).map((c) => c.label + " " + percent(c.probability)).join(", "));
     }
     if (prediction.set) {
       detail(list, "Set at " + setting(asked.coverage) + ":", prediction.set.join(", "));
@@ -305,7 +305,7 @@
         const prediction = problems[i] === null ? predictions[next++] : null;
         results.appendChild(render(name, prediction, explanations.get(name), problems[i], asked));
       });
-      const answered = predictions.filter((p) => p.language !== null).length;
+      const answered = predictions.filter((p) => p.label !== null).length;
       const unsure = predictions.filter((p) => p.abstained).length;
       const failed = names.length - answered - unsure;
       const unfamiliar = predictions.filter((p) => p.unfamiliar).length;
