@@ -338,6 +338,7 @@ class TableSource:
     columns: Columns
     label_name: str | None = None
     weighting: str = "sqrt"
+    shown_as: str | None = None  # what the card calls the table (the file's name when None)
 
     @property
     def labels_are(self) -> str:
@@ -346,7 +347,7 @@ class TableSource:
     def record(self, table: LabelledNames, split: TableSplit) -> dict[str, Any]:
         """What the saved model's data section says of the table."""
         return {
-            "file": Path(self.path).name if self.path != "-" else "-",
+            "file": self.shown_as or (Path(self.path).name if self.path != "-" else "-"),
             "columns": {"name": self.columns.name, "label": self.columns.label, "count": self.columns.count},
             **table.summary(),
             "name_weight": self.weighting,

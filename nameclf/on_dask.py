@@ -30,6 +30,7 @@ from typing import IO, TYPE_CHECKING, Any
 
 from nameclf.errors import DataError, NetworkError, UsageError
 from nameclf.inputs import PARQUET_SUFFIXES, no_names
+from nameclf.labelled import Columns
 from nameclf.options import PredictOptions
 from nameclf.predict import Predictor
 from nameclf.tables import INSTALL, as_csv_text, free_column, meta, predict_frame
@@ -354,3 +355,27 @@ class _Writer:
             self._csv.close()
         if self._parquet is not None:
             self._parquet.close()
+
+
+def summed_people(source: Path, columns: Columns, out: Path, workers: int | None, scheduler: str | None) -> Columns:
+    """A table of people too big for one machine, summed per (name, label) on a Dask cluster (`workers`
+    local processes, or the scheduler at `scheduler`) into the Parquet file `out`: one row per name and
+    label with its people, which `nameclf.labelled.read_table` then reads as any table. Returns the
+    columns to read it by."""
+    frame = read_table(source, columns.name)
+    wanted = [columns.name, columns.label] + ([columns.count] if columns.count is not None else [])
+    for column in wanted:
+        if column not in frame.columns:
+            found = ", ".join(map(str, frame.columns))
+            raise DataError(f"{source} has no column {column!r} (columns: {found}); pass one of them")
+    frame = frame[wanted]
+    if columns.count is None:
+        frame = frame.assign(people=1)
+    else:
+        frame = frame.rename(columns={columns.count: "people"})
+        frame["people"] = frame["people"].astype("float64")  # checked whole and not negative when read back
+    summed = frame.groupby([columns.name, columns.label], dropna=True)["people"].sum().reset_index()
+    with client_for(workers, scheduler):  # a cluster's client, once made, is what `compute` runs on
+        result = summed.compute()
+    result.to_parquet(out, index=False)
+    return Columns(columns.name, columns.label, "people")

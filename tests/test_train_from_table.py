@@ -155,3 +155,20 @@ def test_everything_downstream_answers_from_a_tables_model(tmp_path, env):
     held = people_rows()[-1][0]  # a name the table holds: its people's shares, pulled toward the model
     answer = nameclf.load(out).predict([held], top_k=2)[0]
     assert dict(answer.top)["Germany"] > 0.5  # 50 of its 60 people are German
+
+
+def test_a_table_summed_on_a_dask_cluster_trains_the_same_names_and_people(tmp_path, env):
+    pytest.importorskip("distributed")
+    table = write(tmp_path / "people.csv", people_rows())
+    args = ["--file", str(table), "--column", "surname", "--label-column", "country", "--count-column", "people"]
+    outs = {"local": tmp_path / "local", "dask": tmp_path / "dask"}
+    for kind, out in outs.items():
+        extra = ["--workers", "1"] if kind == "dask" else []
+        trained = run("train", *args, *extra, "--out", str(out), *TINY, env=env, cwd=tmp_path)
+        assert trained.returncode == 0, trained.stderr
+    local, dask = (checkpoint.load(out).config["data"] for out in outs.values())
+    assert (dask["table"]["people"], dask["table"]["names"]) == (local["table"]["people"], local["table"]["names"])
+    assert dask["fingerprint"] == local["fingerprint"] and dask["label_name"] == "country"
+    assert "summed per name and label on Dask" in dask["table"]["file"]
+    refused = run("train", "--workers", "2", *TINY, env=env, cwd=tmp_path)
+    assert refused.returncode == 2 and "give it with --file TABLE" in refused.stderr

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import enum
 import signal
 import sys
+import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -145,6 +148,17 @@ def train(
             help="With --file: how a name's people weigh in training: count, sqrt, log or one (every name alike)."
         ),
     ] = "sqrt",
+    workers: Annotated[
+        int | None,
+        typer.Option(help="With --file: sum the table per name on a local Dask cluster of N processes.", metavar="N"),
+    ] = None,
+    scheduler: Annotated[
+        str | None,
+        typer.Option(
+            help="With --file: sum the table per name on the Dask cluster at ADDRESS (tcp://host:8786).",
+            metavar="ADDRESS",
+        ),
+    ] = None,
     out_dir: Annotated[
         Path | None,
         typer.Option(
@@ -182,11 +196,12 @@ def train(
             import shlex
 
             command = shlex.join(["nameclf", *sys.argv[1:]])
-            if quiet:
-                result = run_training(config, data, out_dir, command=command, table=table)
-            else:
-                with TrainingDisplay(err) as callback:
-                    result = run_training(config, data, out_dir, callback=callback, command=command, table=table)
+            with summed_on_dask(table, workers, scheduler) as table:
+                if quiet:
+                    result = run_training(config, data, out_dir, command=command, table=table)
+                else:
+                    with TrainingDisplay(err) as callback:
+                        result = run_training(config, data, out_dir, callback=callback, command=command, table=table)
         finally:
             signal.signal(signal.SIGTERM, previous)
         if plot is not None:
@@ -207,6 +222,29 @@ def train(
             f"validation accuracy {metrics['validation_accuracy']:.2%}, "
             f"{result.config['training_seconds']:.1f} s on {training['device']})"
         )
+
+
+@contextlib.contextmanager
+def summed_on_dask(
+    table: TableSource | None, workers: int | None, scheduler: str | None
+) -> Iterator[TableSource | None]:
+    """With --workers or --scheduler, the table summed per name and label on Dask (`on_dask.summed_people`)
+    into a temporary Parquet file that training reads instead; the table itself otherwise."""
+    if workers is None and scheduler is None:
+        yield table
+        return
+    from nameclf.errors import UsageError
+    from nameclf.labelled import TableSource
+
+    if table is None:
+        raise UsageError("--workers and --scheduler sum a table of people: give it with --file TABLE")
+    from nameclf.on_dask import summed_people
+
+    with tempfile.TemporaryDirectory(prefix="nameclf-people-") as folder:
+        out = Path(folder) / "people.parquet"
+        columns = summed_people(Path(table.path), table.columns, out, workers, scheduler)
+        summed = f"{Path(table.path).name}, summed per name and label on Dask"
+        yield TableSource(str(out), columns, table.labels_are, table.weighting, shown_as=summed)
 
 
 def plural_labels(name: str) -> str:
