@@ -155,7 +155,7 @@ def train(
     scheduler: Annotated[
         str | None,
         typer.Option(
-            help="With --file: sum the table per name on the Dask cluster at ADDRESS (tcp://host:8786).",
+            help="With --file: sum the table per name on the Dask cluster whose scheduler is at ADDRESS.",
             metavar="ADDRESS",
         ),
     ] = None,
