@@ -422,4 +422,5 @@ def card_fields(figures: dict[str, Any]) -> list[tuple[str, str]]:
             f"{training.get('best_epoch')} of {training.get('epochs_run')}, seed {training.get('seed')}",
         ),
         ("made by", f"{made.get('command') or '-'} ({made.get('nameclf')})"),
+        ("files", f"{figures['size_bytes'] / 1e6:.1f} MB") if "size_bytes" in figures else ("files", "-"),
     ]
