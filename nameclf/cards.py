@@ -81,9 +81,13 @@ def card(saved: SavedModel) -> dict[str, Any]:
             "command": config.get("command"),
             "nameclf": config.get("nameclf_version") or config.get("created_by"),
         },
-        # the folder's files: weights and config, which grow with what the model holds (a table's memory)
-        "size_bytes": sum(f.stat().st_size for f in saved.path.iterdir() if f.is_file() and not f.name.startswith(".")),
+        "size_bytes": folder_bytes(saved.path),
     }
+
+
+def folder_bytes(path: Path) -> int:
+    """The model folder's files (weights and config), which grow with what the model holds."""
+    return sum(f.stat().st_size for f in path.iterdir() if f.is_file() and not f.name.startswith("."))
 
 
 def _plain(value: Any) -> Any:
