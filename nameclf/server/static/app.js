@@ -78,7 +78,7 @@
       modelBox.replaceChildren();
       for (const model of served) {
         const languages = model.languages.length <= 3 ? model.languages.join(", ")
-                                                      : model.languages.length + " languages";
+                                                      : model.languages.length + labelWord(model);
         const option = element("option", null, model.name + " (" + languages + ")");
         option.value = model.name;
         option.selected = model.default;
@@ -90,12 +90,18 @@
     }
   }
 
+  // " languages" for a model of languages, " labels (country)" for one trained on a table of countries
+  function labelWord(model) {
+    const name = model.card && model.card.label_name;
+    return !name || name === "language" ? " languages" : " labels (" + name + ")";
+  }
+
   function describeModel() {
     const chosen = served.find((model) => model.name === modelBox.value);
     if (!chosen) return;
     const accuracy = chosen.card.metrics && chosen.card.metrics.validation_accuracy;
     const languages = chosen.languages.length <= 6 ? chosen.languages.join(", ")
-                                                   : chosen.languages.length + " languages";
+                                                   : chosen.languages.length + labelWord(chosen);
     modelHint.textContent = languages +
       (typeof accuracy === "number" ? "; validation accuracy " + percent(accuracy) : "");
   }
