@@ -140,5 +140,6 @@ def test_a_tables_default_epochs_shrink_with_its_size_and_never_below_three():
     from nameclf.labelled import table_epochs
 
     assert table_epochs(10_000, 30) == 30  # a small table trains as the tutorial's files do
-    assert table_epochs(200_000, 30) == 10  # the Census table of 1,000,000 people: about 200,000 examples
+    assert table_epochs(109_401, 30) == 18  # the Census table of 1,000,000 people
+    assert table_epochs(200_000, 30) == 10
     assert table_epochs(50_000_000, 30) == 3
