@@ -54,7 +54,11 @@ def train(
         float | None, typer.Option(help="Dropout between stacked layers.", show_default=task_default_text("dropout"))
     ] = None,
     epochs: Annotated[
-        int | None, typer.Option(help="Most epochs to train.", show_default=task_default_text("epochs"))
+        int | None,
+        typer.Option(
+            help="Most epochs to train.",
+            show_default=task_default_text("epochs") + "; with --file, fewer past 66,000 training examples",
+        ),
     ] = None,
     patience: Annotated[
         int | None,
