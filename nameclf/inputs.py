@@ -12,6 +12,7 @@ from pathlib import Path
 from nameclf.data import iter_text_lines
 from nameclf.errors import DataError, UsageError, one_line
 
+DASK_INSTALL = "pip install 'nameclf[dask]'"  # pandas, pyarrow and Dask: tables, Parquet, clusters
 PARQUET_SUFFIXES = (".parquet", ".pq")
 PARQUET_MAGIC = b"PAR1"  # the first (and last) four bytes of every Parquet file
 

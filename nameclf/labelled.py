@@ -25,14 +25,13 @@ import numpy as np
 
 from nameclf.data import Dataset, Example, Split, normalise
 from nameclf.errors import DataError, UsageError, shorten
-from nameclf.inputs import is_parquet
+from nameclf.inputs import DASK_INSTALL, is_parquet
 from nameclf.train_config import TrainConfig
 
 MAX_LABELS = 1000  # labels in one model: the output layer and every answer's `top` grow with them
 MIN_NAMES_PER_LABEL = 10  # distinct names a label needs, so that validation and test hold some of it
 PARQUET_BATCH = 65_536
 TSV_SUFFIXES = (".tsv", ".tab")
-INSTALL = "pip install 'nameclf[dask]'"
 PARTS = ("train", "validation", "test")
 PART_EDGES = (0.8, 0.9)  # hash below 0.8: train; below 0.9: validation; else test
 
@@ -173,7 +172,7 @@ def _read_parquet(path: Path, columns: Columns, tally: _Tally) -> None:
         import pyarrow.parquet as pq
     except ImportError:
         raise UsageError(
-            f"reading Parquet needs pyarrow, which is not installed; install it with `{INSTALL}`"
+            f"reading Parquet needs pyarrow, which is not installed; install it with `{DASK_INSTALL}`"
         ) from None
     try:
         table = pq.ParquetFile(path)

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from nameclf.errors import UsageError
-from nameclf.inputs import Unreadable
+from nameclf.inputs import DASK_INSTALL, Unreadable
 from nameclf.options import PredictOptions
 from nameclf.predict import Predictor
 from nameclf.results import LANGUAGE, PROBABILITY_DIGITS, Prediction, ResultRow, columns_for, values
@@ -33,7 +33,7 @@ from nameclf.results import LANGUAGE, PROBABILITY_DIGITS, Prediction, ResultRow,
 if TYPE_CHECKING:
     import pandas as pd
 
-INSTALL = "pip install 'nameclf[dask]'"
+INSTALL = DASK_INSTALL
 ANSWER_CHUNK = 65_536  # names answered at a time: the per-name answers of a chunk are what memory holds
 
 

@@ -358,13 +358,17 @@ def network_text(network: dict[str, Any] | None) -> str:
     )
 
 
+def labels_word(name: str) -> str:
+    """What a model's labels are called: "languages", or "labels (country)" for a table of countries."""
+    return "languages" if name == "language" else f"labels ({name})"
+
+
 def labels_line(figures: dict[str, Any]) -> tuple[str, str]:
     """`languages  2: German, Italian`, or for a table's model whose labels are countries `labels  2
     (country): Germany, Italy`."""
     name, labels = figures.get("label_name", "language"), figures["languages"]
-    if name == "language":
-        return "languages", f"{len(labels)}: {', '.join(labels)}"
-    return "labels", f"{len(labels)} ({name}): {', '.join(labels)}"
+    heading, _, word = labels_word(name).partition(" ")
+    return heading, f"{len(labels)}{' ' + word if word else ''}: {', '.join(labels)}"
 
 
 def table_text(table: dict[str, Any]) -> str:

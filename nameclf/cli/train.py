@@ -16,7 +16,7 @@ import typer
 
 from nameclf.choices import Cell, Device, Impl, SharedNames, task_default_text
 from nameclf.cli.common import PLOT_INSTALL, DataOption, ExpertsOption, _raise_interrupt, handled
-from nameclf.cli.render import TrainingDisplay, epochs_text, err
+from nameclf.cli.render import TrainingDisplay, epochs_text, err, labels_word
 
 if TYPE_CHECKING:
     from nameclf.labelled import TableSource
@@ -220,7 +220,7 @@ def train(
         made_of = {"rnn": training["cell"], "ngram": "n-grams"}
         print(
             f"saved {result.model_dir}  ({' + '.join(made_of[n] for n in names)}, "
-            f"{len(result.config['labels'])} {plural_labels(result.config['data'].get('label_name', 'language'))}, "
+            f"{len(result.config['labels'])} {labels_word(result.config['data'].get('label_name', 'language'))}, "
             f"{epochs_text(result.config)}, "
             f"{'out-of-fold ' if len(training['member_epochs']) > 1 else ''}"
             f"validation accuracy {metrics['validation_accuracy']:.2%}, "
@@ -249,10 +249,6 @@ def summed_on_dask(
         columns = summed_people(Path(table.path), table.columns, out, workers, scheduler)
         summed = f"{Path(table.path).name}, summed per name and label on Dask"
         yield TableSource(str(out), columns, table.labels_are, table.weighting, shown_as=summed)
-
-
-def plural_labels(name: str) -> str:
-    return "languages" if name == "language" else f"labels ({name})"
 
 
 def table_source(
