@@ -140,6 +140,7 @@ def listing(models_dir: Path | None = None) -> list[dict[str, Any]]:
         network = config.get("network") if "rnn" in experts_of(config) else None
         row.update(
             languages=list(config["labels"]),
+            label_name=config.get("data", {}).get("label_name", "language"),
             cell=_plain(network["cell"]) if network is not None else "ngram",
             members=member_count(config),
             validation_accuracy=metrics.get("validation_accuracy"),

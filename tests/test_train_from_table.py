@@ -155,6 +155,11 @@ def test_everything_downstream_answers_from_a_tables_model(tmp_path, env):
     held = people_rows()[-1][0]  # a name the table holds: its people's shares, pulled toward the model
     answer = nameclf.load(out).predict([held], top_k=2)[0]
     assert dict(answer.top)["Germany"] > 0.5  # 50 of its 60 people are German
+    listed = json.loads(run("models", "--json", env=env, cwd=tmp_path).stdout)
+    assert [row["label_name"] for row in listed if row["path"] == str(out)] == ["country"]
+    (tmp_path / "list.tsv").write_text("Rossi\tItaly\nMüller\tGermany\n", encoding="utf-8")
+    scored = run("evaluate", "--model", str(out), "--file", "list.tsv", "--coverage", "0.9", env=env, cwd=tmp_path)
+    assert "per label" in scored.stdout and "the true label" in scored.stdout and "language" not in scored.stdout
 
 
 def test_a_table_summed_on_a_dask_cluster_trains_the_same_names_and_people(tmp_path, env):

@@ -26,8 +26,9 @@ def evaluate(
         typer.Option(
             "--file",
             "-f",
-            help="Your own labelled list: name<TAB>language per line; or, with --column and --label-column, a "
-            "table of people (CSV, TSV or Parquet), scored by people and by name beside the ceiling.",
+            help="Your own labelled list: name<TAB>label per line (a label the model knows); or, with --column "
+            "and --label-column, a table of people (CSV, TSV or Parquet), scored by people "
+            "and by name beside the ceiling.",
         ),
     ] = None,
     column: Annotated[str | None, typer.Option(help="With a table: the column holding the names.")] = None,
@@ -48,7 +49,7 @@ def evaluate(
         float | None,
         typer.Option(
             help="Also report how often the prediction sets at this coverage (e.g. 0.9) hold the true "
-            "language, and their mean size.",
+            "label, and their mean size.",
             metavar="C",
         ),
     ] = None,
@@ -92,7 +93,7 @@ def evaluate(
         if as_json:
             print(json.dumps({**report.to_dict(), "model": label(saved.path), "skipped_lines": skipped}))
             return
-        print_report(report, label(saved.path), skipped)
+        print_report(report, label(saved.path), skipped, predictor.labels_are)
 
 
 def people_report(

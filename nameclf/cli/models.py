@@ -10,7 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from nameclf.cli.common import ModelOption, handled
-from nameclf.cli.render import out, print_card
+from nameclf.cli.render import labels_word, out, print_card
 
 INFO_EPILOG = "Examples: nameclf info  ·  nameclf info --model all --json"
 
@@ -48,16 +48,18 @@ def models(
         table = Table(title="models (* answers without --model)")
         table.add_column("", width=1, no_wrap=True)  # the mark, in a column of its own: it never wraps alone
         table.add_column("model", overflow="fold")  # a path is folded if it must be, never cut short
-        for column in ("cell", "languages", "validation acc", "macro-F1"):
+        for column in ("cell", "labels", "validation acc", "macro-F1"):
             right = column in ("validation acc", "macro-F1")
-            table.add_column(column, justify="right" if right else "left", no_wrap=column != "languages")
+            table.add_column(column, justify="right" if right else "left", no_wrap=column != "labels")
         for row in rows:
             mark = "*" if row["latest"] else ""
             if "error" in row:
                 table.add_row(mark, escape(row["model"]), "-", escape(row["error"]), "-", "-")
                 continue
             languages = row["languages"]
-            shown = ", ".join(languages) if len(languages) <= 3 else f"{len(languages)} languages"
+            shown = (
+                ", ".join(languages) if len(languages) <= 3 else f"{len(languages)} {labels_word(row['label_name'])}"
+            )
             table.add_row(
                 mark,
                 escape(row["model"]),

@@ -219,13 +219,16 @@ def count(number: int, noun: str) -> str:
     return f"{number:,} {noun}" + ("" if number == 1 else "s")
 
 
-def print_report(report: Report, model: str, skipped: int) -> None:
+def print_report(report: Report, model: str, skipped: int, labels_are: str = "language") -> None:
+    """`evaluate`'s text: its figures, per label and confused with which, a model's labels named as the
+    model names them ("per language" for the tutorial's, "per label" for a table's countries)."""
+    noun = label_noun(labels_are)
     out.print(
         f"[bold]{escape(model)}[/bold] on {escape(report.source)}: {count(report.count, 'name')}, "
         f"accuracy [bold]{report.accuracy:.2%}[/bold], macro-F1 {report.macro_f1:.3f}"
     )
     if skipped:
-        out.print(f"{skipped} line(s) skipped (not name<TAB>language, or a language the model does not know)")
+        out.print(f"{skipped} line(s) skipped (not name<TAB>{noun}, or a {noun} the model does not know)")
     if report.calibration is not None:  # evaluate_examples always sets it; `score` alone does not
         print_calibration(report.calibration)
     if report.abstention is not None:
@@ -239,13 +242,13 @@ def print_report(report: Report, model: str, skipped: int) -> None:
     if report.sets is not None:
         figures = report.sets
         out.print(
-            f"at --coverage {figures['coverage']:g}: the set held the true language for "
+            f"at --coverage {figures['coverage']:g}: the set held the true {noun} for "
             f"[bold]{figures['empirical_coverage']:.1%}[/bold] of names, mean set size {figures['mean_set_size']:.2f} "
-            f"of {len(report.labels)} languages"
+            f"of {len(report.labels)} {noun}s"
         )
-    per = Table(title="per language")
-    for column in ("language", "precision", "recall", "F1", "names"):
-        per.add_column(column, justify="left" if column == "language" else "right")
+    per = Table(title=f"per {noun}")
+    for column in (noun, "precision", "recall", "F1", "names"):
+        per.add_column(column, justify="left" if column == noun else "right")
     left_out = []
     for index, (language, figures) in enumerate(report.per_language.items()):
         predicted = sum(row[index] for row in report.confusion)
@@ -263,13 +266,13 @@ def print_report(report: Report, model: str, skipped: int) -> None:
     out.print(per)
     if left_out:
         out.print(f"not shown, with no names and no answers: {', '.join(left_out)}")
-    out.print(confusion_table(report))
+    out.print(confusion_table(report, noun))
 
 
 MATRIX_LANGUAGES = 6  # up to this many a full matrix fits 80 columns; beyond, each language's top confusions
 
 
-def confusion_table(report: Report) -> Table:
+def confusion_table(report: Report, noun: str = "language") -> Table:
     """The full matrix for a few languages; for more, per true language the share answered right and
     the three languages it is most often taken for, which stays readable at 80 columns."""
     columns = report.labels + (["none"] if report.unanswered else [])
@@ -281,8 +284,8 @@ def confusion_table(report: Report) -> Table:
         for label, row in zip(report.labels, report.confusion):
             confusion.add_row(label, *[str(value) for value in row[: len(columns)]])
         return confusion
-    confusion = Table(title="confusions (per true language: right, and most often taken for)")
-    confusion.add_column("language")
+    confusion = Table(title=f"confusions (per true {noun}: right, and most often taken for)")
+    confusion.add_column(noun)
     confusion.add_column("names", justify="right")
     confusion.add_column("right", justify="right")
     confusion.add_column("most often taken for")
@@ -356,6 +359,11 @@ def network_text(network: dict[str, Any] | None) -> str:
         f"{network['cell']}, {network['layers']} layer(s) of {network['hidden']}, {direction}{members}; "
         f"{parameters} parameters"
     )
+
+
+def label_noun(name: str) -> str:
+    """One of a model's labels, in a sentence: "language" for the tutorial's, "label" for a table's."""
+    return "language" if name == "language" else "label"
 
 
 def labels_word(name: str) -> str:
