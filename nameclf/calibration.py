@@ -63,20 +63,30 @@ def brier(probabilities: np.ndarray, truth: np.ndarray) -> float:
     return float(((np.asarray(probabilities, dtype=np.float64) - target) ** 2).sum(axis=1).mean())
 
 
-def expected_calibration_error(probabilities: np.ndarray, truth: np.ndarray, bins: int = ECE_BINS) -> float:
-    """|accuracy − confidence| per equal-width bin of the top probability, weighted by the bin's share."""
+def expected_calibration_error(
+    probabilities: np.ndarray, truth: np.ndarray, bins: int = ECE_BINS, weights: np.ndarray | None = None
+) -> float:
+    """|accuracy − confidence| per equal-width bin of the top probability, weighted by the bin's share.
+    `truth` marks each name's true labels; or, with `weights` (a name's people), holds how many of a
+    name's people each label fits, and a bin's share and accuracy count people."""
     if not len(truth):
         return 0.0
     probabilities = np.asarray(probabilities, dtype=np.float64)
+    weights = np.ones(len(truth)) if weights is None else np.asarray(weights, dtype=np.float64)
     confidence = probabilities.max(axis=1)
     correct = truth[np.arange(len(truth)), probabilities.argmax(axis=1)]
     # bin b holds confidences in (b/bins, (b+1)/bins]; a confidence of exactly 0 goes to the first
     which = np.clip(np.ceil(confidence * bins).astype(int) - 1, 0, bins - 1)
-    error = 0.0
+    total, error = weights.sum(), 0.0
     for b in range(bins):
         members = which == b
-        if members.any():
-            error += members.mean() * abs(correct[members].mean() - confidence[members].mean())
+        mass = weights[members].sum()
+        if mass > 0:
+            error += (
+                mass
+                / total
+                * abs(correct[members].sum() / mass - (confidence[members] * weights[members]).sum() / mass)
+            )
     return float(error)
 
 

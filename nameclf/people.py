@@ -19,7 +19,7 @@ from typing import Any
 
 import numpy as np
 
-from nameclf.calibration import ECE_BINS
+from nameclf.calibration import expected_calibration_error
 from nameclf.labelled import LabelledNames
 from nameclf.options import PredictOptions
 from nameclf.predict import Predictor
@@ -74,18 +74,13 @@ def _figures(
     right = np.where(answered, shares[rows, top[:, 0]], 0.0)
     in_top = np.where(answered, np.take_along_axis(shares, top, axis=1).sum(axis=1), 0.0)
     weight = mass
-    confidence = np.where(answered, np.nan_to_num(probabilities).max(axis=1), 0.0)
-    which = np.clip(np.ceil(confidence * ECE_BINS).astype(int) - 1, 0, ECE_BINS - 1)
-    ece = 0.0
-    for b in range(ECE_BINS):
-        members = (which == b) & answered
-        mass = weight[members].sum()
-        if mass > 0:
-            ece += abs(right[members].sum() / mass - (confidence[members] * weight[members]).sum() / mass) * mass
+    given = np.nan_to_num(probabilities[answered])  # the answered names' probabilities
+    share_answered = weight[answered].sum() / total  # an unanswered name: wrong, in no bin
+    ece = expected_calibration_error(given, shares[answered], weights=weight[answered]) * share_answered
     result = {
         "accuracy": float(right.sum() / total),
         f"top_{TOP}": float(in_top.sum() / total),
-        "ece": float(ece / total),
+        "ece": float(ece),
     }
     if in_set is not None:
         result["set_coverage"] = float((shares * in_set).sum() / total)
