@@ -85,9 +85,11 @@ _where: Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray] = np.where
 class NumpyOps:
     name = "numpy"
 
+    # --8<-- [start:sigmoid]
     @staticmethod
     def sigmoid(x: np.ndarray) -> np.ndarray:
         return 0.5 * (1.0 + np.tanh(0.5 * x))  # = 1/(1+e^-x), without overflow warnings
+        # --8<-- [end:sigmoid]
 
     tanh = staticmethod(_tanh)
 
@@ -142,11 +144,14 @@ def torch_ops() -> TorchOps:
 # state tuple, whose first element is h.
 
 
+# --8<-- [start:rnn]
 def rnn_step(ops: Ops[A], xw: A, state: tuple[A, ...], p: Mapping[str, A]) -> tuple[A, ...]:
     (h,) = state
     return (ops.tanh(xw + h @ p["w_hh_t"] + p["b_hh"]),)
+    # --8<-- [end:rnn]
 
 
+# --8<-- [start:gru]
 def gru_step(ops: Ops[A], xw: A, state: tuple[A, ...], p: Mapping[str, A]) -> tuple[A, ...]:
     (h,) = state
     hidden = h.shape[-1]
@@ -155,8 +160,10 @@ def gru_step(ops: Ops[A], xw: A, state: tuple[A, ...], p: Mapping[str, A]) -> tu
     r, z = gates[:, :hidden], gates[:, hidden:]
     n = ops.tanh(xw[:, 2 * hidden :] + r * hw[:, 2 * hidden :])
     return ((1 - z) * n + z * h,)
+    # --8<-- [end:gru]
 
 
+# --8<-- [start:gru-seeds]
 def _gru_reset_before(ops: Ops[A], xw: A, h: A, p: Mapping[str, A]) -> tuple[A, A]:
     hidden = h.shape[-1]
     w, b = p["w_hh_t"], p["b_hh"]
@@ -177,8 +184,10 @@ def gru_colah_step(ops: Ops[A], xw: A, state: tuple[A, ...], p: Mapping[str, A])
     (h,) = state
     z, n = _gru_reset_before(ops, xw, h, p)
     return ((1 - z) * h + z * n,)
+    # --8<-- [end:gru-seeds]
 
 
+# --8<-- [start:lstm]
 def lstm_step(ops: Ops[A], xw: A, state: tuple[A, ...], p: Mapping[str, A]) -> tuple[A, ...]:
     h, c = state
     hidden = h.shape[-1]
@@ -189,8 +198,10 @@ def lstm_step(ops: Ops[A], xw: A, state: tuple[A, ...], p: Mapping[str, A]) -> t
     o = ops.sigmoid(gates[:, 3 * hidden :])
     c = f * c + i * g
     return (o * ops.tanh(c), c)
+    # --8<-- [end:lstm]
 
 
+# --8<-- [start:lstm-variants]
 def lstm_peephole_step(ops: Ops[A], xw: A, state: tuple[A, ...], p: Mapping[str, A]) -> tuple[A, ...]:
     h, c = state
     hidden = h.shape[-1]
@@ -213,6 +224,7 @@ def lstm_coupled_step(ops: Ops[A], xw: A, state: tuple[A, ...], p: Mapping[str, 
     o = ops.sigmoid(gates[:, 2 * hidden :])
     c = (1 - i) * c + i * g
     return (o * ops.tanh(c), c)
+    # --8<-- [end:lstm-variants]
 
 
 class Step(Protocol):
@@ -328,8 +340,10 @@ def prepare(spec: NetworkSpec, weights: Mapping[str, A], prefix: str = "rnn.") -
             }
             if CELLS[spec.cell].peephole:
                 p["peephole"] = weights[f"{prefix}weight_peephole_{key}"]
+            # --8<-- [start:table]
             if layer == 0:  # one-hot input: its product with W_ih^T plus b_ih is a row of this table
                 p["table"] = p["w_ih_t"] + p["b_ih"]
+            # --8<-- [end:table]
             directions.append(p)
         layers.append(directions)
     return {"layers": layers, "head_w_t": weights["head.weight"].T, "head_b": weights["head.bias"]}
@@ -351,6 +365,7 @@ def run_direction(
     reverse direction starts there from the zero state. Without `outputs_needed` (the top layer,
     read at its final state) the outputs are not stacked, and None is returned for them.
     """
+    # --8<-- [start:direction]
     batch, seq_len = xw.shape[0], xw.shape[1]
     hidden = p["w_hh_t"].shape[0]
     zero = ops.zeros(batch, hidden, like=xw)
@@ -364,6 +379,7 @@ def run_direction(
         state = new_state
         outputs[t] = state[0]
     return (ops.stack(outputs, axis=1) if outputs_needed else None), state[0]
+    # --8<-- [end:direction]
 
 
 def encode(
@@ -380,6 +396,7 @@ def encode(
     ``one_hot(x) W_ih^T`` is computed as the row lookup ``W_ih^T[x]``, which is the same sum.
     `dropout`, if given, is applied between stacked layers (as torch's `dropout=` does).
     """
+    # --8<-- [start:layers]
     kind = CELLS[spec.cell]
     layer_input: A | None = None  # the layer below's outputs: None on the first layer
     finals: list[A] = []
@@ -402,8 +419,10 @@ def encode(
         if dropout is not None:
             layer_input = dropout(layer_input)
     return finals[0] if len(finals) == 1 else ops.concat(finals, axis=-1)
+    # --8<-- [end:layers]
 
 
+# --8<-- [start:output]
 def logits(
     ops: Ops[A],
     spec: NetworkSpec,
@@ -421,3 +440,4 @@ def log_softmax_numpy(scores: np.ndarray) -> np.ndarray:
     shifted = scores - scores.max(axis=-1, keepdims=True)
     result: np.ndarray = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))
     return result
+    # --8<-- [end:output]
