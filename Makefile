@@ -9,7 +9,7 @@ TORCH_VERSION ?= 2.13.0
 # disk); elsewhere set TORCH_INDEX=https://download.pytorch.org/whl/cpu for the CPU-only build.
 TORCH_INDEX ?=
 
-.PHONY: install demo test test-fast test-cross-machine lint bench bench-quick bench-census models clean
+.PHONY: install demo test test-fast test-cross-machine lint docs bench bench-quick bench-census models clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -51,6 +51,12 @@ lint: install
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check ruff
 	$(BIN)/ruff check nameclf tests benchmarks
 
+# The documentation site (mkdocs.yml, docs/) into site/: any warning fails it (a broken link or anchor, a
+# missing snippet, an API reference that cannot be resolved). `$(BIN)/mkdocs serve` shows it as you edit.
+docs: install
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[docs]"
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --site-dir site
+
 # Every headline figure in one run: writes BENCHMARKS.md and benchmarks/results/results.json (about 20 min on 2 cores).
 bench: install
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -e ".[bench]"
@@ -75,4 +81,4 @@ models: install
 	$(BIN)/python -m nameclf.rebuild --pictures docs
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache
+	rm -rf $(VENV) build site *.egg-info .pytest_cache .mypy_cache
