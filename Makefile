@@ -49,7 +49,7 @@ test-cross-machine: install
 
 lint: install
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check ruff
-	$(BIN)/ruff check nameclf tests benchmarks
+	$(BIN)/ruff check nameclf tests benchmarks docs/hooks
 
 # The documentation site (mkdocs.yml, docs/) into site/: any warning fails it (a broken link or anchor, a
 # missing snippet, an API reference that cannot be resolved). `$(BIN)/mkdocs serve` shows it as you edit.
