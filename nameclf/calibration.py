@@ -46,13 +46,17 @@ def scaled(log_probabilities: np.ndarray, temperature: float) -> np.ndarray:
     return log_softmax_numpy(np.asarray(log_probabilities, dtype=np.float64) / temperature)
 
 
-def negative_log_likelihood(log_probabilities: np.ndarray, truth: np.ndarray) -> float:
-    """Mean of -log P(the name's languages); 0 for no names."""
+def negative_log_likelihood(
+    log_probabilities: np.ndarray, truth: np.ndarray, weights: np.ndarray | None = None
+) -> float:
+    """Mean of -log P(the name's languages), each row weighing `weights` (1 without); 0 for no names."""
     if not len(truth):
         return 0.0
     probabilities = np.exp(np.asarray(log_probabilities, dtype=np.float64))
     right = np.maximum((probabilities * truth).sum(axis=1), SMALLEST)
-    return float(-np.log(right).mean())
+    if weights is None:
+        return float(-np.log(right).mean())
+    return float(-(np.log(right) * weights).sum() / np.sum(weights))
 
 
 def brier(probabilities: np.ndarray, truth: np.ndarray) -> float:
@@ -121,18 +125,22 @@ def figures(log_probabilities: np.ndarray, truth: np.ndarray) -> dict[str, float
     }
 
 
-def objective(log_probabilities: np.ndarray, truth: np.ndarray, temperature: float) -> float:
+def objective(
+    log_probabilities: np.ndarray, truth: np.ndarray, temperature: float, weights: np.ndarray | None = None
+) -> float:
     """What the temperature minimises: the summed NLL at T plus a Gaussian prior on log T
     (standard deviation PRIOR_SD, centred on T = 1).
 
     Without the prior a model that is right on every name it is fitted on (70 validation names for
     German/Italian, often all right) is pushed to T → 0, absurdly sharp; the prior holds T near 1
-    where a few names cannot tell, and a few hundred names outweigh it."""
-    nll = negative_log_likelihood(scaled(log_probabilities, temperature), truth) * len(truth)
+    where a few names cannot tell, and a few hundred names outweigh it. With `weights` the rows count
+    as much as they weigh (a name's labels weighing its people's shares: the name once)."""
+    mass = len(truth) if weights is None else float(np.sum(weights))
+    nll = negative_log_likelihood(scaled(log_probabilities, temperature), truth, weights) * mass
     return nll + 0.5 * (math.log(temperature) / PRIOR_SD) ** 2
 
 
-def fit_temperature(log_probabilities: np.ndarray, truth: np.ndarray) -> float:
+def fit_temperature(log_probabilities: np.ndarray, truth: np.ndarray, weights: np.ndarray | None = None) -> float:
     """The temperature in TEMPERATURE_RANGE that minimises `objective` (golden-section search on
     log T, where the objective is convex). 1.0 when there are no names to fit on."""
     if not len(truth):
@@ -141,7 +149,7 @@ def fit_temperature(log_probabilities: np.ndarray, truth: np.ndarray) -> float:
     ratio = (math.sqrt(5) - 1) / 2
 
     def loss(log_t: float) -> float:
-        return objective(log_probabilities, truth, math.exp(log_t))
+        return objective(log_probabilities, truth, math.exp(log_t), weights)
 
     a, b = high - ratio * (high - low), low + ratio * (high - low)
     loss_a, loss_b = loss(a), loss(b)

@@ -217,10 +217,15 @@ def calibrate(setup: Setup, outputs: ExpertOutputs) -> Calibrated:
     if first is None:  # fit_combination refused it already
         raise ValueError("a combination needs at least one expert's answers")
     log_probabilities = combined(first, ngram_rows if ngram_rows is not None else first, combination.weight)
+    if setup.parts is not None:  # a table's: fitted on its names rather than its people
+        temperature = experts.name_temperature(setup.parts, examples, log_probabilities, fit_rows)
+        combination = Combination(combination.weight, temperature)
     report = score(labels, [e.labels for e in examples], [labels[i] for i in log_probabilities.argmax(1)], "validation")
     section, conformal_section = temperature_sections(
         config, combination.temperature, log_probabilities, truth, fit_rows, held_rows
     )
+    if setup.parts is not None:
+        section["fitted_on"] = "validation names, each once, its people's label shares the target"
     figures = {"combination": log_probabilities}
     figures.update({"rnn": rnn} if rnn is not None else {})
     figures.update({"ngram": ngram_rows} if ngram_rows is not None else {})

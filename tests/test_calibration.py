@@ -229,3 +229,14 @@ def test_evaluate_measures_calibration_on_the_probabilities_it_answered_with():
     truth_probabilities = [dict(a.top)[e.labels[0]] for a, e in zip(answers, examples)]
     nll = -float(np.mean(np.log(truth_probabilities)))
     assert report.calibration["after"]["nll"] == pytest.approx(nll, rel=1e-5)
+
+
+def test_a_weighted_row_counts_as_that_many_copies_of_it():
+    rng = np.random.default_rng(1)
+    logits = rng.normal(size=(60, 3)) * 3
+    truth = np.eye(3, dtype=bool)[rng.integers(0, 3, size=60)]
+    copies = rng.integers(1, 4, size=60)
+    raw = log_softmax_numpy(logits)
+    weighted = calibration.fit_temperature(raw, truth, copies.astype(float))
+    repeated = calibration.fit_temperature(np.repeat(raw, copies, axis=0), np.repeat(truth, copies, axis=0))
+    assert weighted == pytest.approx(repeated, rel=1e-6) and weighted != calibration.fit_temperature(raw, truth)

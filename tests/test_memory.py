@@ -54,3 +54,36 @@ def test_a_memory_round_trips_through_a_model_folder_of_format_6(tmp_path):
     with pytest.raises(ValueError, match="different number of names"):
         NameMemory.from_arrays({**config["memory"], "names": 3}, arrays)
     assert checkpoint.ADDED_IN["memory"] == checkpoint.FORMAT_VERSION == 6
+
+
+def test_a_tables_temperature_counts_each_validation_name_once_whatever_its_people():
+    """A common mixed name drawn 500 times weighs as one name: the temperature follows the many names
+    held by few people, for which the model's own answer counts (experts.name_temperature)."""
+    from nameclf import calibration
+    from nameclf.cells import log_softmax_numpy
+    from nameclf.data import Example
+    from nameclf.experts import name_temperature
+    from nameclf.labelled import TableSplit
+
+    rng = np.random.default_rng(0)
+    rare = [f"name{i}" for i in range(200)]
+    truth = rng.integers(0, 2, size=200)
+    logits = rng.normal(size=(200, 2))
+    logits[np.arange(200), truth] += 2.0
+    counts = np.vstack([np.eye(2)[truth], [[600.0, 400.0]]])
+    parts = TableSplit([], [], [], {}, {"validation": (rare + ["Common"], counts)})
+    log_probabilities = log_softmax_numpy(np.vstack([logits, [[4.0, 0.0]]]))
+
+    def fitted(times: int) -> float:
+        examples = [Example(name, ("ab"[label],)) for name, label in zip(rare, truth)]
+        examples += [Example("Common", ("a",))] * times
+        rows = np.r_[np.arange(200), np.full(times, 200)]
+        return name_temperature(parts, examples, log_probabilities[rows], np.arange(len(examples)))
+
+    assert fitted(1) == fitted(500)
+    # fitted on the people, the common name's 500 draws (60/40, answered 0.98) soften it far more
+    people = np.r_[truth, np.zeros(300, dtype=int), np.ones(200, dtype=int)]
+    by_people = calibration.fit_temperature(
+        log_probabilities[np.r_[np.arange(200), np.full(500, 200)]], np.eye(2, dtype=bool)[people]
+    )
+    assert by_people > 1.5 * fitted(500)
