@@ -596,13 +596,15 @@ def test_the_running_server_has_not_loaded_torch(server, client):
 
 
 @pytest.mark.cross_machine
-def test_the_readme_curl_examples_print_what_the_server_answers(client):
-    """Each `curl` in the README's "Serving over HTTP" (those not piped elsewhere) is sent again, here."""
+def test_the_serving_pages_curl_examples_print_what_the_server_answers(client):
+    """Each `curl` under "The API" on docs/serving.md (those not piped elsewhere) is sent again, here, and its
+    answer compared to the digits the page prints (tests/test_docs_examples.py runs them too, within a looser
+    tolerance)."""
     import re
     import shlex
 
-    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
-    section = readme[readme.index("## Serving over HTTP") :]
+    page = (Path(__file__).resolve().parents[1] / "docs" / "serving.md").read_text(encoding="utf-8")
+    section = page[page.index("## The API") :]
     block = re.search(r"```console\n(\$ curl .*?)```", section, re.S).group(1)
     checked = 0
     for command, printed in re.findall(r"^\$ (curl .*?(?:\\\n.*?)*)\n(.*?)\n", block, re.M):

@@ -2,8 +2,8 @@
 `chromium-driver`), driven by Selenium offline, against a real `nameclf serve`.
 
 Skipped, saying why, where the browser is not installed; CI installs it (`apt-get install chromium
-chromium-driver`). `python tests/test_server_browser.py docs/serve-page.png` redraws the README's
-picture of the page.
+chromium-driver`). `python tests/test_server_browser.py docs/serve-page.png` redraws the picture of
+the page on docs/serving.md.
 """
 
 from __future__ import annotations
@@ -316,7 +316,7 @@ def test_the_page_and_the_docs_fetch_nothing_from_elsewhere(page, server):
 
 
 def screenshot(path: Path) -> None:
-    """The README's picture: the 18-language model answering a pasted list, with a prediction set of two
+    """The picture on docs/serving.md: the 18-language model answering a pasted list, with a prediction set of two
     (Costa) and a name unlike its training names unsure and flagged unfamiliar (Yilmaz)."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.select import Select
