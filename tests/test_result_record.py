@@ -1,5 +1,5 @@
 """The result record is defined once (`nameclf.results.Prediction`): the table schema, the JSON of
-`predict --json`, the server's OpenAPI schema and the README's schema table all follow it."""
+`predict --json`, the server's OpenAPI schema and the schema table on docs/batch.md all follow it."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 from nameclf.results import DTYPES, PROBABILITY_DIGITS, RESULT_COLUMNS, RESULT_FIELDS, Prediction, columns_for, values
 
-README = (Path(__file__).resolve().parents[1] / "README.md").read_text(encoding="utf-8")
+BATCH_PAGE = (Path(__file__).resolve().parents[1] / "docs" / "batch.md").read_text(encoding="utf-8")
 # what `to_dict` gives for a model of languages: the name as given, then every column, `language` after `label`
 OUTPUT_FIELDS = ["name", *columns_for("language")]
 
@@ -64,8 +64,8 @@ def test_the_servers_schema_is_the_records():
         assert PredictionResult.model_fields[item.name].description.startswith(item.metadata["meaning"])
 
 
-def test_the_readmes_schema_table_is_the_records():
-    table = README[README.index("| column | dtype | meaning |") :]
+def test_the_schema_table_on_the_batch_page_is_the_records():
+    table = BATCH_PAGE[BATCH_PAGE.index("| column | dtype | meaning |") :]
     rows = re.findall(r"^\| `([a-z_<>]+)` \| ([a-z0-9]+)(?: \(nullable\))? \|", table, re.M)
     documented = {name: dtype for name, dtype in rows if not name.startswith("p_")}
     assert list(documented) == list(columns_for("language"))
