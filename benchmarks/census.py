@@ -116,20 +116,45 @@ def reading(rows: int, names, counts, shares, folder: Path) -> dict:
     return {"rows": rows, "rows_per_second": round(rows / float(seconds)), "peak_mib": round(int(peak) / 1024, 1)}
 
 
-def train(table: Path, out: Path, epochs: int | None) -> float:
+def train(table: Path, out: Path, epochs: int | None, *more: str) -> float:
     command = [sys.executable, "-m", "nameclf", "train", "--file", str(table), "--column", "surname"]
-    command += ["--label-column", "race", "--label-name", "race", "--threads", "1"]
+    command += ["--label-column", "race", "--label-name", "race", "--threads", "1", *more]
     command += ["--out", str(out), "--quiet"] + (["--epochs", str(epochs)] if epochs else [])
     started = time.perf_counter()
     subprocess.run(command, check=True)
     return round(time.perf_counter() - started, 1)
 
 
+def widths(names, counts, shares, folder: Path, seeds: int) -> list[dict]:
+    """The network's width by the table's size: tables of 500, 5,000 and 50,000 persons (each seed its own
+    draw and split), a bidirectional GRU of 32, 64 and 128 on each (the other settings the table's
+    defaults), scored on 20,000 other persons."""
+    test = write(folder / "sizes-test.parquet", names, *draw(20_000, 2, names, counts, shares))
+    rows = []
+    for people in (500, 5_000, 50_000):
+        for seed in range(seeds):
+            table = write(folder / "sizes.parquet", names, *draw(people, 10 + seed, names, counts, shares))
+            for hidden in (32, 64, 128):
+                seconds = train(table, folder / "m", None, "--hidden", str(hidden), "--seed", str(seed))
+                config = json.loads((folder / "m" / "config.json").read_text(encoding="utf-8"))
+                figures = {k: round(v, 4) for k, v in scored(folder / "m", test).items()}
+                rows.append(dict(people=people, seed=seed, hidden=hidden, seconds=seconds, **figures))
+                rows[-1]["training_names"] = config["data"]["table"]["split_names"]["train"]
+                print(json.dumps(rows[-1]), flush=True)
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="100,000 training persons, 2 epochs: not to quote")
     parser.add_argument("--epochs", type=int, default=None, help="the network's epochs (default: the table's)")
+    parser.add_argument("--sizes", type=int, metavar="SEEDS", help="only the widths by table size, over SEEDS seeds")
     arguments = parser.parse_args()
+    if arguments.sizes:
+        with tempfile.TemporaryDirectory() as scratch:
+            found = widths(*census()[:3], Path(scratch), arguments.sizes)
+        (HERE / "results" / "census-sizes.json").write_text(json.dumps(found, indent=1) + "\n", encoding="utf-8")
+        return
     quick = arguments.quick
     epochs = 2 if quick else arguments.epochs
     names, counts, shares, stats = census()
@@ -145,6 +170,10 @@ def main() -> None:
             "unseen_surnames": draw(100_000, 3, names, counts, shares, among=unseen),
         }
         results["train_seconds"] = train(table, folder / "model", epochs)
+        config = json.loads((folder / "model" / "config.json").read_text(encoding="utf-8"))
+        network = config["training_seconds"] - config["experts_seconds"] - config["calibration_seconds"]
+        per_epoch = network / config["training"]["epochs_run"]  # the network's part of training, per epoch
+        results["epochs"] = {"run": config["training"]["epochs_run"], "cpu_seconds_each": round(per_epoch, 1)}
         ngram = yardstick(names, train_chosen, train_labels, tests)
         for part, (chosen, labels) in tests.items():
             path = write(folder / f"{part}.parquet", names, chosen, labels)

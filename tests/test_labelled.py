@@ -143,3 +143,15 @@ def test_a_tables_default_epochs_shrink_with_its_size_and_never_below_three():
     assert table_epochs(109_401, 30) == 18  # the Census table of 1,000,000 people
     assert table_epochs(200_000, 30) == 10
     assert table_epochs(50_000_000, 30) == 3
+
+
+def test_a_small_tables_network_is_narrow_unless_told(tmp_path):
+    from nameclf.labelled import TableSource, table_hidden, training_data
+    from nameclf.train_config import TrainConfig
+
+    rows = rows_of([(f"Third{i:02d}", "c", 1) for i in range(12)])  # three labels: the task's width is 128
+    table = TableSource(str(write_csv(tmp_path / "people.csv", rows)), Columns("surname", "group", "n"))
+    assert training_data(TrainConfig(), table)[0].hidden == 32
+    assert training_data(TrainConfig(hidden=100), table)[0].hidden == 100  # as told
+    assert TrainConfig().resolved(3).hidden == 128  # the tutorial's files keep the task's width
+    assert (table_hidden(19_999, 128), table_hidden(20_000, 128), table_hidden(500, 64)) == (32, 128, 32)

@@ -37,7 +37,11 @@ def train(
     ] = None,
     impl: Annotated[Impl, typer.Option(help="torch: fused nn.* cells; scratch: the seeds' equations.")] = Impl.torch,
     hidden: Annotated[
-        int | None, typer.Option(help="Hidden units per direction.", show_default=task_default_text("hidden"))
+        int | None,
+        typer.Option(
+            help="Hidden units per direction.",
+            show_default=task_default_text("hidden") + "; with --file, 32 under 20,000 training names",
+        ),
     ] = None,
     layers: Annotated[
         int | None, typer.Option(help="Stacked recurrent layers.", show_default=task_default_text("layers"))
@@ -115,7 +119,8 @@ def train(
     threads: Annotated[
         int | None,
         typer.Option(
-            help="CPU threads for torch (see the README).", show_default="the OMP_NUM_THREADS variable, else 1"
+            help="CPU threads for torch (see docs/getting-started.md).",
+            show_default="the OMP_NUM_THREADS variable, else 1",
         ),
     ] = None,
     languages: Annotated[str, typer.Option(help="Comma-separated languages, or `all`.")] = "German,Italian",
