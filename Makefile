@@ -35,7 +35,7 @@ test: install
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 # The fast lane for your own loop: every test but those marked slow, on two processes (under 2 minutes
-# here). `make test` stays the whole suite: what the README and CI run.
+# here). `make test` stays the whole suite: what the README's two commands and CI run.
 test-fast: install
 	$(BIN)/python -m mypy
 	$(BIN)/python -m pytest -m "not slow" -n 2 $(PYTEST_ARGS)

@@ -27,7 +27,7 @@ from nameclf.cells import log_softmax_numpy
 
 ECE_BINS = 15
 TEMPERATURE_RANGE = (0.05, 20.0)
-PRIOR_SD = 0.2  # of log T: see `objective` (chosen on held-out validation halves: README, "Calibration")
+PRIOR_SD = 0.2  # of log T: see `objective` (chosen on held-out validation halves: docs/studies.md, "calibration_prior")
 SMALLEST = 1e-30  # a probability of 0 (float32 underflow) is read as this, so its log stays finite
 
 

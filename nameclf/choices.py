@@ -71,7 +71,7 @@ class Task(str, enum.Enum):
 
 
 # The defaults of each task, chosen on validation data and on names from another source (Faker's
-# surname lists, benchmarks/oos.py), never on the test split; the README says why, BENCHMARKS.md
+# surname lists, benchmarks/oos.py), never on the test split; docs/benchmarks.md says why, BENCHMARKS.md
 # holds the figures. `pair` (German/Italian, about 1,400 training names): network size and learning
 # rate over 7 seeds (docs/studies.md), weight averaging on a cross-half validation estimate
 # (docs/studies.md), and no lever of the levers study beat them over 10 seeds. `many` (all

@@ -1,10 +1,10 @@
 """`make models` (`python -m nameclf.rebuild`): rebuild the models that ship inside the package
 (`nameclf.shipped`), trained by nameclf's own code at the task's defaults on the dataset copy that
 ships with it (seed 0, one thread, on the CPU), from the settings each one records in its
-config.json, and draw the README's pictures of them.
+config.json, and draw the documentation's pictures of them.
 
 On one machine a rebuild gives the same bytes; on another, whose CPU kernels round differently in
-the last bits, the same weights within a tolerance (README, "Reproducibility").
+the last bits, the same weights within a tolerance (docs/format.md, "Reproducibility").
 """
 
 from __future__ import annotations
@@ -63,7 +63,7 @@ def build(name: str, out: Path | None = None, quiet: bool = True) -> Path:
 
 
 def pictures(name: str, folder: Path) -> list[Path]:
-    """The README's pictures of a shipped model: its learning curves and its evaluation on its test split."""
+    """The documentation's pictures of a shipped model: its learning curves and its evaluation on its test split."""
     from nameclf import plots
     from nameclf.evaluate import evaluate_examples, test_examples
     from nameclf.paths import bundled_names_dir

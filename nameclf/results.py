@@ -1,7 +1,7 @@
 """The result record, defined once: `Prediction`, one name's answer.
 
 Its fields carry what every output needs to know of them: the table column's dtype (`predict --csv`,
-`--out`, `predict_frame`, Dask's `meta`) and what the field means (the README's schema table, the
+`--out`, `predict_frame`, Dask's `meta`) and what the field means (docs/batch.md's schema table, the
 server's OpenAPI schema, checked against these by tests/test_result_record.py). `to_dict` is what
 `predict --json` prints and the server answers; `values` is a table row. Probabilities are given to
 PROBABILITY_DIGITS decimals everywhere, in `top` too.

@@ -135,10 +135,10 @@ def decided(value: T | None, name: str) -> T:
 def default_threads() -> int:
     """OMP_NUM_THREADS if set, else 1.
 
-    Measured on 2 cores (README, "Threads"): one thread trains the default model as fast as two
-    when the machine is idle, and two become 10-100x slower as soon as another process is busy,
-    because torch's threads spin for cores they do not get. One thread also makes the weights
-    independent of how many cores a machine has.
+    Measured on 2 cores (docs/getting-started.md, "One thread by default"): one thread trains the
+    default model as fast as two when the machine is idle, and two become 10-100x slower as soon as
+    another process is busy, because torch's threads spin for cores they do not get. One thread also
+    makes the weights independent of how many cores a machine has.
     """
     value = os.environ.get("OMP_NUM_THREADS", "").strip()
     if not value:

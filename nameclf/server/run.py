@@ -68,7 +68,7 @@ def run(settings: Settings) -> None:
     if settings.every_interface:
         logger.warning(
             "listening on every interface (%s): anyone who can reach this machine can use this server; "
-            "bind 127.0.0.1 behind a reverse proxy instead (see the README)",
+            "bind 127.0.0.1 behind a reverse proxy instead (docs/serving.md, 'Behind a reverse proxy')",
             settings.host or "''",
         )
     described = ", ".join(m.name + (" (default)" if m.name == settings.default_model else "") for m in settings.models)
