@@ -265,7 +265,7 @@ def issue20_cost_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def first_targets(results: dict[str, Any]) -> list[dict[str, Any]]:
-    """The targets before issue 20: accuracy against the yardstick, training time and calibration."""
+    """The first targets: accuracy against the yardstick, training time and calibration."""
     pair, many, runs = means(results, "pair"), means(results, "many"), results["pair"]["runs"]["lstm"]
     lstm, yardstick, default, stick = pair["lstm"], pair["yardstick"], many["default"], many["yardstick"]
     name = "German/Italian: mean test accuracy over the seeds >= the yardstick's"
@@ -335,7 +335,8 @@ about 0.02 of validation and of test accuracy (the study and its figures: [docs/
 "oos_defaults"). German/Italian sits near its ceiling, its default already beats the yardstick and its network
 alone on both sources, and its defaults stay as they were."""
 
-WHY_ISSUE20 = """Why the misses, where there are any (README, "Two experts, and unfamiliar names"; the study,
+WHY_COMBINED = """Why the misses, where there are any ([docs/model.md](docs/model.md) and
+[docs/trust.md](docs/trust.md); the study,
 [docs/studies.md](docs/studies.md), "experts"). 18-language accuracy and macro-F1: even the n-gram expert that
 added most (1-5-grams, all 70,000 kept: +0.0082 accuracy and +0.0261 macro-F1 over the yardstick) falls short of
 +0.01 and +0.03, and it makes a 5 MB model; the default keeps the 18,000 1-4-grams seen in two or more training
@@ -344,7 +345,8 @@ about 0.01 from split to split, the size of the miss. Speed: the 18-language net
 is most of the time a distinct name takes; repeated names are answered once, so a list with repeats goes faster.
 Timings on this shared machine vary by about 30% from run to run."""
 
-WHY_FIRST = """Why the misses: README, "Defaults and what they give". In short, on German/Italian the RNN and the
+WHY_FIRST = """Why the misses: [docs/benchmarks.md](docs/benchmarks.md),
+"Defaults and what they give". In short, on German/Italian the RNN and the
 yardstick are level on the tutorial's own test names (the gap is under one name per split, in the spread between
 splits) and the RNN leads on other sources; on 18 languages a well-regularised n-gram model is ahead of an RNN of
 a size that trains in two minutes and answers fast; the wider networks that close part of the gap answer several
@@ -389,15 +391,15 @@ def targets_lines(results: dict[str, Any], command: str) -> list[str]:
         "",
         *sources_lines(results),
         "",
-        "## Targets of issue 20: the network and the n-gram model combined, and the unfamiliar-name flag",
+        "## Targets: the network and the n-gram model combined, and the unfamiliar-name flag",
         "",
         *table(results["issue20_targets"]),
         "",
-        WHY_ISSUE20,
+        WHY_COMBINED,
         "",
         *weights_lines(results),
         "",
-        "## Targets before issue 20",
+        "## Targets: accuracy against the yardstick, training time and calibration",
         "",
         *table(results["targets"]),
         "",
@@ -506,10 +508,10 @@ def pair_lines(pair: dict[str, Any]) -> list[str]:
 
 def seed003_lines(seed: dict[str, Any]) -> list[str]:
     lines = [
-        "## Seed 003's procedure, replicated",
+        "## The original German/Italian procedure, replicated",
         "",
-        f"`benchmarks/seed003.py`, seed 0, {seed['epochs']} epochs: its fixed-length RNN trained as the seed "
-        "document says, on its own split (duplicates kept, so test names also occur in training, and the "
+        f"`benchmarks/seed003.py`, seed 0, {seed['epochs']} epochs: its fixed-length RNN trained as the "
+        "procedure says, on its own split (duplicates kept, so test names also occur in training, and the "
         "epoch kept by test accuracy) and on nameclf's clean split (epoch kept by validation accuracy).",
         "",
         "| split | test accuracy (final epoch) | test accuracy of the kept epoch | test names also in training "

@@ -225,6 +225,18 @@ def test_the_model_page_shows_the_lines_of_cells_py_it_explains(site):
     assert "8<" not in visible_text(page)
 
 
+def test_the_benchmarks_page_shows_the_report_make_bench_wrote_as_tables(site):
+    """BENCHMARKS.md's every heading and table on the page, rendered (not shown as text), its links to
+    the other pages working from docs/."""
+    page = page_path(site, "benchmarks.md").read_text(encoding="utf-8")
+    report = (ROOT / "BENCHMARKS.md").read_text(encoding="utf-8")
+    headings = re.findall(r"^#+ (.+)$", report, flags=re.M)
+    text = visible_text(page)
+    assert headings and all(" ".join(html.unescape(h.replace("`", "")).split()) in text for h in headings)
+    assert page.count("<table") >= report.count("\n|---") and "nameclf-benchmarks-report" not in page
+    assert 'href="../studies/' in page and 'href="docs/' not in page  # a link from the root, made relative
+
+
 def test_the_api_reference_documents_the_public_api(site):
     text = visible_text(page_path(site, "reference/python.md").read_text(encoding="utf-8"))
     for name in ("load", "train", "Classifier", "Prediction", "PredictOptions", "Predictor", "TrainingCallback"):
