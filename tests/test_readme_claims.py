@@ -5,6 +5,7 @@ compared, by tests/test_docs_examples.py."""
 
 from __future__ import annotations
 
+import json
 import pickle
 import re
 import shlex
@@ -137,3 +138,43 @@ def test_the_readmes_headline_figures_are_benchmarks():
     benchmarks = (ROOT / "BENCHMARKS.md").read_text(encoding="utf-8")
     assert len(figures) == 12
     assert [figure for figure in figures if figure not in benchmarks] == []
+
+
+def test_the_census_figures_on_the_data_page_are_the_benchmarks():
+    """The table of `make bench-census` on docs/data.md gives benchmarks/results/census.json's figures, to
+    the digits it shows, and so does the sentence on the surnames no training row holds."""
+    results = json.loads((ROOT / "benchmarks" / "results" / "census.json").read_text(encoding="utf-8"))
+    page = (ROOT / "docs" / "data.md").read_text(encoding="utf-8")
+    ours, theirs = results["other_persons"], results["ethnicolr_2_0"]
+    rows = {
+        row.split("|")[1].strip(): row.replace("*", "").split("|")[2:-1] for row in re.findall(r"^\|.*\|$", page, re.M)
+    }
+    keys = ("accuracy", "top_3", "ece", "set_coverage", "mean_set_size")
+    published = (theirs["accuracy"], theirs["top3"], theirs["ece_post"])
+    published += (theirs["conformal_empirical_coverage"]["0.90"], theirs["conformal_mean_set_size"]["0.90"])
+    expected = {
+        "nameclf": [ours["nameclf"][key] for key in keys],
+        "ethnicolr 2.0 (published)": list(published),
+        "n-gram yardstick": [ours["ngram_yardstick_accuracy"]],
+        "lookup": [ours["lookup_accuracy"]],
+        "ceiling": [results["ceiling_population"]],
+    }
+    for name, figures in expected.items():
+        shown = [cell.strip() for cell in rows[name] if cell.strip()]
+        assert len(shown) == len(figures), name
+        for cell, figure in zip(shown, figures):
+            assert float(cell) == pytest.approx(figure, abs=0.5 * 10 ** -len(cell.split(".")[1])), (name, cell)
+    unseen = results["unseen_surnames"]
+    sentence = " ".join(page.split())
+    stated = re.search(
+        r"accuracy is ([\d.]+) against the yardstick's ([\d.]+) and the lookup's ([\d.]+), with an ECE of (\d\.\d+)",
+        sentence,
+    )
+    figures = (
+        unseen["nameclf"]["accuracy"],
+        unseen["ngram_yardstick_accuracy"],
+        unseen["lookup_accuracy"],
+        unseen["nameclf"]["ece"],
+    )
+    for cell, figure in zip(stated.groups(), figures):
+        assert float(cell) == pytest.approx(figure, abs=0.5 * 10 ** -len(cell.split(".")[1])), cell
