@@ -119,7 +119,7 @@ def train(
     threads: Annotated[
         int | None,
         typer.Option(
-            help="CPU threads for torch (see docs/getting-started.md).",
+            help="CPU threads for torch (one is the fastest on a busy machine).",
             show_default="the OMP_NUM_THREADS variable, else 1",
         ),
     ] = None,
