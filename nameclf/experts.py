@@ -22,7 +22,7 @@ from nameclf import calibration, conformal, novelty
 from nameclf.combination import Combination, combined
 from nameclf.data import Example
 from nameclf.labelled import TableSplit
-from nameclf.memory import NameMemory, fit_alpha, leave_one_out
+from nameclf.memory import NameMemory, TopLabelMap, fit_alpha, leave_one_out
 from nameclf.ngram import NgramExpert, NgramSettings, fit_ngram
 from nameclf.train_config import TrainConfig, decided
 
@@ -152,17 +152,39 @@ def fit_memory(
     model = np.exp(calibration.scaled(log_probabilities, combination.temperature))
     fit_rows, held_rows = calibration.calibration_halves(len(examples), parts.seed)
     alpha, grid = fit_alpha(held[fit_rows], label[fit_rows], model[fit_rows])
-    answers = leave_one_out(held[held_rows], label[held_rows], model[held_rows], alpha)
+    top_label = fit_top_label(leave_one_out(held[fit_rows], label[fit_rows], model[fit_rows], alpha), label[fit_rows])
+    raw = leave_one_out(held[held_rows], label[held_rows], model[held_rows], alpha)
+    answers = top_label.apply(raw)
     # what the saved model answers with: every name of the table, whichever part it fell in (the network
     # and the n-gram model learnt from the training names alone, α was chosen on validation people)
-    memory = NameMemory.build(*parts.held["all"], alpha)
-    memory.details = {"alpha_grid": grid, "fitted_on": "validation people, each as if the table held its name"}
+    memory = NameMemory.build(*parts.held["all"], alpha, top_label)
+    memory.details = {
+        "alpha_grid": grid,
+        "fitted_on": "validation people, each as if the table held its name",
+        "held_out_top_label_ece": {  # the validation people the map was not fitted on
+            "before": round(calibration.expected_calibration_error(raw, truth[held_rows]), 6),
+            "after": round(calibration.expected_calibration_error(answers, truth[held_rows]), 6),
+        },
+    }
     conformal_section = {
         "score": "1 - calibrated probability of the true label, with the table's people of the name",
         "fitted_on": "validation people the temperature was not fitted on, each as if the table held its name",
         "scores": [round(float(s), 7) for s in conformal.scores(answers, truth[held_rows])],
     }
     return memory, conformal_section
+
+
+def fit_top_label(answers: np.ndarray, label: np.ndarray) -> TopLabelMap:
+    """The map of an answer's top probability to how often answers that sure were right: isotonic
+    regression of being right on the top probability, over `answers` (rows) whose true label is `label`
+    (nameclf/memory.py, `TopLabelMap`)."""
+    from sklearn.isotonic import IsotonicRegression
+
+    if not len(label):
+        return TopLabelMap((0.0, 1.0), (0.0, 1.0))
+    right = (answers.argmax(axis=1) == label).astype(np.float64)
+    fitted = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(answers.max(axis=1), right)
+    return TopLabelMap(tuple(map(float, fitted.X_thresholds_)), tuple(map(float, fitted.y_thresholds_)))
 
 
 def fit_unfamiliar(

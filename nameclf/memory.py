@@ -16,6 +16,13 @@ own shares. A name the table does not hold gets q. Names are keyed case-blind (`
 table without that one person (leave one out), which is how a new person bearing a held name meets the
 model; the α of the grid with the smallest log loss wins. The validation names are never training names,
 so the choice sees nothing the memory was built from.
+
+Last, the top probability of every answer is mapped to how often answers that sure were right
+(`TopLabelMap`): an increasing step function fitted (isotonic regression, at training time) on the
+leave-one-out answers of the validation people α was chosen on, the other labels scaled to make up the
+rest. The Dirichlet answer is the best by log loss, yet on the Census 2020 table it was too timid for
+names held by few people: the top label's calibration error of the validation people kept apart from
+the fit went from 0.018 to 0.006 with the map (benchmarks/census.py). The answer never changes.
 """
 
 from __future__ import annotations
@@ -39,6 +46,45 @@ def key(name: str) -> str:
     return normalise(name).casefold()
 
 
+@dataclass(frozen=True)
+class TopLabelMap:
+    """An answer's top probability `confidence[i]` becomes `accuracy[i]`, linear in between and constant
+    beyond the ends; the other labels share what is left in their proportions, and the top label stays
+    on top (its probability is raised where it would fall below the second's)."""
+
+    confidence: tuple[float, ...]
+    accuracy: tuple[float, ...]
+
+    def apply(self, probabilities: np.ndarray) -> np.ndarray:
+        result = np.array(probabilities, dtype=np.float64)
+        if not len(result):
+            return result
+        rows = np.arange(len(result))
+        ordered = np.sort(result, axis=1)
+        top, second = ordered[:, -1], ordered[:, -2] if result.shape[1] > 1 else np.zeros(len(result))
+        rest = 1.0 - top
+        mapped = np.interp(top, self.confidence, self.accuracy)
+        mapped = np.clip(np.maximum(mapped, second / np.maximum(rest + second, SMALLEST)), SMALLEST, 1.0)
+        movable = rest > SMALLEST  # an answer of 1 has nothing to share
+        winner = result.argmax(axis=1)
+        scale = np.where(movable, (1.0 - mapped) / np.maximum(rest, SMALLEST), 1.0)
+        result *= scale[:, None]
+        result[rows, winner] = np.where(movable, mapped, top)
+        return result
+
+    def to_config(self) -> dict[str, list[float]]:
+        return {"confidence": list(self.confidence), "accuracy": list(self.accuracy)}  # exact in JSON
+
+    @classmethod
+    def of(cls, section: dict[str, Any] | None) -> TopLabelMap | None:
+        if section is None:
+            return None
+        confidence, accuracy = tuple(map(float, section["confidence"])), tuple(map(float, section["accuracy"]))
+        if len(confidence) != len(accuracy) or not confidence or list(confidence) != sorted(confidence):
+            raise ValueError("the memory's top-label map is not an increasing list of points")
+        return cls(confidence, accuracy)
+
+
 @dataclass
 class NameMemory:
     """The training names' people per label (`counts`, names × labels, in the model's label order) and
@@ -48,6 +94,7 @@ class NameMemory:
     counts: np.ndarray
     alpha: float
     details: dict[str, Any] = field(default_factory=dict)  # how α was chosen, for the config
+    top_label: TopLabelMap | None = None  # None in a memory saved before the map
 
     def __post_init__(self) -> None:
         self.counts = np.asarray(self.counts, dtype=np.float32)
@@ -58,28 +105,33 @@ class NameMemory:
         self._rows = {name: row for row, name in enumerate(self.names)}
 
     @classmethod
-    def build(cls, names: Sequence[str], counts: np.ndarray, alpha: float) -> NameMemory:
+    def build(
+        cls, names: Sequence[str], counts: np.ndarray, alpha: float, top_label: TopLabelMap | None = None
+    ) -> NameMemory:
         """The memory of `names` with their `counts`, names that differ only in case summed."""
         merged: dict[str, np.ndarray] = {}
         for name, row in zip(names, np.asarray(counts, dtype=np.float64)):
             merged[key(name)] = merged.get(key(name), 0.0) + row
         ordered = sorted(merged)
         width = np.asarray(counts).shape[1]
-        return cls(ordered, np.array([merged[n] for n in ordered]).reshape(len(ordered), width), alpha)
+        counted = np.array([merged[n] for n in ordered]).reshape(len(ordered), width)
+        return cls(ordered, counted, alpha, top_label=top_label)
 
     def apply(self, names: Sequence[str], probabilities: np.ndarray) -> np.ndarray:
-        """The answers of `names` (as given to the model) combined with the people the table holds."""
+        """The answers of `names` (as given to the model) combined with the people the table holds, and
+        their top probabilities mapped (`TopLabelMap`)."""
         result: np.ndarray = np.array(probabilities, dtype=np.float64)  # a copy
         for position, name in enumerate(names):
             row = self._rows.get(key(name))
             if row is not None:
                 held = self.counts[row].astype(np.float64)
                 result[position] = (held + self.alpha * result[position]) / (held.sum() + self.alpha)
-        return result
+        return result if self.top_label is None else self.top_label.apply(result)
 
     def to_config(self) -> dict[str, Any]:
         people = int(round(float(self.counts.sum())))
-        return {"names": len(self.names), "people": people, "alpha": self.alpha, **self.details}
+        top = {"top_label": self.top_label.to_config()} if self.top_label is not None else {}
+        return {"names": len(self.names), "people": people, "alpha": self.alpha, **top, **self.details}
 
     def to_arrays(self) -> dict[str, np.ndarray]:
         data, ends = pack_strings(self.names)
@@ -94,7 +146,8 @@ class NameMemory:
         names = unpack_strings(arrays[ARRAY_PREFIX + "names_utf8"], arrays[ARRAY_PREFIX + "names_ends"])
         if len(names) != config["names"]:
             raise ValueError("the memory holds a different number of names than its config says")
-        return cls(names, arrays[ARRAY_PREFIX + "counts"], float(config["alpha"]))
+        top_label = TopLabelMap.of(config.get("top_label"))
+        return cls(names, arrays[ARRAY_PREFIX + "counts"], float(config["alpha"]), top_label=top_label)
 
 
 def leave_one_out(held: np.ndarray, label: np.ndarray, probabilities: np.ndarray, alpha: float) -> np.ndarray:

@@ -87,3 +87,46 @@ def test_a_tables_temperature_counts_each_validation_name_once_whatever_its_peop
         log_probabilities[np.r_[np.arange(200), np.full(500, 200)]], np.eye(2, dtype=bool)[people]
     )
     assert by_people > 1.5 * fitted(500)
+
+
+def test_the_top_label_map_sets_the_top_probability_and_never_changes_the_answer():
+    from nameclf.memory import TopLabelMap
+
+    timid = TopLabelMap((0.4, 0.8), (0.5, 0.95))
+    answers = np.array([[0.6, 0.3, 0.1], [0.2, 0.5, 0.3], [1.0, 0.0, 0.0]])
+    mapped = timid.apply(answers)
+    np.testing.assert_allclose(mapped.sum(axis=1), 1.0)
+    assert mapped[0, 0] == pytest.approx(0.725) and mapped[1, 1] == pytest.approx(0.6125)
+    assert mapped[0, 1] / mapped[0, 2] == pytest.approx(3.0)  # the others keep their proportions
+    np.testing.assert_array_equal(mapped[2], answers[2])  # nothing to share
+    sure = TopLabelMap((0.0, 1.0), (0.0, 0.1))  # would put the top label under the second
+    flat = sure.apply(np.array([[0.5, 0.4, 0.1]]))
+    assert flat.argmax() == 0 and flat[0, 0] == pytest.approx(flat[0, 1])
+    again = TopLabelMap.of(timid.to_config())
+    assert again == timid and TopLabelMap.of(None) is None
+    with pytest.raises(ValueError, match="increasing"):
+        TopLabelMap.of({"confidence": [0.8, 0.4], "accuracy": [0.5, 0.9]})
+
+
+def test_the_fitted_map_corrects_answers_too_timid_on_people_it_was_not_fitted_on():
+    from nameclf.calibration import expected_calibration_error
+    from nameclf.experts import fit_top_label
+
+    rng = np.random.default_rng(0)
+
+    def timid_answers(count: int) -> tuple[np.ndarray, np.ndarray]:
+        sure = rng.uniform(0.7, 1.0, size=count)  # right this often, answered 0.15 less sure
+        label = np.where(rng.random(count) < sure, 0, rng.integers(1, 3, size=count))
+        top = sure - 0.15
+        return np.stack([top, (1 - top) / 2, (1 - top) / 2], axis=1), label
+
+    fitted_on, held_out = timid_answers(4000), timid_answers(4000)
+    top_label = fit_top_label(*fitted_on)
+    truth = np.eye(3, dtype=bool)[held_out[1]]
+    before = expected_calibration_error(held_out[0], truth)
+    after = expected_calibration_error(top_label.apply(held_out[0]), truth)
+    assert before > 0.1 and after < 0.03
+    memory = NameMemory.build(["Rossi"], np.array([[1.0, 0.0, 0.0]]), 2.0, top_label)
+    again = NameMemory.from_arrays(memory.to_config(), memory.to_arrays())
+    assert again.top_label == top_label
+    np.testing.assert_allclose(again.apply(["Nobody"], held_out[0][:5]), top_label.apply(held_out[0][:5]))

@@ -57,6 +57,9 @@ def test_a_table_trains_a_model_that_says_what_its_labels_are(tmp_path, env, suf
     recorded = config["data"]["table"]
     assert config["format_version"] == 6 and config["memory"]["names"] == recorded["names"]
     assert config["memory"]["alpha"] > 0 and "as if the table held its name" in config["conformal"]["fitted_on"]
+    top_label = config["memory"]["top_label"]  # an increasing map, fitted on validation people
+    assert top_label["confidence"] == sorted(top_label["confidence"]) and len(top_label["accuracy"]) >= 1
+    assert set(config["memory"]["held_out_top_label_ece"]) == {"before", "after"}
     distinct = len({row[0] for row in people_rows()})
     assert (recorded["rows"], recorded["names"], recorded["labels"]) == (len(people_rows()), distinct, 2)
     assert recorded["people"] == sum(row[2] for row in people_rows()) and recorded["name_weight"] == "sqrt"
