@@ -39,6 +39,7 @@ from nameclf.data import normalise
 ARRAY_PREFIX = "memory."
 ALPHA_GRID = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0)
 SMALLEST = 1e-12
+TIE_MARGIN = 1e-9  # how far the top label stays above the second where the map would sink it
 
 
 def key(name: str) -> str:
@@ -64,7 +65,9 @@ class TopLabelMap:
         top, second = ordered[:, -1], ordered[:, -2] if result.shape[1] > 1 else np.zeros(len(result))
         rest = 1.0 - top
         mapped = np.interp(top, self.confidence, self.accuracy)
-        mapped = np.clip(np.maximum(mapped, second / np.maximum(rest + second, SMALLEST)), SMALLEST, 1.0)
+        # no lower than the second label's share after the scaling, and a hair above it: still the answer
+        floor = second / np.maximum(rest + second, SMALLEST) * (1.0 + TIE_MARGIN)
+        mapped = np.clip(np.maximum(mapped, floor), SMALLEST, 1.0)
         movable = rest > SMALLEST  # an answer of 1 has nothing to share
         winner = result.argmax(axis=1)
         scale = np.where(movable, (1.0 - mapped) / np.maximum(rest, SMALLEST), 1.0)
