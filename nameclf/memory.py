@@ -39,7 +39,8 @@ from nameclf.data import normalise
 ARRAY_PREFIX = "memory."
 ALPHA_GRID = (0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0, 128.0, 256.0)
 SMALLEST = 1e-12
-TIE_MARGIN = 1e-9  # how far the top label stays above the second where the map would sink it
+TIE_MARGIN = 1e-6  # how far (relatively) the top label stays above the second where the map would sink
+# it: beyond float32's resolution, in which predict gives probabilities
 
 
 def key(name: str) -> str:
