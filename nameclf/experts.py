@@ -108,7 +108,7 @@ def name_temperature(
     people answers with those people (nameclf/memory.py); the model's own answer counts for the names
     held by few, and for new names, and those are the names it must be calibrated on. Fitted on the
     people, it followed the common names, and the Census 2020 table's new surnames were answered
-    timidly (benchmarks/census.py: ECE 0.032 with it, 0.011 fitted on names)."""
+    timidly (benchmarks/census.py: their ECE 0.032 with it, 0.013 fitted on names)."""
     validation_names, validation_counts = parts.held["validation"]
     row_of = {name: row for row, name in enumerate(validation_names)}
     first: dict[str, int] = {}
