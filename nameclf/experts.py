@@ -174,16 +174,25 @@ def fit_memory(
     return memory, conformal_section
 
 
+TOP_LABEL_PRIOR = 500.0  # people's worth of answers that are already right as often as they say
+
+
 def fit_top_label(answers: np.ndarray, label: np.ndarray) -> TopLabelMap:
     """The map of an answer's top probability to how often answers that sure were right: isotonic
     regression of being right on the top probability, over `answers` (rows) whose true label is `label`
-    (nameclf/memory.py, `TopLabelMap`)."""
+    (nameclf/memory.py, `TopLabelMap`), beside a prior of TOP_LABEL_PRIOR answers spread evenly over
+    the top probabilities a model of these labels can give, each right as often as it says. Where few
+    validation people are there to tell, the map stays near the answers as they are: fitted on a small
+    table's few and mostly unmixed validation people alone, it would call every answer certain."""
     from sklearn.isotonic import IsotonicRegression
 
-    if not len(label):
-        return TopLabelMap((0.0, 1.0), (0.0, 1.0))
-    right = (answers.argmax(axis=1) == label).astype(np.float64)
-    fitted = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(answers.max(axis=1), right)
+    grid = np.linspace(1.0 / answers.shape[1], 1.0, 50)
+    confidence = np.concatenate([answers.max(axis=1), grid])
+    right = np.concatenate([(answers.argmax(axis=1) == label).astype(np.float64), grid])
+    weights = np.concatenate([np.ones(len(label)), np.full(len(grid), TOP_LABEL_PRIOR / len(grid))])
+    fitted = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(
+        confidence, right, sample_weight=weights
+    )
     return TopLabelMap(tuple(map(float, fitted.X_thresholds_)), tuple(map(float, fitted.y_thresholds_)))
 
 

@@ -135,3 +135,13 @@ def test_the_fitted_map_corrects_answers_too_timid_on_people_it_was_not_fitted_o
     again = NameMemory.from_arrays(memory.to_config(), memory.to_arrays())
     assert again.top_label == top_label
     np.testing.assert_allclose(again.apply(["Nobody"], held_out[0][:5]), top_label.apply(held_out[0][:5]))
+
+
+def test_few_validation_people_leave_the_answers_near_what_they_say():
+    """Sixty people all answered right at 0.76 do not make 0.76 mean certain; sixty thousand nearly do."""
+    from nameclf.experts import fit_top_label
+
+    for people, most in ((60, 0.9), (60_000, 1.0)):
+        answers = np.tile([0.76, 0.24], (people, 1))
+        mapped = fit_top_label(answers, np.zeros(people, dtype=int)).apply(np.array([[0.76, 0.24]]))[0, 0]
+        assert 0.76 < mapped <= most and (people < 1000 or mapped > 0.95)
