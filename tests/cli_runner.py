@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import pty
+import signal
 import subprocess
 import sys
 import threading
@@ -72,3 +73,10 @@ def one_error_line(result) -> str:
     """The whole of stderr, which must be one line, `error: ...`, and nothing else."""
     assert result.stderr.count("\n") == 1 and result.stderr.startswith("error: "), repr(result.stderr)
     return result.stderr
+
+
+def default_sigint() -> None:
+    """For a child's preexec_fn: SIGINT as in a terminal, even when the tests themselves run with it
+    ignored (a background job of a non-interactive shell inherits SIGINT ignored, and so would the CLI,
+    which Ctrl-C would then never stop)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)

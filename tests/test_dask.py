@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from cli_runner import SCRIPT, run, user_env
+from cli_runner import SCRIPT, default_sigint, run, user_env
 
 pd = pytest.importorskip("pandas")
 pa = pytest.importorskip("pyarrow")
@@ -206,6 +206,7 @@ def test_an_interrupted_run_leaves_no_partial_out(tmp_path):
         stderr=subprocess.PIPE,
         text=True,
         env=user_env(tmp_path / "models"),
+        preexec_fn=default_sigint,
     )
     deadline = time.monotonic() + 60
     while not list(tmp_path.glob(".labelled.parquet.*.partial")) and time.monotonic() < deadline:

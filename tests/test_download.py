@@ -359,12 +359,15 @@ def test_ctrl_c_mid_download_leaves_nothing_behind(server, dest):
     main = threading.get_ident()
     timer = threading.Timer(0.5, signal.pthread_kill, (main, signal.SIGINT))
     before = snapshot(dest)
+    # Ctrl-C as in a terminal, even where the tests run with SIGINT ignored (a background job)
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     timer.start()
     try:
         with pytest.raises(KeyboardInterrupt):
             download.download(url, dest, force=True, **{**FAST, "timeout": (2.0, 5.0)})
     finally:
         timer.cancel()
+        signal.signal(signal.SIGINT, previous)
     assert server.hits["/slow.zip"] == 1
     assert snapshot(dest) == before
     assert leftovers(dest) == []

@@ -21,6 +21,7 @@ import time
 from pathlib import Path
 
 import pytest
+from cli_runner import default_sigint
 
 from nameclf import checkpoint, registry
 from nameclf.paths import bundled_names_dir
@@ -87,12 +88,6 @@ main()
 """
 
 
-def _default_sigint() -> None:
-    """In the child: SIGINT as in a terminal, even when the tests themselves run with it ignored
-    (a background job of a non-interactive shell inherits SIGINT ignored, and so would the CLI)."""
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
 class Child:
     """A subprocess whose stderr is read line by line as it comes."""
 
@@ -104,7 +99,7 @@ class Child:
             text=True,
             encoding="utf-8",
             env=env,
-            preexec_fn=_default_sigint,
+            preexec_fn=default_sigint,
         )
         self.lines: list[str] = []
         self.first_epoch = threading.Event()
