@@ -73,10 +73,9 @@ def _figures(
     rows = np.arange(len(shares))
     right = np.where(answered, shares[rows, top[:, 0]], 0.0)
     in_top = np.where(answered, np.take_along_axis(shares, top, axis=1).sum(axis=1), 0.0)
-    weight = mass
     given = np.nan_to_num(probabilities[answered])  # the answered names' probabilities
-    share_answered = weight[answered].sum() / total  # an unanswered name: wrong, in no bin
-    ece = expected_calibration_error(given, shares[answered], weights=weight[answered]) * share_answered
+    share_answered = mass[answered].sum() / total  # an unanswered name: wrong, in no bin
+    ece = expected_calibration_error(given, shares[answered], weights=mass[answered]) * share_answered
     result = {
         "accuracy": float(right.sum() / total),
         f"top_{TOP}": float(in_top.sum() / total),
@@ -84,5 +83,5 @@ def _figures(
     }
     if in_set is not None:
         result["set_coverage"] = float((shares * in_set).sum() / total)
-        result["mean_set_size"] = float((in_set.sum(axis=1) * weight).sum() / max(weight.sum(), 1e-12))
+        result["mean_set_size"] = float((in_set.sum(axis=1) * mass).sum() / total)
     return result
